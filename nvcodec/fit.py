@@ -1,0 +1,273 @@
+"""Fitting ActINR to a video, one group of frames at a time.
+
+Each step draws random pixels of every patch in every frame of the group, so
+memory is bounded by ``batch_pixels`` whatever the resolution. The loss on a
+pixel is weighted by the patch's blending window: by convexity,
+``(sum_p w_p f_p - y)^2 <= sum_p w_p (f_p - y)^2``, so patches are trained
+independently (one batched matmul) while minimising a bound on the error of
+the blended frame, and no patch spends capacity where its window is 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nvcodec.config import Config
+from nvcodec.device import precision, resolve_device
+from nvcodec.errors import InputError
+from nvcodec.metrics import mse_to_psnr
+from nvcodec.model.group import GroupModel
+from nvcodec.model.video import VideoModel, group_bounds
+from nvcodec.tiling import PatchGrid, SamplingTable
+
+
+@dataclass(frozen=True)
+class FitProgress:
+    """What a progress callback receives."""
+
+    group: int
+    groups: int
+    iteration: int
+    """1-based iteration within the group."""
+    iterations: int
+    loss: float
+    """Window-weighted MSE of this step's mini-batch."""
+    psnr: float
+    """``loss`` as PSNR in dB (a mini-batch estimate, not a full-frame measurement)."""
+    elapsed: float
+    """Seconds since the fit started."""
+
+
+@dataclass(frozen=True)
+class FitResult:
+    model: VideoModel
+    seconds: float
+    group_seconds: list[float]
+    group_psnr: list[float]
+    """Mini-batch PSNR at the end of each group's fit."""
+
+
+ProgressCallback = Callable[[FitProgress], None]
+
+
+def _as_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    tensor = torch.as_tensor(frames)
+    if tensor.ndim != 4 or tensor.shape[-1] != 3 or tensor.shape[0] == 0:
+        raise InputError(f"frames must have shape [T, H, W, 3] with T > 0, got {tuple(tensor.shape)}")
+    if tensor.dtype == torch.uint8:
+        return tensor.to(torch.float32) / 255
+    if not tensor.is_floating_point():
+        raise InputError(f"frames must be uint8 or float in [0, 1], got {tensor.dtype}")
+    tensor = tensor.to(torch.float32)
+    if not bool(torch.isfinite(tensor).all()):
+        raise InputError("frames contain NaN or infinity")
+    return tensor
+
+
+def _as_mask(mask: np.ndarray | torch.Tensor | None, shape: tuple[int, int, int]) -> torch.Tensor | None:
+    if mask is None:
+        return None
+    tensor = torch.as_tensor(mask)
+    if tensor.ndim == 4 and tensor.shape[-1] in (1, 3):
+        tensor = tensor.amin(dim=-1)  # a pixel is observed only if all its channels are
+    if tensor.ndim == 2:
+        tensor = tensor.expand(shape[0], -1, -1)
+    if tuple(tensor.shape) != shape:
+        raise InputError(
+            f"mask must have shape [T, H, W] or [H, W] matching the frames {shape}, got {tuple(mask.shape)}"
+        )
+    tensor = tensor.bool()
+    if not bool(tensor.any()):
+        raise InputError("mask marks every pixel as unknown; nothing to fit")
+    return tensor
+
+
+def _as_times(times: Sequence[float] | None, count: int) -> list[int]:
+    if times is None:
+        return list(range(count))
+    values = [int(t) for t in times]
+    if len(values) != count or any(float(a) != float(b) for a, b in zip(values, times)):
+        raise InputError(f"times must give one integer frame index per frame ({count})")
+    if values[0] != 0 or any(b <= a for a, b in itertools.pairwise(values)):
+        raise InputError("times must start at 0 and increase strictly")
+    return values
+
+
+class _PixelSampler:
+    """Draws ``[P, F, N]`` random pixels from each patch's support, all on the device."""
+
+    def __init__(self, table: SamplingTable, frames: int, per_cell: int, generator: torch.Generator):
+        self.table = table
+        self.frames = frames
+        self.per_cell = per_cell
+        self.generator = generator
+        patches = table.row_count.shape[0]
+        self.shape = (patches, frames, per_cell)
+        self.frame_index = torch.arange(frames, device=table.rows.device).view(1, frames, 1).expand(self.shape)
+
+    def _draw(self, count: torch.Tensor) -> torch.Tensor:
+        u = torch.rand(self.shape, generator=self.generator, device=count.device)
+        k = (u * count.view(-1, 1, 1)).long()
+        return torch.minimum(k, (count - 1).view(-1, 1, 1)).flatten(1)
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns frame index, row, col (each ``[P, F, N]``), local coords ``[P, F, N, 2]`` and weights."""
+        t = self.table
+        kr, kc = self._draw(t.row_count), self._draw(t.col_count)
+        rows = t.rows.gather(1, kr).view(self.shape)
+        cols = t.cols.gather(1, kc).view(self.shape)
+        coords = torch.stack([t.row_local.gather(1, kr), t.col_local.gather(1, kc)], dim=-1).view(*self.shape, 2)
+        weights = (t.row_weight.gather(1, kr) * t.col_weight.gather(1, kc)).view(self.shape)
+        return rows, cols, coords, weights
+
+
+def fit_group(
+    group: GroupModel,
+    frames: torch.Tensor,
+    taus: torch.Tensor,
+    iterations: int,
+    config: Config,
+    *,
+    mask: torch.Tensor | None = None,
+    generator: torch.Generator,
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    report: Callable[[int, float], None] | None = None,
+) -> float:
+    """Adam on one group, in place. ``frames`` ``[F, H, W, 3]`` sit at local times ``taus``.
+
+    Returns the final mini-batch MSE.
+    """
+    fit = config.fit
+    device = frames.device
+    sampler = _PixelSampler(
+        group.grid.sampling_table().to(device),
+        frames.shape[0],
+        max(1, fit.batch_pixels // (group.grid.num_patches * frames.shape[0])),
+        generator,
+    )
+    if forward is None:
+        forward = group
+    optimizer = torch.optim.Adam(group.parameters(), lr=fit.lr)
+    loss_value = math.nan
+    with precision(device, fit.precision):
+        for iteration in range(iterations):
+            for param_group in optimizer.param_groups:
+                param_group["lr"] = fit.lr * fit.lr_final_factor ** (iteration / iterations)
+            rows, cols, coords, weights = sampler.draw()
+            target = frames[sampler.frame_index, rows, cols]
+            try:
+                pred = forward(coords, taus).float()
+            except Exception as exc:  # a failing torch.compile backend (no C compiler...)
+                if forward is group or iteration > 0:
+                    raise
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
+                forward = group
+                pred = forward(coords, taus).float()
+            err = (pred - target).square().sum(-1)
+            if mask is not None:
+                seen = mask[sampler.frame_index, rows, cols]
+                weights = torch.where(seen, weights, 0.0)
+                err = torch.where(seen, err, 0.0)  # also keeps NaN in unknown pixels out
+            loss = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if report is not None:
+                loss_value = float(loss.detach())
+                report(iteration + 1, loss_value)
+    return float(loss.detach()) if iterations else loss_value
+
+
+def fit_video(
+    frames: np.ndarray | torch.Tensor,
+    config: Config | None = None,
+    *,
+    mask: np.ndarray | torch.Tensor | None = None,
+    times: Sequence[float] | None = None,
+    callback: ProgressCallback | None = None,
+    report_every: int = 25,
+) -> FitResult:
+    """Fit a video ``[T, H, W, 3]`` (uint8, or float in [0, 1]).
+
+    mask: ``[T, H, W]`` or ``[H, W]``, true where a pixel is known; unknown pixels
+        never enter the loss, so the decode fills them in (inpainting).
+    times: the frame index of each given frame when only some are given (e.g.
+        ``[0, 2, 4, ...]`` to train on even frames); the model then spans
+        ``0..times[-1]`` and decodes the frames in between.
+    callback: called every ``report_every`` iterations and at each group's end.
+    """
+    config = config or Config()
+    frames_cpu = _as_frames(frames)
+    mask_cpu = _as_mask(mask, tuple(frames_cpu.shape[:3]))
+    frame_times = _as_times(times, frames_cpu.shape[0])
+    device = resolve_device(config.fit.device)
+    num_frames = frame_times[-1] + 1
+    bounds = group_bounds(num_frames, config.fit.group_size)
+    _, height, width, _ = frames_cpu.shape
+    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
+
+    init_generator = torch.Generator().manual_seed(config.fit.seed)
+    sample_generator = torch.Generator(device=device).manual_seed(config.fit.seed + 1)
+    groups: list[GroupModel] = []
+    group_seconds: list[float] = []
+    group_psnr: list[float] = []
+    started = time.perf_counter()
+    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
+        group_started = time.perf_counter()
+        if groups:
+            group = copy.deepcopy(groups[-1])  # warm start: the next group's content is close
+            group.start, group.end = start, end
+            iterations = config.fit.iters_warm
+        else:
+            group = GroupModel(grid, config.model, start, end, init_generator).to(device)
+            iterations = config.fit.iters
+        picked = [i for i, t in enumerate(frame_times) if start <= t <= end]
+        if not picked:
+            raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
+        group_frames = frames_cpu[picked].to(device)
+        group_mask = mask_cpu[picked].to(device) if mask_cpu is not None else None
+        if group_mask is not None and not bool(group_mask.any()):
+            raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
+        taus = group.local_time(torch.tensor([float(frame_times[i]) for i in picked], device=device))
+        forward = torch.compile(group) if config.fit.compile else None
+
+        def report(iteration: int, loss: float, index: int = index, iterations: int = iterations) -> None:
+            if callback is not None and (iteration % report_every == 0 or iteration == iterations):
+                callback(
+                    FitProgress(
+                        index,
+                        len(bounds) - 1,
+                        iteration,
+                        iterations,
+                        loss,
+                        mse_to_psnr(loss),
+                        time.perf_counter() - started,
+                    )
+                )
+
+        loss = fit_group(
+            group,
+            group_frames,
+            taus,
+            iterations,
+            config,
+            mask=group_mask,
+            generator=sample_generator,
+            forward=forward,
+            report=report if callback is not None else None,
+        )
+        group.eval()
+        groups.append(group)
+        group_seconds.append(time.perf_counter() - group_started)
+        group_psnr.append(mse_to_psnr(loss))
+    model = VideoModel(groups, num_frames)
+    return FitResult(model, time.perf_counter() - started, group_seconds, group_psnr)

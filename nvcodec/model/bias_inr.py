@@ -1,0 +1,69 @@
+"""The bias INR: a continuous function of time that outputs every frame-INR bias.
+
+Input is random Fourier features of group-local time ``tau`` in [0, 1] joined
+with a learnable latent per patch. A shared GeLU layer feeds one linear head per
+frame-INR layer. Being continuous in ``tau``, it decodes any fractional time;
+the paper shows that interpolating per-frame biases linearly does not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from nvcodec.config import ModelConfig
+
+# Heads start with small weights so that all patches and times begin near the
+# frame INR's initial biases, and learn their variation from there.
+HEAD_WEIGHT_SCALE = 0.1
+
+
+class BiasINR(nn.Module):
+    def __init__(
+        self,
+        num_patches: int,
+        config: ModelConfig,
+        bias_shapes: list[tuple[int, bool]],
+        initial_biases: list[torch.Tensor],
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        self.bias_shapes = bias_shapes
+        # Fixed frequencies in cycles per group; stored (not re-drawn) so decode never depends on an RNG.
+        self.register_buffer("frequencies", torch.randn(config.rff_freqs, generator=generator) * config.rff_sigma)
+        self.latents = nn.Parameter(torch.randn(num_patches, config.latent_dim, generator=generator) * 0.1)
+        in_features = 2 * config.rff_freqs + config.latent_dim
+        self.trunk = nn.Linear(in_features, config.hyper_hidden)
+        self.heads = nn.ModuleList(
+            nn.Linear(config.hyper_hidden, width * (2 if is_complex else 1)) for width, is_complex in bias_shapes
+        )
+        with torch.no_grad():
+            bound = 1.0 / math.sqrt(in_features)
+            self.trunk.weight.copy_((torch.rand(self.trunk.weight.shape, generator=generator) * 2 - 1) * bound)
+            self.trunk.bias.copy_((torch.rand(self.trunk.bias.shape, generator=generator) * 2 - 1) * bound)
+            for head, start in zip(self.heads, initial_biases):
+                scale = HEAD_WEIGHT_SCALE * start.abs().mean().clamp(min=1e-3) / math.sqrt(config.hyper_hidden)
+                head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * scale)
+                head.bias.copy_(torch.view_as_real(start).reshape(-1) if start.is_complex() else start)
+
+    def time_features(self, tau: torch.Tensor) -> torch.Tensor:
+        """``[F] -> [F, 2K]``: ``sin`` and ``cos`` of ``2 pi B tau``."""
+        phase = (2 * math.pi) * tau[:, None] * self.frequencies[None, :]
+        return torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1)
+
+    def forward(self, tau: torch.Tensor) -> list[torch.Tensor]:
+        """Biases ``[P, F, width_l]`` for every layer at group-local times ``tau`` (``[F]``)."""
+        feats = self.time_features(tau)
+        patches, frames = self.latents.shape[0], feats.shape[0]
+        x = torch.cat(
+            [feats.unsqueeze(0).expand(patches, -1, -1), self.latents.unsqueeze(1).expand(-1, frames, -1)], dim=-1
+        )
+        hidden = functional.gelu(self.trunk(x))
+        out = []
+        for head, (_, is_complex) in zip(self.heads, self.bias_shapes):
+            b = head(hidden)
+            out.append(torch.view_as_complex(b.unflatten(-1, (-1, 2)).contiguous()) if is_complex else b)
+        return out

@@ -1,0 +1,116 @@
+"""The frame INR: one small coordinate MLP per patch, all patches in one batched matmul.
+
+Layer ``l`` computes ``act(W_l y + b_l(t))``. The weights ``W_l`` are per patch
+and shared by every frame of a group; the biases are per patch *and* per frame
+and come from outside (the bias INR). With ``wire`` the hidden layers are
+complex, as in WIRE; the output is the real part of a final linear layer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import nn
+
+from nvcodec.config import ModelConfig
+from nvcodec.model.activations import ACTIVATION_FUNCTIONS
+
+# Initialization. A Gabor unit is a wavelet at position -b/|w| (in patch
+# coordinates [-1, 1]) with frequency omega0*|w| and width 1/(s0*|w|). Units
+# whose envelope misses the patch never receive a gradient, so the first layer
+# spreads positions over the patch and keeps |w| moderate, and hidden layers
+# keep pre-activations inside the envelope (about 1/s0), as SIREN keeps them
+# inside one period of its sine.
+FIRST_LAYER_SCALE = {"wire": 2.0, "gabor": 2.0, "siren": 6.0, "gauss": 2.0}
+HIDDEN_GAIN = 2.0
+OUTPUT_BIAS = 0.5  # mid-grey, so training starts from a sensible image
+
+
+def hidden_bound(config: ModelConfig, fan_in: int) -> float:
+    """Uniform-init bound of a hidden layer: unit variance inputs -> pre-activations of ~1/scale."""
+    scale = max(config.omega0, config.s0) if config.activation != "siren" else config.omega0
+    return HIDDEN_GAIN * math.sqrt(6.0 / fan_in) / scale
+
+
+class FrameINR(nn.Module):
+    """Per-patch MLPs ``2 -> hidden x layers -> 3``, evaluated for all patches at once."""
+
+    def __init__(self, num_patches: int, config: ModelConfig, generator: torch.Generator | None = None):
+        super().__init__()
+        self.config = config
+        self.num_patches = num_patches
+        self.activation = ACTIVATION_FUNCTIONS[config.activation]
+        self.complex = config.activation == "wire"
+        widths = [2] + [config.hidden] * config.layers + [3]
+        self.weights = nn.ParameterList()
+        for index, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
+            complex_layer = self.complex and index > 0
+            dtype = torch.complex64 if complex_layer else torch.float32
+            self.weights.append(nn.Parameter(torch.zeros(num_patches, fan_in, fan_out, dtype=dtype)))
+        self.reset_parameters(generator)
+
+    @property
+    def bias_shapes(self) -> list[tuple[int, bool]]:
+        """``(width, is_complex)`` of the bias each layer expects, in order."""
+        shapes = [(w.shape[-1], w.is_complex()) for w in self.weights]
+        width, _ = shapes[-1]
+        shapes[-1] = (width, False)  # only the real part of the output is used
+        return shapes
+
+    def initial_biases(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """Biases to start from (per layer, shared by patches); the bias INR learns around them."""
+        first = FIRST_LAYER_SCALE[self.config.activation]
+        out = []
+        for index, (width, is_complex) in enumerate(self.bias_shapes):
+            if index == 0:
+                bound = first
+            elif index == len(self.weights) - 1:
+                out.append(torch.full((width,), OUTPUT_BIAS))
+                continue
+            else:
+                bound = hidden_bound(self.config, self.config.hidden)
+            size = (width, 2) if is_complex else (width,)
+            values = (torch.rand(size, generator=generator) * 2 - 1) * bound
+            out.append(torch.view_as_complex(values) if is_complex else values)
+        return out
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        first = FIRST_LAYER_SCALE[self.config.activation]
+        last = len(self.weights) - 1
+        for index, weight in enumerate(self.weights):
+            fan_in = weight.shape[1]
+            bound = first if index == 0 else hidden_bound(self.config, fan_in)
+            if index == last:
+                bound = math.sqrt(6.0 / fan_in) * 0.1
+            shape = (*weight.shape, 2) if weight.is_complex() else weight.shape
+            values = (torch.rand(shape, generator=generator) * 2 - 1) * bound
+            weight.copy_(torch.view_as_complex(values) if weight.is_complex() else values)
+
+    def forward(self, coords: torch.Tensor, biases: list[torch.Tensor], patches: slice | None = None) -> torch.Tensor:
+        """RGB at ``coords`` for every patch and frame.
+
+        coords: ``[P, Fc, N, 2]`` local (y, x), with ``Fc`` equal to the frame
+        count or 1 (the same pixels for every frame); biases[l]: ``[P, F, width_l]``.
+        ``patches`` selects a contiguous range of patches (coords and biases are
+        then for that range only), so large renders can go in chunks.
+        Returns ``[P, F, N, 3]``.
+        """
+        weights = list(self.weights) if patches is None else [w[patches] for w in self.weights]
+        count, _, points, _ = coords.shape
+        frames = biases[0].shape[1]
+        h = coords
+        omega0, s0 = self.config.omega0, self.config.s0
+        last = len(self.weights) - 1
+        for index, (weight, bias) in enumerate(zip(weights, biases)):
+            if h.dtype != weight.dtype:
+                h = h.to(weight.dtype)
+            flat = h.reshape(count, -1, h.shape[-1])
+            u = torch.bmm(flat, weight).view(count, h.shape[1], points, -1) + bias.unsqueeze(2)
+            if index == last:
+                out = u.real if u.is_complex() else u
+                return out.expand(count, frames, points, out.shape[-1])
+            h = self.activation(u, omega0, s0)
+        raise AssertionError("unreachable")

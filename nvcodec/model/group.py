@@ -1,0 +1,85 @@
+"""One group of frames: a frame INR and the bias INR that drives it over time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from nvcodec.config import ModelConfig
+from nvcodec.model.bias_inr import BiasINR
+from nvcodec.model.frame_inr import FrameINR
+from nvcodec.tiling import PatchGrid, PixelPlan
+
+# Pixel evaluations per render chunk: bounds activation memory at 4x of 1080p.
+RENDER_CHUNK_POINTS = 1 << 21
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Every stored number: parameters and buffers, complex values counting twice."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return sum(t.numel() * (2 if t.is_complex() else 1) for t in tensors)
+
+
+class GroupModel(nn.Module):
+    """Frames ``start..end`` (inclusive, frame units) of a video as one continuous function."""
+
+    def __init__(
+        self,
+        grid: PatchGrid,
+        config: ModelConfig,
+        start: int,
+        end: int,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        self.grid = grid
+        self.config = config
+        self.start = start
+        self.end = end
+        self.frame_inr = FrameINR(grid.num_patches, config, generator)
+        self.bias_inr = BiasINR(
+            grid.num_patches, config, self.frame_inr.bias_shapes, self.frame_inr.initial_biases(generator), generator
+        )
+        self._plans: dict[tuple[int, int, str], PixelPlan] = {}
+
+    def local_time(self, t: torch.Tensor) -> torch.Tensor:
+        """Frame times to group-local ``tau`` in [0, 1]."""
+        span = max(self.end - self.start, 1)
+        return (t - self.start) / span
+
+    def forward(self, coords: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        """``[P, F|1, N, 2]`` local coordinates at ``[F]`` local times -> ``[P, F, N, 3]`` RGB."""
+        return self.frame_inr(coords, self.bias_inr(tau))
+
+    def pixel_plan(self, height: int, width: int) -> PixelPlan:
+        device = self.bias_inr.frequencies.device
+        key = (height, width, str(device))
+        if key not in self._plans:
+            self._plans[key] = self.grid.pixel_plan(height, width).to(device)
+        return self._plans[key]
+
+    def render(self, t: float | Sequence[float] | torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Frames at times ``t`` (frame units, fractional allowed) at ``size = (h, w)``.
+
+        Returns float ``[h, w, 3]`` for a scalar ``t`` and ``[F, h, w, 3]`` for
+        a sequence, clamped to [0, 1], on the model's device.
+        """
+        device = self.bias_inr.frequencies.device
+        times = torch.as_tensor(t, dtype=torch.float32, device=device)
+        scalar = times.ndim == 0
+        times = times.reshape(-1)
+        height, width = size or (self.grid.height, self.grid.width)
+        plan = self.pixel_plan(height, width)
+        biases = self.bias_inr(self.local_time(times))
+        frames, points = times.shape[0], plan.coords.shape[1]
+        out = torch.zeros(frames, height * width, 3, device=device)
+        step = max(1, RENDER_CHUNK_POINTS // max(1, points * frames))
+        for first in range(0, self.grid.num_patches, step):
+            chunk = slice(first, min(first + step, self.grid.num_patches))
+            rgb = self.frame_inr(plan.coords[chunk, None], [b[chunk] for b in biases], chunk)
+            weighted = (rgb * plan.weights[chunk, None, :, None]).transpose(0, 1).reshape(frames, -1, 3)
+            out.index_add_(1, plan.index[chunk].reshape(-1), weighted)
+        out = out.clamp_(0.0, 1.0).view(frames, height, width, 3)
+        return out[0] if scalar else out

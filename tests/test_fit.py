@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+
+from nvcodec.config import Config
+from nvcodec.errors import ActvError, ConfigError, DeviceError, InputError
+from nvcodec.fit import fit_video
+from nvcodec.metrics import psnr
+
+TINY = dict(hidden=16, layers=2, patch=32, overlap=8, rff_freqs=4, latent_dim=4, hyper_hidden=16, batch_pixels=4096)
+
+
+def tiny_config(**overrides) -> Config:
+    settings = {**TINY, "iters": 150, "iters_warm": 100, "group_size": 3, "device": "cpu", **overrides}
+    return Config.preset("fast", **settings)
+
+
+def test_tiny_clip_reaches_stated_psnr(tiny_clip):
+    """48x48x6, two groups, a few seconds of CPU: the fit must be far above a flat image (~14 dB)."""
+    progress = []
+    result = fit_video(tiny_clip, tiny_config(iters=300, iters_warm=200), callback=progress.append)
+    with torch.no_grad():
+        decoded = result.model.render(list(range(6)))
+    assert psnr(decoded, tiny_clip) >= 25.0
+    assert len(result.model.groups) == 2
+    assert progress[-1].group == 1 and progress[-1].iteration == progress[-1].iterations == 200
+    assert all(np.isfinite(p.psnr) for p in progress)
+
+
+def test_same_seed_same_parameters(tiny_clip):
+    a = fit_video(tiny_clip, tiny_config(iters=20, iters_warm=10)).model.state_dict()
+    b = fit_video(tiny_clip, tiny_config(iters=20, iters_warm=10)).model.state_dict()
+    c = fit_video(tiny_clip, tiny_config(iters=20, iters_warm=10, seed=1)).model.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_masked_pixels_do_not_influence_the_fit(tiny_clip):
+    mask = np.ones(tiny_clip.shape[:3], dtype=bool)
+    mask[:, 10:30, 5:25] = False
+    other = tiny_clip.copy()
+    other[~mask] = np.random.default_rng(1).random((int((~mask).sum()), 3), dtype=np.float32)
+    other[0, 12, 7] = np.nan  # even NaN in an unknown pixel must not leak in
+    config = tiny_config(iters=30, iters_warm=20)
+    a = fit_video(tiny_clip, config, mask=mask).model.state_dict()
+    b = fit_video(np.nan_to_num(other), config, mask=mask).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_mask_changes_the_fit(tiny_clip):
+    mask = np.ones(tiny_clip.shape[:3], dtype=bool)
+    mask[:, 10:30, 5:25] = False
+    config = tiny_config(iters=30, iters_warm=20)
+    a = fit_video(tiny_clip, config).model.state_dict()
+    b = fit_video(tiny_clip, config, mask=mask).model.state_dict()
+    assert not all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_on_even_frames_spans_the_whole_timeline(tiny_clip):
+    result = fit_video(tiny_clip[::2], tiny_config(iters=20, iters_warm=10), times=[0, 2, 4])
+    assert result.model.num_frames == 5
+    with torch.no_grad():
+        assert result.model.render(3.0).shape == (48, 48, 3)
+
+
+def test_uint8_input_is_accepted(tiny_clip):
+    frames = np.rint(tiny_clip * 255).astype(np.uint8)
+    assert fit_video(frames, tiny_config(iters=2, iters_warm=1)).model.num_frames == 6
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"activation": "relu"},
+        {"hidden": 0},
+        {"hidden": 2.5},
+        {"overlap": 20, "patch": 32},
+        {"omega0": -1.0},
+        {"s0": float("nan")},
+        {"lr": 0.0},
+        {"iters": 0},
+        {"batch_pixels": -5},
+        {"device": "tpu"},
+        {"precision": "fp8"},
+        {"compile": "yes"},
+        {"no_such_field": 1},
+    ],
+)
+def test_bad_configuration_raises_config_error(overrides):
+    with pytest.raises(ConfigError) as info:
+        tiny_config(**overrides)
+    assert str(info.value)
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset"):
+        Config.preset("ultra")
+
+
+@pytest.mark.parametrize(
+    ("frames", "kwargs"),
+    [
+        (np.zeros((0, 8, 8, 3), np.float32), {}),
+        (np.zeros((2, 8, 8), np.float32), {}),
+        (np.full((2, 8, 8, 3), np.inf, np.float32), {}),
+        (np.zeros((2, 8, 8, 3), np.int32), {}),
+        (np.zeros((2, 8, 8, 3), np.float32), {"mask": np.zeros((2, 8, 8), bool)}),
+        (np.zeros((2, 8, 8, 3), np.float32), {"mask": np.ones((3, 8, 8), bool)}),
+        (np.zeros((2, 8, 8, 3), np.float32), {"times": [0, 0]}),
+        (np.zeros((2, 8, 8, 3), np.float32), {"times": [1, 2]}),
+    ],
+)
+def test_bad_inputs_raise_input_error(frames, kwargs):
+    with pytest.raises(InputError):
+        fit_video(frames, tiny_config(iters=1, iters_warm=1), **kwargs)
+
+
+def test_missing_cuda_is_a_device_error(tiny_clip):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(DeviceError):
+        fit_video(tiny_clip, tiny_config(device="cuda"))
+    assert issubclass(DeviceError, ActvError)

@@ -1,0 +1,99 @@
+import itertools
+
+import pytest
+import torch
+
+from nvcodec.config import ModelConfig
+from nvcodec.errors import ArgumentError
+from nvcodec.model import ACTIVATION_FUNCTIONS, GroupModel, VideoModel, group_bounds
+from nvcodec.model.group import count_parameters
+from nvcodec.tiling import PatchGrid
+
+SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
+
+
+def make_group(activation="gabor", height=40, width=56, start=0, end=5, seed=0):
+    config = ModelConfig(activation=activation, **SMALL)
+    grid = PatchGrid.build(height, width, config.patch, config.overlap)
+    return GroupModel(grid, config, start, end, torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_FUNCTIONS))
+def test_activations_are_finite_and_bounded(name):
+    u = torch.linspace(-50, 50, 1001)
+    y = ACTIVATION_FUNCTIONS[name](u, 5.0, 3.0)
+    assert torch.isfinite(torch.view_as_real(y) if y.is_complex() else y).all()
+    assert y.abs().max() <= 1.0 + 1e-6
+
+
+def test_wire_real_part_is_gabor():
+    u = torch.linspace(-2, 2, 101)
+    torch.testing.assert_close(
+        ACTIVATION_FUNCTIONS["wire"](u, 5.0, 3.0).real, ACTIVATION_FUNCTIONS["gabor"](u, 5.0, 3.0)
+    )
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_FUNCTIONS))
+def test_render_shapes_at_fractional_time_and_4x(activation):
+    group = make_group(activation)
+    with torch.no_grad():
+        assert group.render(2.37).shape == (40, 56, 3)
+        frames = group.render([0.0, 0.5, 4.99], size=(160, 224))
+    assert frames.shape == (3, 160, 224, 3)
+    assert frames.min() >= 0 and frames.max() <= 1
+
+
+def test_batched_patches_equal_one_patch_at_a_time():
+    group = make_group()
+    coords = torch.rand(group.grid.num_patches, 2, 7, 2) * 2 - 1
+    tau = torch.tensor([0.1, 0.8])
+    with torch.no_grad():
+        biases = group.bias_inr(tau)
+        batched = group.frame_inr(coords, biases)
+        for p in range(group.grid.num_patches):
+            one = group.frame_inr(coords[p : p + 1], [b[p : p + 1] for b in biases], slice(p, p + 1))
+            torch.testing.assert_close(one[0], batched[p])
+
+
+def test_render_is_continuous_in_time():
+    group = make_group()
+    with torch.no_grad():
+        a, b = group.render(1.0), group.render(1.0 + 1e-4)
+    assert (a - b).abs().max() < 1e-3
+
+
+def test_chunked_render_matches_single_pass(monkeypatch):
+    group = make_group()
+    with torch.no_grad():
+        whole = group.render([0.5, 3.0], size=(30, 70))
+        monkeypatch.setattr("nvcodec.model.group.RENDER_CHUNK_POINTS", 1)
+        chunked = group.render([0.5, 3.0], size=(30, 70))
+    torch.testing.assert_close(whole, chunked)
+
+
+def test_group_bounds_share_boundaries():
+    assert group_bounds(31, 10) == [0, 10, 20, 30]
+    assert group_bounds(1, 10) == [0, 0]
+    bounds = group_bounds(35, 10)
+    assert bounds[0] == 0 and bounds[-1] == 34 and len(bounds) == 5
+    assert max(b - a for a, b in itertools.pairwise(bounds)) <= 10
+
+
+def test_video_model_routes_times_and_rejects_outside():
+    groups = [make_group(start=0, end=5), make_group(start=5, end=9, seed=1)]
+    video = VideoModel(groups, num_frames=10)
+    assert video.group_of(0) == 0 and video.group_of(4.99) == 0
+    assert video.group_of(5) == 1 and video.group_of(9) == 1
+    with torch.no_grad():
+        torch.testing.assert_close(video.render(6.5), groups[1].render(6.5))
+        assert video.render([0, 7.25, 9], size=(20, 28)).shape == (3, 20, 28, 3)
+    for bad in (-0.1, 9.01, float("nan")):
+        with pytest.raises(ArgumentError):
+            video.render(bad)
+    with pytest.raises(ArgumentError):
+        video.render(1.0, size=(0, 10))
+
+
+def test_parameter_count_counts_complex_twice():
+    real, complex_ = make_group("gabor"), make_group("wire")
+    assert count_parameters(complex_) > count_parameters(real)
