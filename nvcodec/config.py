@@ -91,6 +91,12 @@ class FitConfig:
     """Initial Adam learning rate."""
     lr_final_factor: float = 0.1
     """The learning rate decays as ``lr * factor ** (it / iters)``."""
+    time_smoothness: float = 0.0
+    """Weight of a penalty on the bias INR's second difference over one frame.
+
+    Motion is a shift of biases, so a straight bias path is steady motion; the
+    penalty keeps in-between frames (slow motion, interpolation) from wandering.
+    """
     batch_pixels: int = 32768
     """Pixel evaluations per step, spread evenly over patches and frames (bounds memory)."""
     seed: int = 0
@@ -110,6 +116,10 @@ class FitConfig:
         _check(
             _is_real(self.lr_final_factor) and 0 < self.lr_final_factor <= 1,
             f"lr_final_factor must be in (0, 1], got {self.lr_final_factor!r}",
+        )
+        _check(
+            _is_real(self.time_smoothness) and self.time_smoothness >= 0,
+            f"time_smoothness must be a non-negative number, got {self.time_smoothness!r}",
         )
         _check(_is_int(self.seed) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}")
         _check(

@@ -29,3 +29,7 @@ class ArgumentError(ActvError, ValueError):
 
 class DeviceError(ActvError):
     """The requested compute device is not available on this machine."""
+
+
+class FormatError(ActvError):
+    """A .actv file is damaged, truncated, hostile or from a newer format version."""

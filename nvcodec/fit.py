@@ -130,6 +130,22 @@ class _PixelSampler:
         return rows, cols, coords, weights
 
 
+CURVATURE_SAMPLES = 16
+
+
+def _bias_curvature(group: GroupModel, generator: torch.Generator) -> torch.Tensor:
+    """Mean squared second difference of every bias over one frame step, at random times."""
+    step = 1.0 / max(group.end - group.start, 1)
+    device = group.bias_inr.frequencies.device
+    tau = torch.rand(CURVATURE_SAMPLES, generator=generator, device=device)
+    biases = group.bias_inr(torch.cat([tau - step, tau, tau + step]))
+    total = 0.0
+    for b in biases:
+        before, now, after = torch.view_as_real(b).chunk(3, dim=1) if b.is_complex() else b.chunk(3, dim=1)
+        total = total + (after - 2 * now + before).square().mean()
+    return total / len(biases)
+
+
 def fit_group(
     group: GroupModel,
     frames: torch.Tensor,
@@ -178,6 +194,8 @@ def fit_group(
                 weights = torch.where(seen, weights, 0.0)
                 err = torch.where(seen, err, 0.0)  # also keeps NaN in unknown pixels out
             loss = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
+            if fit.time_smoothness > 0:
+                loss = loss + fit.time_smoothness * _bias_curvature(group, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -89,22 +89,19 @@ class FrameINR(nn.Module):
             values = (torch.rand(shape, generator=generator) * 2 - 1) * bound
             weight.copy_(torch.view_as_complex(values) if weight.is_complex() else values)
 
-    def forward(self, coords: torch.Tensor, biases: list[torch.Tensor], patches: slice | None = None) -> torch.Tensor:
+    def forward(self, coords: torch.Tensor, biases: list[torch.Tensor]) -> torch.Tensor:
         """RGB at ``coords`` for every patch and frame.
 
         coords: ``[P, Fc, N, 2]`` local (y, x), with ``Fc`` equal to the frame
         count or 1 (the same pixels for every frame); biases[l]: ``[P, F, width_l]``.
-        ``patches`` selects a contiguous range of patches (coords and biases are
-        then for that range only), so large renders can go in chunks.
         Returns ``[P, F, N, 3]``.
         """
-        weights = list(self.weights) if patches is None else [w[patches] for w in self.weights]
         count, _, points, _ = coords.shape
         frames = biases[0].shape[1]
         h = coords
         omega0, s0 = self.config.omega0, self.config.s0
         last = len(self.weights) - 1
-        for index, (weight, bias) in enumerate(zip(weights, biases)):
+        for index, (weight, bias) in enumerate(zip(self.weights, biases)):
             if h.dtype != weight.dtype:
                 h = h.to(weight.dtype)
             flat = h.reshape(count, -1, h.shape[-1])
