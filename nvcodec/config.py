@@ -91,7 +91,7 @@ class FitConfig:
     """Initial Adam learning rate."""
     lr_final_factor: float = 0.1
     """The learning rate decays as ``lr * factor ** (it / iters)``."""
-    time_smoothness: float = 0.0
+    time_smoothness: float = 1.0
     """Weight of a penalty on the bias INR's second difference over one frame.
 
     Motion is a shift of biases, so a straight bias path is steady motion; the
@@ -133,6 +133,40 @@ class FitConfig:
                 or (self.device.startswith("cuda:") and self.device[5:].isdigit())
             ),
             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}",
+        )
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """How fitted parameters become integers: bit depths, pruning, fine-tuning, residuals."""
+
+    bits_frame: int = 8
+    """Bits per frame-INR weight."""
+    bits_latent: int = 8
+    """Bits per per-patch latent value."""
+    bits_bias: int = 8
+    """Bits per bias-INR weight and bias."""
+    prune: float = 0.0
+    """Fraction of the smallest frame-INR weights (or residuals) set to 0 before quantization."""
+    qat_iters: int = 0
+    """Quantization-aware fine-tuning steps per group after its fit (straight-through rounding)."""
+    qat_lr: float = 1e-3
+    residual: bool = True
+    """Code a group as the difference from the previous group's decoded parameters."""
+    intra_period: int = 4
+    """Every ``intra_period``-th group is coded on its own (random access, like an I-frame)."""
+
+    def __post_init__(self) -> None:
+        for name in ("bits_frame", "bits_latent", "bits_bias"):
+            value = getattr(self, name)
+            _check(_is_int(value) and 2 <= value <= 16, f"{name} must be an integer from 2 to 16, got {value!r}")
+        _check(_is_real(self.prune) and 0 <= self.prune < 1, f"prune must be in [0, 1), got {self.prune!r}")
+        _check(_is_int(self.qat_iters) and self.qat_iters >= 0, f"qat_iters must be >= 0, got {self.qat_iters!r}")
+        _check(_is_real(self.qat_lr) and 0 < self.qat_lr < 1, f"qat_lr must be in (0, 1), got {self.qat_lr!r}")
+        _check(isinstance(self.residual, bool), f"residual must be True or False, got {self.residual!r}")
+        _check(
+            _is_int(self.intra_period) and self.intra_period >= 1,
+            f"intra_period must be a positive integer, got {self.intra_period!r}",
         )
 
 

@@ -15,7 +15,7 @@ import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,6 +205,93 @@ def fit_group(
     return float(loss.detach()) if iterations else loss_value
 
 
+@dataclass(frozen=True)
+class GroupFit:
+    """One finished group, with the data it was fitted to (for fine-tuning after it)."""
+
+    index: int
+    count: int
+    group: GroupModel
+    frames: torch.Tensor
+    taus: torch.Tensor
+    mask: torch.Tensor | None
+    seconds: float
+    psnr: float
+    """Mini-batch PSNR at the end of the fit."""
+
+
+def fit_groups(
+    frames: np.ndarray | torch.Tensor,
+    config: Config | None = None,
+    *,
+    mask: np.ndarray | torch.Tensor | None = None,
+    times: Sequence[float] | None = None,
+    callback: ProgressCallback | None = None,
+    report_every: int = 25,
+    warm_start: Callable[[GroupModel], GroupModel] | None = None,
+) -> Iterator[GroupFit]:
+    """Fit group after group, yielding each as it finishes (see :func:`fit_video`).
+
+    A streaming encoder writes each group before the next is fitted. The next
+    group starts from a copy of the previous one, or from ``warm_start(previous)``.
+    """
+    config = config or Config()
+    frames_cpu = _as_frames(frames)
+    mask_cpu = _as_mask(mask, tuple(frames_cpu.shape[:3]))
+    frame_times = _as_times(times, frames_cpu.shape[0])
+    device = resolve_device(config.fit.device)
+    bounds = group_bounds(frame_times[-1] + 1, config.fit.group_size)
+    _, height, width, _ = frames_cpu.shape
+    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
+
+    init_generator = torch.Generator().manual_seed(config.fit.seed)
+    sample_generator = torch.Generator(device=device).manual_seed(config.fit.seed + 1)
+    previous: GroupModel | None = None
+    started = time.perf_counter()
+    count = len(bounds) - 1
+    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
+        group_started = time.perf_counter()
+        if previous is not None:
+            group = copy.deepcopy(warm_start(previous) if warm_start else previous)
+            group.start, group.end = start, end
+            group.train()
+            iterations = config.fit.iters_warm
+        else:
+            group = GroupModel(grid, config.model, start, end, init_generator).to(device)
+            iterations = config.fit.iters
+        picked = [i for i, t in enumerate(frame_times) if start <= t <= end]
+        if not picked:
+            raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
+        group_frames = frames_cpu[picked].to(device)
+        group_mask = mask_cpu[picked].to(device) if mask_cpu is not None else None
+        if group_mask is not None and not bool(group_mask.any()):
+            raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
+        taus = group.local_time(torch.tensor([float(frame_times[i]) for i in picked], device=device))
+        forward = torch.compile(group) if config.fit.compile else None
+
+        def report(iteration: int, loss: float, index: int = index, iterations: int = iterations) -> None:
+            if callback is not None and (iteration % report_every == 0 or iteration == iterations):
+                elapsed = time.perf_counter() - started
+                callback(FitProgress(index, count, iteration, iterations, loss, mse_to_psnr(loss), elapsed))
+
+        loss = fit_group(
+            group,
+            group_frames,
+            taus,
+            iterations,
+            config,
+            mask=group_mask,
+            generator=sample_generator,
+            forward=forward,
+            report=report if callback is not None else None,
+        )
+        group.eval()
+        previous = group
+        yield GroupFit(
+            index, count, group, group_frames, taus, group_mask, time.perf_counter() - group_started, mse_to_psnr(loss)
+        )
+
+
 def fit_video(
     frames: np.ndarray | torch.Tensor,
     config: Config | None = None,
@@ -223,69 +310,7 @@ def fit_video(
         ``0..times[-1]`` and decodes the frames in between.
     callback: called every ``report_every`` iterations and at each group's end.
     """
-    config = config or Config()
-    frames_cpu = _as_frames(frames)
-    mask_cpu = _as_mask(mask, tuple(frames_cpu.shape[:3]))
-    frame_times = _as_times(times, frames_cpu.shape[0])
-    device = resolve_device(config.fit.device)
-    num_frames = frame_times[-1] + 1
-    bounds = group_bounds(num_frames, config.fit.group_size)
-    _, height, width, _ = frames_cpu.shape
-    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
-
-    init_generator = torch.Generator().manual_seed(config.fit.seed)
-    sample_generator = torch.Generator(device=device).manual_seed(config.fit.seed + 1)
-    groups: list[GroupModel] = []
-    group_seconds: list[float] = []
-    group_psnr: list[float] = []
     started = time.perf_counter()
-    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        group_started = time.perf_counter()
-        if groups:
-            group = copy.deepcopy(groups[-1])  # warm start: the next group's content is close
-            group.start, group.end = start, end
-            iterations = config.fit.iters_warm
-        else:
-            group = GroupModel(grid, config.model, start, end, init_generator).to(device)
-            iterations = config.fit.iters
-        picked = [i for i, t in enumerate(frame_times) if start <= t <= end]
-        if not picked:
-            raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
-        group_frames = frames_cpu[picked].to(device)
-        group_mask = mask_cpu[picked].to(device) if mask_cpu is not None else None
-        if group_mask is not None and not bool(group_mask.any()):
-            raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
-        taus = group.local_time(torch.tensor([float(frame_times[i]) for i in picked], device=device))
-        forward = torch.compile(group) if config.fit.compile else None
-
-        def report(iteration: int, loss: float, index: int = index, iterations: int = iterations) -> None:
-            if callback is not None and (iteration % report_every == 0 or iteration == iterations):
-                callback(
-                    FitProgress(
-                        index,
-                        len(bounds) - 1,
-                        iteration,
-                        iterations,
-                        loss,
-                        mse_to_psnr(loss),
-                        time.perf_counter() - started,
-                    )
-                )
-
-        loss = fit_group(
-            group,
-            group_frames,
-            taus,
-            iterations,
-            config,
-            mask=group_mask,
-            generator=sample_generator,
-            forward=forward,
-            report=report if callback is not None else None,
-        )
-        group.eval()
-        groups.append(group)
-        group_seconds.append(time.perf_counter() - group_started)
-        group_psnr.append(mse_to_psnr(loss))
-    model = VideoModel(groups, num_frames)
-    return FitResult(model, time.perf_counter() - started, group_seconds, group_psnr)
+    fits = list(fit_groups(frames, config, mask=mask, times=times, callback=callback, report_every=report_every))
+    model = VideoModel([f.group for f in fits], fits[-1].group.end + 1)
+    return FitResult(model, time.perf_counter() - started, [f.seconds for f in fits], [f.psnr for f in fits])

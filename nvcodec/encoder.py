@@ -1,0 +1,158 @@
+"""Video -> ``.actv``: fit group by group, fine-tune for quantization, code, and stream to disk."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+from nvcodec import __version__
+from nvcodec.codec import pack_group
+from nvcodec.config import Config, QuantConfig
+from nvcodec.container import ContainerWriter
+from nvcodec.fit import GroupFit, ProgressCallback, fit_group, fit_groups
+from nvcodec.model.group import GroupModel
+from nvcodec.quant import bits_for, fake_quantize
+
+FORMAT_NAME = "nvcodec-actv"
+
+
+@dataclass(frozen=True)
+class EncodeStats:
+    path: Path
+    frames: int
+    height: int
+    width: int
+    groups: int
+    file_bytes: int
+    bpp: float
+    """Bits per pixel from the whole file size on disk."""
+    coded_bits: int
+    """Entropy-coded parameter bits (all groups, without tables and side data)."""
+    entropy_bits: float
+    """Empirical entropy of the same symbols: what an ideal coder would spend."""
+    fit_psnr: list[float]
+    seconds: float
+
+
+def build_header(frames: int, height: int, width: int, fps: float, config: Config, quant: QuantConfig) -> dict:
+    rate = Fraction(fps).limit_denominator(1001)
+    return {
+        "format": FORMAT_NAME,
+        "encoder": f"nvcodec {__version__}",
+        "frames": frames,
+        "height": height,
+        "width": width,
+        "fps": [rate.numerator, rate.denominator],
+        "model": dataclasses.asdict(config.model),
+        "quant": dataclasses.asdict(quant),
+    }
+
+
+def is_intra(index: int, quant: QuantConfig) -> bool:
+    """Whether group ``index`` is coded on its own (shared by encoder and reader)."""
+    return not quant.residual or index % quant.intra_period == 0
+
+
+def finetune_for_quantization(
+    fit: GroupFit,
+    config: Config,
+    quant: QuantConfig,
+    reference: Mapping[str, torch.Tensor] | None,
+    generator: torch.Generator,
+) -> None:
+    """A short fit through fake quantization (straight-through rounding), in place."""
+    group = fit.group
+    group.train()
+    device = fit.frames.device
+    ref = {n: t.to(device) for n, t in reference.items()} if reference is not None else None
+    params = dict(group.named_parameters())
+
+    def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
+        fake = {n: _fake(n, p, quant, ref) for n, p in params.items()}
+        return functional_call(group, fake, (coords, taus))
+
+    qat = Config(config.model, dataclasses.replace(config.fit, lr=quant.qat_lr, lr_final_factor=0.1))
+    fit_group(group, fit.frames, fit.taus, quant.qat_iters, qat, mask=fit.mask, generator=generator, forward=forward)
+    group.eval()
+
+
+def _fake(
+    name: str, value: torch.Tensor, quant: QuantConfig, reference: Mapping[str, torch.Tensor] | None
+) -> torch.Tensor:
+    return fake_quantize(value, bits_for(name, quant), reference[name] if reference is not None else None)
+
+
+def encode(
+    frames: np.ndarray | torch.Tensor,
+    output: str | os.PathLike[str],
+    config: Config | None = None,
+    quant: QuantConfig | None = None,
+    *,
+    fps: float = 25.0,
+    mask: np.ndarray | torch.Tensor | None = None,
+    callback: ProgressCallback | None = None,
+    on_group: Callable[[int, int], None] | None = None,
+) -> EncodeStats:
+    """Fit ``frames`` ``[T, H, W, 3]`` and write them to ``output`` as ``.actv``.
+
+    Each group is quantized, entropy-coded and appended to the file as soon as
+    it is fitted, so memory holds one group's parameters at a time; the file
+    appears (atomically) only when the last group is written.
+    """
+    config = config or Config()
+    quant = quant or QuantConfig()
+    started = time.perf_counter()
+    array = torch.as_tensor(frames)
+    count, height, width = (int(n) for n in array.shape[:3]) if array.ndim == 4 else (0, 0, 0)
+    decoded: dict[str, torch.Tensor] | None = None
+
+    def warm_start(previous: GroupModel) -> GroupModel:
+        # Start the next group from what the decoder will have, so residuals stay small.
+        group = copy.deepcopy(previous)
+        if decoded is not None:
+            group.load_state_dict({n: t.to(next(group.parameters()).device) for n, t in decoded.items()})
+        return group
+
+    qat_generator: torch.Generator | None = None
+    coded_bits, entropy_bits, fit_psnr = 0, 0.0, []
+    header = build_header(count, height, width, fps, config, quant)
+    with ContainerWriter(output, header) as writer:
+        for fit in fit_groups(frames, config, mask=mask, callback=callback, warm_start=warm_start):
+            reference = None if is_intra(fit.index, quant) else decoded
+            if quant.qat_iters:
+                if qat_generator is None:
+                    qat_generator = torch.Generator(device=fit.frames.device).manual_seed(config.fit.seed + 2)
+                finetune_for_quantization(fit, config, quant, reference, qat_generator)
+            packed = pack_group(fit.group.state_dict(), quant, reference)
+            writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
+            decoded = packed.decoded
+            coded_bits += packed.coded_bits
+            entropy_bits += packed.entropy_bits
+            fit_psnr.append(fit.psnr)
+            if on_group is not None:
+                on_group(fit.index, fit.count)
+    path = Path(output)
+    size = path.stat().st_size
+    return EncodeStats(
+        path,
+        count,
+        height,
+        width,
+        len(fit_psnr),
+        size,
+        8 * size / (count * height * width),
+        coded_bits,
+        entropy_bits,
+        fit_psnr,
+        time.perf_counter() - started,
+    )
