@@ -7,6 +7,7 @@ and a small cache keeps recently decoded groups.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections import OrderedDict
@@ -88,7 +89,7 @@ class VideoReader:
             raise FormatError(f"{self.path} holds no groups")
         if entries[0].start != 0 or entries[-1].end != self.num_frames - 1:
             raise FormatError("groups do not span the video's frames")
-        for a, b in zip(entries, entries[1:]):
+        for a, b in itertools.pairwise(entries):
             if b.start != a.end or b.end <= b.start:
                 raise FormatError("groups must follow each other and share their boundary frame")
         if len(entries) > 1 and any(e.end == e.start for e in entries):
