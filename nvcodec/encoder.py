@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from nvcodec import __version__
 from nvcodec.codec import pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter
+from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit, ProgressCallback, fit_group, fit_groups
 from nvcodec.model.group import GroupModel
 from nvcodec.quant import bits_for, fake_quantize
@@ -111,6 +113,8 @@ def encode(
     """
     config = config or Config()
     quant = quant or QuantConfig()
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= 1000):
+        raise ArgumentError(f"fps must be a positive frame rate up to 1000, got {fps!r}")
     started = time.perf_counter()
     array = torch.as_tensor(frames)
     count, height, width = (int(n) for n in array.shape[:3]) if array.ndim == 4 else (0, 0, 0)

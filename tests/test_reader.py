@@ -1,0 +1,168 @@
+"""encode() -> .actv -> VideoReader, including damaged files."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import moving_square_clip
+
+from nvcodec import Config, QuantConfig, VideoReader, encode
+from nvcodec.container import ContainerReader, ContainerWriter
+from nvcodec.errors import ActvError, ArgumentError, FormatError
+from nvcodec.metrics import psnr
+
+TINY = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8, batch_pixels=2048)
+CONFIG = Config.preset("fast", **TINY, iters=120, iters_warm=60, group_size=2, device="cpu", compile=False)
+QUANT = QuantConfig(intra_period=2)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return moving_square_clip(frames=7, height=40, width=56)
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory, clip):
+    path = tmp_path_factory.mktemp("actv") / "clip.actv"
+    stats = encode(clip, path, CONFIG, QUANT, fps=12)
+    return path, stats
+
+
+def test_encode_reports_real_sizes(encoded, clip):
+    path, stats = encoded
+    assert stats.file_bytes == path.stat().st_size
+    assert stats.bpp == pytest.approx(8 * stats.file_bytes / clip[..., 0].size)
+    assert stats.groups == 3 and len(stats.fit_psnr) == 3
+    assert stats.coded_bits <= 1.02 * stats.entropy_bits + 64
+
+
+def test_reader_facts_and_decoding(encoded, clip):
+    path, _ = encoded
+    with VideoReader(path) as reader:
+        assert len(reader) == 7 and reader.shape == (7, 40, 56)
+        assert reader.fps == pytest.approx(12) and reader.duration == pytest.approx(7 / 12)
+        frame = reader.frame(3)
+        assert frame.dtype == np.uint8 and frame.shape == (40, 56, 3)
+        assert reader.frame(2.5).shape == (40, 56, 3)
+        assert reader.frame(1, size=(160, 224)).shape == (160, 224, 3)
+        assert reader.frames([0, 6, 3.25]).shape == (3, 40, 56, 3)
+        np.testing.assert_array_equal(reader[-1], reader.frame(6))
+        assert reader[1:4].shape == (3, 40, 56, 3)
+        decoded = np.stack(list(reader)).astype(np.float32) / 255
+    assert psnr(decoded, clip) > 22
+
+
+def test_tensor_output(encoded):
+    path, _ = encoded
+    with VideoReader(path, tensors=True) as reader:
+        frame = reader.frame(0.5)
+    assert isinstance(frame, torch.Tensor) and frame.dtype == torch.float32 and frame.shape == (40, 56, 3)
+
+
+def test_open_reads_no_chunk_and_a_frame_reads_only_its_chain(encoded, monkeypatch):
+    path, _ = encoded
+    calls = []
+    original = ContainerReader.read_chunk
+    monkeypatch.setattr(ContainerReader, "read_chunk", lambda self, i: calls.append(i) or original(self, i))
+    reader = VideoReader(path)
+    assert calls == []
+    reader.frame(0.5)  # group 0, independent
+    assert calls == [0]
+    reader.frame(4.5)  # group 2 is independent again (intra_period=2)
+    assert calls == [0, 2]
+    reader.frame(3)  # group 1 is a residual of group 0, which is cached
+    assert calls == [0, 2, 1]
+    reader.close()
+
+
+def test_bad_times_and_sizes(encoded):
+    path, _ = encoded
+    with VideoReader(path) as reader:
+        for bad in (-1, 6.5, float("nan")):
+            with pytest.raises(ArgumentError):
+                reader.frame(bad)
+        with pytest.raises(ArgumentError):
+            reader.frame(0, size=(0, 3))
+        with pytest.raises(ArgumentError):
+            reader[7]
+
+
+def test_truncated_files_raise_library_errors(encoded, tmp_path):
+    data = encoded[0].read_bytes()
+    target = tmp_path / "cut.actv"
+    for length in range(0, len(data), max(1, len(data) // 300)):
+        target.write_bytes(data[:length])
+        with pytest.raises(ActvError), VideoReader(target) as reader:
+            reader.frames(range(7))
+
+
+def test_flipped_bytes_raise_library_errors(encoded, tmp_path):
+    data = encoded[0].read_bytes()
+    target = tmp_path / "flip.actv"
+    for position in range(0, len(data), max(1, len(data) // 300)):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x5A
+        target.write_bytes(bytes(damaged))
+        with pytest.raises(ActvError), VideoReader(target) as reader:
+            reader.frames(range(7))
+
+
+def rewrite_header(source, target, **changes):
+    with ContainerReader(source) as reader:
+        header = {**reader.header, **changes}
+        chunks = [(e.start, e.end, reader.read_chunk(i)) for i, e in enumerate(reader.entries)]
+    with ContainerWriter(target, header) as writer:
+        for start, end, payload in chunks:
+            writer.add_chunk(start, end, payload)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"format": "something-else"},
+        {"frames": 8},
+        {"frames": -1},
+        {"height": 10**9},
+        {"fps": [0, 1]},
+        {"model": {"activation": "relu"}},
+        {"model": "gabor"},
+        {"quant": {"bits_frame": 99}},
+    ],
+)
+def test_headers_that_lie_are_rejected(encoded, tmp_path, changes):
+    target = tmp_path / "lie.actv"
+    rewrite_header(encoded[0], target, **changes)
+    with pytest.raises(FormatError):
+        VideoReader(target).frame(0)
+
+
+def test_chunk_from_a_different_model_is_rejected(encoded, tmp_path):
+    path, _ = encoded
+    with ContainerReader(path) as reader:
+        model = {**reader.header["model"], "hidden": 13}
+    target = tmp_path / "mismatch.actv"
+    rewrite_header(path, target, model=model)
+    with VideoReader(target) as reader, pytest.raises(FormatError):
+        reader.frame(0)
+
+
+def test_interrupted_encode_leaves_existing_output_untouched(tmp_path, clip):
+    target = tmp_path / "out.actv"
+    target.write_bytes(b"precious")
+    config = Config.preset("fast", **TINY, iters=2, iters_warm=2, group_size=2, device="cpu")
+
+    def interrupt(group, groups):
+        if group == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        encode(clip, target, config, fps=12, on_group=interrupt)
+    assert target.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.actv"]
+
+
+def test_bad_encode_arguments(tmp_path, clip):
+    config = Config.preset("fast", **TINY, iters=1, iters_warm=1, group_size=2, device="cpu")
+    for fps in (0.0, -1, float("nan")):
+        with pytest.raises(ArgumentError):
+            encode(clip, tmp_path / "x.actv", config, fps=fps)
+    assert list(tmp_path.iterdir()) == []
