@@ -7,7 +7,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +17,7 @@ import torch
 from torch.func import functional_call
 
 from nvcodec import __version__
-from nvcodec.codec import pack_group
+from nvcodec.codec import PackedGroup, pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter
 from nvcodec.errors import ArgumentError
@@ -94,6 +94,52 @@ def _fake(
     return fake_quantize(value, bits_for(name, quant), reference[name] if reference is not None else None)
 
 
+@dataclass
+class CodedTotals:
+    coded_bits: int = 0
+    entropy_bits: float = 0.0
+    fit_psnr: list[float] = dataclasses.field(default_factory=list)
+
+
+def write_groups(
+    fits: Iterable[GroupFit],
+    output: str | os.PathLike[str],
+    header: dict,
+    config: Config,
+    quant: QuantConfig,
+    *,
+    on_group: Callable[[int, int], None] | None = None,
+    on_packed: Callable[[PackedGroup], None] | None = None,
+) -> CodedTotals:
+    """Fine-tune (QAT), quantize, code and append each fitted group to a new ``.actv`` file.
+
+    ``fits`` may be a generator that fits lazily (streaming) or groups fitted
+    earlier (to code one fit at several settings). The file appears atomically
+    once the last group is written.
+    """
+    totals = CodedTotals()
+    decoded: dict[str, torch.Tensor] | None = None
+    qat_generator: torch.Generator | None = None
+    with ContainerWriter(output, header) as writer:
+        for fit in fits:
+            reference = None if is_intra(fit.index, quant) else decoded
+            if quant.qat_iters:
+                if qat_generator is None:
+                    qat_generator = torch.Generator(device=fit.frames.device).manual_seed(config.fit.seed + 2)
+                finetune_for_quantization(fit, config, quant, reference, qat_generator)
+            packed = pack_group(fit.group.state_dict(), quant, reference)
+            writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
+            decoded = packed.decoded
+            totals.coded_bits += packed.coded_bits
+            totals.entropy_bits += packed.entropy_bits
+            totals.fit_psnr.append(fit.psnr)
+            if on_packed is not None:
+                on_packed(packed)
+            if on_group is not None:
+                on_group(fit.index, fit.count)
+    return totals
+
+
 def encode(
     frames: np.ndarray | torch.Tensor,
     output: str | os.PathLike[str],
@@ -127,24 +173,14 @@ def encode(
             group.load_state_dict({n: t.to(next(group.parameters()).device) for n, t in decoded.items()})
         return group
 
-    qat_generator: torch.Generator | None = None
-    coded_bits, entropy_bits, fit_psnr = 0, 0.0, []
     header = build_header(count, height, width, fps, config, quant)
-    with ContainerWriter(output, header) as writer:
-        for fit in fit_groups(frames, config, mask=mask, callback=callback, warm_start=warm_start):
-            reference = None if is_intra(fit.index, quant) else decoded
-            if quant.qat_iters:
-                if qat_generator is None:
-                    qat_generator = torch.Generator(device=fit.frames.device).manual_seed(config.fit.seed + 2)
-                finetune_for_quantization(fit, config, quant, reference, qat_generator)
-            packed = pack_group(fit.group.state_dict(), quant, reference)
-            writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
-            decoded = packed.decoded
-            coded_bits += packed.coded_bits
-            entropy_bits += packed.entropy_bits
-            fit_psnr.append(fit.psnr)
-            if on_group is not None:
-                on_group(fit.index, fit.count)
+    fits = fit_groups(frames, config, mask=mask, callback=callback, warm_start=warm_start)
+
+    def remember(packed: PackedGroup) -> None:
+        nonlocal decoded
+        decoded = packed.decoded
+
+    coded = write_groups(fits, output, header, config, quant, on_group=on_group, on_packed=remember)
     path = Path(output)
     size = path.stat().st_size
     return EncodeStats(
@@ -152,11 +188,11 @@ def encode(
         count,
         height,
         width,
-        len(fit_psnr),
+        len(coded.fit_psnr),
         size,
         8 * size / (count * height * width),
-        coded_bits,
-        entropy_bits,
-        fit_psnr,
+        coded.coded_bits,
+        coded.entropy_bits,
+        coded.fit_psnr,
         time.perf_counter() - started,
     )

