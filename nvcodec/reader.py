@@ -18,35 +18,14 @@ import numpy as np
 import torch
 
 from nvcodec.codec import unpack_group
-from nvcodec.config import ModelConfig, QuantConfig
 from nvcodec.container import ContainerReader
 from nvcodec.device import resolve_device
-from nvcodec.encoder import FORMAT_NAME, is_intra
-from nvcodec.errors import ArgumentError, ConfigError, FormatError
+from nvcodec.errors import ArgumentError, FormatError
+from nvcodec.header import is_intra, parse_header
 from nvcodec.model.group import GroupModel
-from nvcodec.tiling import PatchGrid
 
-MAX_FRAMES = 10_000_000
-MAX_SIDE = 1 << 15
 MAX_OUTPUT_PIXELS = 1 << 28
 CACHED_GROUPS = 4
-
-
-def _int_field(header: dict, key: str, low: int, high: int) -> int:
-    value = header.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise FormatError(f"header field {key!r} must be an integer in [{low}, {high}], got {value!r}")
-    return value
-
-
-def _config_field(header: dict, key: str, cls: type) -> object:
-    value = header.get(key)
-    if not isinstance(value, dict):
-        raise FormatError(f"header field {key!r} is missing or not a map")
-    try:
-        return cls(**value)
-    except (TypeError, ConfigError) as exc:
-        raise FormatError(f"header field {key!r} is invalid: {exc}") from None
 
 
 class VideoReader:
@@ -71,19 +50,12 @@ class VideoReader:
         self._states: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()
 
     def _read_header(self) -> None:
-        header = self._container.header
-        if header.get("format") != FORMAT_NAME:
-            raise FormatError(f"{self.path} is a container of another kind ({header.get('format')!r})")
-        self.num_frames = _int_field(header, "frames", 1, MAX_FRAMES)
-        self.height = _int_field(header, "height", 1, MAX_SIDE)
-        self.width = _int_field(header, "width", 1, MAX_SIDE)
-        fps = header.get("fps")
-        if not (isinstance(fps, list) and len(fps) == 2 and all(isinstance(x, int) and 0 < x < 1 << 31 for x in fps)):
-            raise FormatError(f"header field 'fps' must be [numerator, denominator], got {fps!r}")
-        self.fps = fps[0] / fps[1]
-        self.model_config: ModelConfig = _config_field(header, "model", ModelConfig)  # type: ignore[assignment]
-        self.quant_config: QuantConfig = _config_field(header, "quant", QuantConfig)  # type: ignore[assignment]
-        self.encoder = header.get("encoder") if isinstance(header.get("encoder"), str) else "unknown"
+        header = parse_header(self._container.header)
+        self.num_frames, self.height, self.width = header.frames, header.height, header.width
+        self.fps = header.fps
+        self.model_config = header.model
+        self.quant_config = header.quant
+        self.encoder = header.encoder
         entries = self._container.entries
         if not entries:
             raise FormatError(f"{self.path} holds no groups")
@@ -94,7 +66,7 @@ class VideoReader:
                 raise FormatError("groups must follow each other and share their boundary frame")
         if len(entries) > 1 and any(e.end == e.start for e in entries):
             raise FormatError("an empty group in a multi-group file")
-        self.grid = PatchGrid.build(self.height, self.width, self.model_config.patch, self.model_config.overlap)
+        self.grid = header.grid()
         self._template = self._new_group(0, 1).state_dict()
 
     def _new_group(self, start: int, end: int) -> GroupModel:
@@ -129,14 +101,23 @@ class VideoReader:
         return self.num_groups - 1
 
     def _state(self, index: int) -> dict[str, torch.Tensor]:
-        if index in self._states:
-            self._states.move_to_end(index)
-            return self._states[index]
-        reference = None if is_intra(index, self.quant_config) else self._state(index - 1)
-        state = unpack_group(self._container.read_chunk(index), self._template, reference)
-        self._states[index] = state
-        while len(self._states) > CACHED_GROUPS:
-            self._states.popitem(last=False)
+        """Decoded parameters of a group: decode forward from the nearest cached or independent group."""
+        first = index
+        while first not in self._states and not is_intra(first, self.quant_config):
+            first -= 1
+        state: dict[str, torch.Tensor] | None = None
+        for current in range(first, index + 1):
+            if current in self._states:
+                state = self._states[current]
+                self._states.move_to_end(current)
+                continue
+            intra = is_intra(current, self.quant_config)
+            payload = self._container.read_chunk(current)
+            state = unpack_group(payload, self._template, None if intra else state, intra=intra)
+            self._states[current] = state
+            while len(self._states) > CACHED_GROUPS:
+                self._states.popitem(last=False)
+        assert state is not None
         return state
 
     def group(self, index: int) -> GroupModel:

@@ -126,6 +126,8 @@ def rewrite_header(source, target, **changes):
         {"model": {"activation": "relu"}},
         {"model": "gabor"},
         {"quant": {"bits_frame": 99}},
+        {"model": {**Config().model.__dict__, "hidden": 4096, "layers": 16, "patch": 4, "overlap": 0}},
+        {"model": {k: v for k, v in Config().model.__dict__.items() if k != "hidden"}},
     ],
 )
 def test_headers_that_lie_are_rejected(encoded, tmp_path, changes):
@@ -133,6 +135,53 @@ def test_headers_that_lie_are_rejected(encoded, tmp_path, changes):
     rewrite_header(encoded[0], target, **changes)
     with pytest.raises(FormatError):
         VideoReader(target).frame(0)
+
+
+def test_unknown_config_keys_from_later_versions_are_ignored(encoded, tmp_path):
+    path, _ = encoded
+    with ContainerReader(path) as reader:
+        quant = {**reader.header["quant"], "some_future_setting": 3}
+    target = tmp_path / "future.actv"
+    rewrite_header(path, target, quant=quant)
+    with VideoReader(target) as a, VideoReader(path) as b:
+        np.testing.assert_array_equal(a.frame(3), b.frame(3))
+
+
+def test_intra_flag_must_match_the_header(encoded, tmp_path):
+    path, _ = encoded
+    with ContainerReader(path) as reader:
+        quant = {**reader.header["quant"], "intra_period": 1}  # claims every group is independent
+    target = tmp_path / "intra.actv"
+    rewrite_header(path, target, quant=quant)
+    with VideoReader(target) as reader, pytest.raises(FormatError, match="intra"):
+        reader.frame(3)
+
+
+def test_long_residual_chains_decode_without_recursion(tmp_path, clip):
+    """A late frame of a file with one independent group then hundreds of residuals."""
+    from nvcodec.encoder import write_groups
+    from nvcodec.fit import GroupFit
+    from nvcodec.header import build_header
+    from nvcodec.model.group import GroupModel
+    from nvcodec.tiling import PatchGrid
+
+    config = Config.preset("fast", **TINY, group_size=1)
+    quant = QuantConfig(intra_period=10_000)
+    grid = PatchGrid.build(8, 8, config.model.patch, config.model.overlap)
+    model = GroupModel(grid, config.model, 0, 1, torch.Generator().manual_seed(0))
+    fits = (GroupFit(i, 0, _moved(model, i), torch.zeros(1), torch.zeros(1), None, 0.0, 0.0) for i in range(1200))
+    path = tmp_path / "long.actv"
+    write_groups(fits, path, build_header(1201, 8, 8, 25.0, config, quant), config, quant)
+    with VideoReader(path) as reader:
+        assert reader.frame(1199.5).shape == (8, 8, 3)
+
+
+def _moved(model, index):
+    import copy
+
+    group = copy.deepcopy(model)
+    group.start, group.end = index, index + 1
+    return group
 
 
 def test_chunk_from_a_different_model_is_rejected(encoded, tmp_path):
@@ -162,7 +211,7 @@ def test_interrupted_encode_leaves_existing_output_untouched(tmp_path, clip):
 
 def test_bad_encode_arguments(tmp_path, clip):
     config = Config.preset("fast", **TINY, iters=1, iters_warm=1, group_size=2, device="cpu")
-    for fps in (0.0, -1, float("nan")):
+    for fps in (0.0, -1, float("nan"), 1e-4, 3e9):
         with pytest.raises(ArgumentError):
             encode(clip, tmp_path / "x.actv", config, fps=fps)
     assert list(tmp_path.iterdir()) == []

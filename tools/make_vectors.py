@@ -41,7 +41,8 @@ import torch  # noqa: E402
 
 from nvcodec import __version__  # noqa: E402
 from nvcodec.config import Config, FitConfig, ModelConfig, QuantConfig  # noqa: E402
-from nvcodec.encoder import encode, is_intra  # noqa: E402
+from nvcodec.encoder import encode  # noqa: E402
+from nvcodec.header import is_intra  # noqa: E402
 from nvcodec.reader import VideoReader  # noqa: E402
 
 VECTOR_DIR = _ROOT / "formats" / "vectors"

@@ -1,0 +1,135 @@
+"""The ``.actv`` header: what the encoder writes and what a reader accepts.
+
+Encoder and reader share this module so that a file the encoder writes is
+always one the reader accepts, and the limits a reader enforces are known
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from nvcodec import __version__
+from nvcodec.config import Config, ModelConfig, QuantConfig
+from nvcodec.errors import ArgumentError, ConfigError, FormatError
+from nvcodec.tiling import PatchGrid
+
+FORMAT_NAME = "nvcodec-actv"
+MAX_FRAMES = 10_000_000
+MAX_SIDE = 1 << 15
+MAX_GROUP_PARAMETERS = 1 << 26
+"""Numbers one group's model may hold; a header implying more is refused before allocation."""
+MIN_FPS, MAX_FPS = 0.01, 1000.0
+
+
+@dataclass(frozen=True)
+class Header:
+    frames: int
+    height: int
+    width: int
+    fps_fraction: tuple[int, int]
+    model: ModelConfig
+    quant: QuantConfig
+    encoder: str
+
+    @property
+    def fps(self) -> float:
+        return self.fps_fraction[0] / self.fps_fraction[1]
+
+    def grid(self) -> PatchGrid:
+        return PatchGrid.build(self.height, self.width, self.model.patch, self.model.overlap)
+
+
+def group_parameter_count(grid: PatchGrid, model: ModelConfig) -> int:
+    """Stored numbers of one group (complex counted twice), from the configuration alone."""
+    complex_factor = 2 if model.activation == "wire" else 1
+    hidden, layers = model.hidden, model.layers
+    frame = grid.num_patches * (2 * hidden + complex_factor * ((layers - 1) * hidden * hidden + hidden * 3))
+    bias_widths = [hidden] + [hidden * complex_factor] * (layers - 1) + [3]
+    inputs = 2 * model.rff_freqs + model.latent_dim
+    bias = (
+        model.rff_freqs
+        + grid.num_patches * model.latent_dim
+        + (inputs + 1) * model.hyper_hidden
+        + sum((model.hyper_hidden + 1) * w for w in bias_widths)
+    )
+    return frame + bias
+
+
+def is_intra(index: int, quant: QuantConfig) -> bool:
+    """Whether group ``index`` is coded on its own rather than as a residual."""
+    return not quant.residual or index % quant.intra_period == 0
+
+
+def build_header(frames: int, height: int, width: int, fps: float, config: Config, quant: QuantConfig) -> dict:
+    """The header map for a new file; refuses what a reader would refuse."""
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise ArgumentError(f"fps must be a frame rate from {MIN_FPS} to {MAX_FPS:g}, got {fps!r}")
+    if not 1 <= frames <= MAX_FRAMES:
+        raise ArgumentError(f"a file holds 1 to {MAX_FRAMES} frames, got {frames}")
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        raise ArgumentError(f"frame sides must be 1 to {MAX_SIDE} pixels, got {width}x{height}")
+    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
+    if group_parameter_count(grid, config.model) > MAX_GROUP_PARAMETERS:
+        raise ArgumentError(f"the model would hold more than {MAX_GROUP_PARAMETERS} numbers per group")
+    rate = Fraction(fps).limit_denominator(1001)
+    return {
+        "format": FORMAT_NAME,
+        "encoder": f"nvcodec {__version__}",
+        "frames": frames,
+        "height": height,
+        "width": width,
+        "fps": [rate.numerator, rate.denominator],
+        "model": dataclasses.asdict(config.model),
+        "quant": dataclasses.asdict(quant),
+    }
+
+
+def _int_field(header: dict, key: str, low: int, high: int) -> int:
+    value = header.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise FormatError(f"header field {key!r} must be an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+def _config_field(header: dict, key: str, cls: type) -> object:
+    """A config map: every field must be present; unknown keys (from later minor versions) are ignored."""
+    value = header.get(key)
+    if not isinstance(value, dict):
+        raise FormatError(f"header field {key!r} is missing or not a map")
+    names = [f.name for f in dataclasses.fields(cls)]
+    missing = [n for n in names if n not in value]
+    if missing:
+        raise FormatError(f"header field {key!r} lacks {', '.join(missing)}")
+    try:
+        return cls(**{n: value[n] for n in names})
+    except ConfigError as exc:
+        raise FormatError(f"header field {key!r} is invalid: {exc}") from None
+
+
+def parse_header(header: dict) -> Header:
+    """Validate a decoded header map; every problem is a :class:`FormatError`."""
+    if header.get("format") != FORMAT_NAME:
+        raise FormatError(f"not an nvcodec video (format {header.get('format')!r})")
+    frames = _int_field(header, "frames", 1, MAX_FRAMES)
+    height = _int_field(header, "height", 1, MAX_SIDE)
+    width = _int_field(header, "width", 1, MAX_SIDE)
+    fps = header.get("fps")
+    if not (
+        isinstance(fps, list)
+        and len(fps) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) and 0 < x < 1 << 31 for x in fps)
+    ):
+        raise FormatError(f"header field 'fps' must be [numerator, denominator] of positive integers, got {fps!r}")
+    model: ModelConfig = _config_field(header, "model", ModelConfig)  # type: ignore[assignment]
+    quant: QuantConfig = _config_field(header, "quant", QuantConfig)  # type: ignore[assignment]
+    encoder = header.get("encoder")
+    parsed = Header(
+        frames, height, width, (fps[0], fps[1]), model, quant, encoder if isinstance(encoder, str) else "unknown"
+    )
+    if group_parameter_count(parsed.grid(), model) > MAX_GROUP_PARAMETERS:
+        raise FormatError(f"the header describes a model of more than {MAX_GROUP_PARAMETERS} numbers per group")
+    return parsed
