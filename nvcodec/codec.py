@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import msgpack
 import numpy as np
 import torch
+import zstandard
 
 from nvcodec import entropy
 from nvcodec.config import QuantConfig
@@ -35,6 +36,12 @@ class PackedGroup:
     symbols: int
 
 
+def _split(names: list[str], template: Mapping[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    """Tensors whose symbols go through ANS, and 1-D tensors stored as zstd'd int32 (few, wide)."""
+    coded = [n for n in names if template[n].ndim >= 2]
+    return coded, [n for n in names if template[n].ndim < 2]
+
+
 def _steps_shape(shape: tuple[int, ...], is_complex: bool) -> tuple[int, ...]:
     real_shape = (*shape, 2) if is_complex else shape
     keep = channel_axes(len(shape))
@@ -54,8 +61,10 @@ def pack_group(
     state = _cpu_state(state)
     quantized = quantize_state(state, config, reference)
     names = sorted(quantized)
-    symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in names])
+    coded, vectors = _split(names, state)
+    symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in coded])
     stream = entropy.encode(symbols)
+    vector_symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in vectors] or [np.zeros(0)])
     decoded = {n: quantized[n].dequantize(reference[n] if reference is not None else None) for n in names}
     raw = {}
     for name in RAW_TENSORS:
@@ -65,8 +74,9 @@ def pack_group(
         "version": PAYLOAD_VERSION,
         "intra": reference is None,
         "raw": raw,
-        "steps": {n: quantized[n].steps.numpy().astype("<f4").tobytes() for n in names},
+        "steps": {n: quantized[n].steps.numpy().astype("<f2").tobytes() for n in names},
         "symbols": stream.to_dict(),
+        "vectors": zstandard.ZstdCompressor(level=19).compress(vector_symbols.astype("<i4").tobytes()),
     }
     packed = msgpack.packb(payload, use_bin_type=True)
     return PackedGroup(
@@ -112,22 +122,35 @@ def unpack_group(
     if sorted(steps) != quantized_names or sorted(raw) != sorted(n for n in template if n in RAW_TENSORS):
         raise FormatError("group chunk holds different tensors than the model described by the header")
     stream = entropy.SymbolStream.from_dict(data.get("symbols"))
-    expected = sum(template[n].numel() * (2 if template[n].is_complex() else 1) for n in quantized_names)
-    if stream.size != expected:
-        raise FormatError(f"group chunk declares {stream.size} symbols, the model needs {expected}")
-    symbols = torch.from_numpy(entropy.decode(stream))
+    coded, vectors = _split(quantized_names, template)
+
+    def real_count(names: list[str]) -> int:
+        return sum(template[n].numel() * (2 if template[n].is_complex() else 1) for n in names)
+
+    if stream.size != real_count(coded):
+        raise FormatError(f"group chunk declares {stream.size} symbols, the model needs {real_count(coded)}")
+    blob = _field(data, "vectors", bytes)
+    try:
+        raw_vectors = zstandard.ZstdDecompressor().decompress(blob, max_output_size=4 * real_count(vectors) + 1)
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"vector symbols are damaged: {exc}") from None
+    if len(raw_vectors) != 4 * real_count(vectors):
+        raise FormatError("vector symbols have the wrong size")
+    symbols = torch.cat(
+        [torch.from_numpy(entropy.decode(stream)), torch.from_numpy(np.frombuffer(raw_vectors, "<i4").astype(np.int64))]
+    )
     out: dict[str, torch.Tensor] = {}
     offset = 0
-    for name in quantized_names:
+    for name in coded + vectors:
         like = template[name]
         is_complex = like.is_complex()
         real_shape = (*like.shape, 2) if is_complex else tuple(like.shape)
         count = int(np.prod(real_shape))
         step_shape = _steps_shape(tuple(like.shape), is_complex)
         blob = steps[name]
-        if not isinstance(blob, bytes) or len(blob) != 4 * int(np.prod(step_shape)):
+        if not isinstance(blob, bytes) or len(blob) != 2 * int(np.prod(step_shape)):
             raise FormatError(f"quantization steps of {name} have the wrong size")
-        step = torch.from_numpy(np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(step_shape))
+        step = torch.from_numpy(np.frombuffer(blob, dtype="<f2").astype(np.float32).reshape(step_shape))
         if not bool(torch.isfinite(step).all()):
             raise FormatError(f"quantization steps of {name} are not finite")
         tensor = QuantizedTensor(tuple(like.shape), is_complex, step, symbols[offset : offset + count].view(real_shape))

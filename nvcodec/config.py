@@ -145,7 +145,12 @@ class QuantConfig:
     bits_latent: int = 8
     """Bits per per-patch latent value."""
     bits_bias: int = 8
-    """Bits per bias-INR weight and bias."""
+    """Bits per bias-INR weight."""
+    bits_vector: int = 16
+    """Bits per element of 1-D tensors (the bias INR's biases: ~1% of the numbers).
+
+    The first head's biases place every Gabor atom; at 8 bits with one step per
+    tensor they alone cost 0.5 dB on carphone."""
     prune: float = 0.0
     """Fraction of the smallest frame-INR weights (or residuals) set to 0 before quantization."""
     qat_iters: int = 0
@@ -157,7 +162,7 @@ class QuantConfig:
     """Every ``intra_period``-th group is coded on its own (random access, like an I-frame)."""
 
     def __post_init__(self) -> None:
-        for name in ("bits_frame", "bits_latent", "bits_bias"):
+        for name in ("bits_frame", "bits_latent", "bits_bias", "bits_vector"):
             value = getattr(self, name)
             _check(_is_int(value) and 2 <= value <= 16, f"{name} must be an integer from 2 to 16, got {value!r}")
         _check(_is_real(self.prune) and 0 <= self.prune < 1, f"prune must be in [0, 1), got {self.prune!r}")

@@ -68,7 +68,8 @@ def finetune_for_quantization(
 def _fake(
     name: str, value: torch.Tensor, quant: QuantConfig, reference: Mapping[str, torch.Tensor] | None
 ) -> torch.Tensor:
-    return fake_quantize(value, bits_for(name, quant), reference[name] if reference is not None else None)
+    bits = bits_for(name, quant, value.ndim)
+    return fake_quantize(value, bits, reference[name] if reference is not None else None)
 
 
 @dataclass

@@ -23,6 +23,8 @@ from nvcodec.config import QuantConfig
 # Names of parameters that are stored bit-exact as float32 instead (tiny and
 # not learned: the random Fourier frequencies).
 RAW_TENSORS = ("bias_inr.frequencies",)
+STEP_MIN, STEP_MAX = 2.0**-14, 65504.0
+"""Range of a quantization step: normal float16 numbers."""
 
 
 def parameter_kind(name: str) -> str:
@@ -43,7 +45,10 @@ def channel_axes(ndim: int) -> tuple[int, ...]:
     return ()
 
 
-def bits_for(name: str, config: QuantConfig) -> int:
+def bits_for(name: str, config: QuantConfig, ndim: int = 2) -> int:
+    """Bit depth of a tensor: 1-D tensors (biases) have their own, the rest go by kind."""
+    if ndim <= 1:
+        return config.bits_vector
     kind = parameter_kind(name)
     return {"frame": config.bits_frame, "latent": config.bits_latent, "bias": config.bits_bias}[kind]
 
@@ -66,7 +71,9 @@ def compute_steps(real: torch.Tensor, ndim: int, bits: int) -> torch.Tensor:
     levels = 2 ** (bits - 1) - 1
     steps = (peak / levels).to(torch.float32)
     # An all-zero channel still needs a valid step; any positive value decodes to 0.
-    return torch.where(steps > 0, steps, torch.ones_like(steps))
+    steps = torch.where(steps > 0, steps, torch.ones_like(steps))
+    # Steps are stored as float16: round them here so encoder and decoder use the same value.
+    return steps.clamp(STEP_MIN, STEP_MAX).to(torch.float16).to(torch.float32)
 
 
 @dataclass
@@ -123,7 +130,7 @@ def quantize_state(
             continue
         ref = reference[name] if reference is not None else None
         prune = config.prune if parameter_kind(name) == "frame" else 0.0
-        out[name] = quantize_tensor(values, bits_for(name, config), ref, prune)
+        out[name] = quantize_tensor(values, bits_for(name, config, values.ndim), ref, prune)
     return out
 
 

@@ -193,15 +193,19 @@ def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.nd
         assert data["version"] == 1
         assert data["intra"] == (not quant["residual"] or index % quant["intra_period"] == 0)
         reference = None if data["intra"] else groups[-1][2]
-        symbols = _decode_symbols(data["symbols"])
-        assert symbols.size == sum(math.prod(s) * (2 if c else 1) for s, c in (table[n] for n in names))
+        matrices = [n for n in names if len(table[n][0]) >= 2]
+        vectors = [n for n in names if len(table[n][0]) < 2]
+        coded = _decode_symbols(data["symbols"])
+        assert coded.size == sum(math.prod(s) * (2 if c else 1) for s, c in (table[n] for n in matrices))
+        wide = np.frombuffer(zstandard.ZstdDecompressor().decompress(data["vectors"]), dtype="<i4").astype(np.int64)
+        symbols = np.concatenate([coded, wide])
         state, offset = {}, 0
-        for name in names:
+        for name in matrices + vectors:
             shape, is_complex = table[name]
             real_shape = (*shape, 2) if is_complex else shape
             keep = {3: (0, 2), 2: (0,)}.get(len(shape), ())
             step_shape = tuple(n if axis in keep else 1 for axis, n in enumerate(real_shape))
-            step = np.frombuffer(data["steps"][name], dtype="<f4").reshape(step_shape)
+            step = np.frombuffer(data["steps"][name], dtype="<f2").astype(np.float32).reshape(step_shape)
             count = math.prod(real_shape)
             value = symbols[offset : offset + count].reshape(real_shape).astype(np.float32) * step
             offset += count
