@@ -209,7 +209,7 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    "fast": Config(fit=FitConfig(iters=800, iters_warm=500)),
+    "fast": Config(fit=FitConfig(iters=1200, iters_warm=800, compile=True)),
     "medium": Config(fit=FitConfig(compile=True)),
     "slow": Config(fit=FitConfig(iters=10000, iters_warm=7000, compile=True)),
 }
