@@ -50,7 +50,7 @@ def main() -> None:
     results: dict[str, dict[int, list[float]]] = {name: {c: [] for c in args.chunks} for name in sizes}
     for _ in range(args.rounds):
         for chunk in args.chunks:
-            group_module.RENDER_CHUNK_POINTS = chunk
+            group_module.RENDER_CHUNK_POINTS["cpu"] = chunk
             for name, size in sizes.items():
                 results[name][chunk].append(frames_per_second(model, size, counts[name]))
     rows = []

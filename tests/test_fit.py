@@ -7,7 +7,17 @@ from nvcodec.errors import ActvError, ConfigError, DeviceError, InputError
 from nvcodec.fit import fit_video
 from nvcodec.metrics import psnr
 
-TINY = dict(hidden=16, layers=2, patch=32, overlap=8, rff_freqs=4, latent_dim=4, hyper_hidden=16, batch_pixels=4096, compile=False)
+TINY = dict(
+    hidden=16,
+    layers=2,
+    patch=32,
+    overlap=8,
+    rff_freqs=4,
+    latent_dim=4,
+    hyper_hidden=16,
+    batch_pixels=4096,
+    compile=False,
+)
 
 
 def tiny_config(**overrides) -> Config:

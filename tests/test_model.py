@@ -6,7 +6,7 @@ import torch
 from nvcodec.config import ModelConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.model import ACTIVATION_FUNCTIONS, FrameINR, GroupModel, VideoModel, group_bounds
-from nvcodec.model.group import count_parameters
+from nvcodec.model.group import RENDER_CHUNK_POINTS, count_parameters
 from nvcodec.tiling import PatchGrid
 
 SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
@@ -69,7 +69,7 @@ def test_chunked_render_matches_single_pass(monkeypatch):
     group = make_group()
     with torch.no_grad():
         whole = group.render([0.5, 3.0], size=(30, 70))
-        monkeypatch.setattr("nvcodec.model.group.RENDER_CHUNK_POINTS", 1)
+        monkeypatch.setitem(RENDER_CHUNK_POINTS, "cpu", 1)
         chunked = group.render([0.5, 3.0], size=(30, 70))
     torch.testing.assert_close(whole, chunked)
 
