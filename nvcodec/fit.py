@@ -107,8 +107,6 @@ class _PixelSampler:
 
     def __init__(self, table: SamplingTable, frames: int, per_cell: int, generator: torch.Generator):
         self.table = table
-        self.frames = frames
-        self.per_cell = per_cell
         self.generator = generator
         patches = table.row_count.shape[0]
         self.shape = (patches, frames, per_cell)

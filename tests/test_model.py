@@ -100,3 +100,25 @@ def test_video_model_routes_times_and_rejects_outside():
 def test_parameter_count_counts_complex_twice():
     real, complex_ = make_group("gabor"), make_group("wire")
     assert count_parameters(complex_) > count_parameters(real)
+
+
+@pytest.mark.parametrize("activation", ["gabor", "wire"])
+@pytest.mark.parametrize("layers", [1, 3])
+def test_header_parameter_count_matches_the_model(activation, layers):
+    """The header's allocation cap is computed from the config alone; it must agree with the model."""
+    from nvcodec.header import group_parameter_count
+
+    config = ModelConfig(activation=activation, **{**SMALL, "layers": layers})
+    grid = PatchGrid.build(40, 56, config.patch, config.overlap)
+    model = GroupModel(grid, config, 0, 3, torch.Generator().manual_seed(0))
+    assert group_parameter_count(grid, config) == count_parameters(model)
+
+
+def test_pixel_plan_cache_is_bounded():
+    from nvcodec.model.group import CACHED_PLANS
+
+    group = make_group()
+    with torch.no_grad():
+        for side in range(8, 8 + 2 * CACHED_PLANS):
+            group.render(0.0, size=(side, side))
+    assert len(group._plans) == CACHED_PLANS

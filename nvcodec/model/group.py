@@ -19,6 +19,10 @@ from nvcodec.tiling import PatchGrid, PixelPlan
 RENDER_CHUNK_POINTS = {"cpu": 1 << 13, "cuda": 1 << 21}
 
 
+CACHED_PLANS = 4
+"""Output sizes whose pixel plans a group keeps (a plan at 4x of 1080p is ~1 GB)."""
+
+
 def count_parameters(module: nn.Module) -> int:
     """Every stored number: parameters and buffers, complex values counting twice."""
     tensors = [*module.parameters(), *module.buffers()]
@@ -60,6 +64,8 @@ class GroupModel(nn.Module):
         device = self.bias_inr.frequencies.device
         key = (height, width, str(device))
         if key not in self._plans:
+            if len(self._plans) >= CACHED_PLANS:  # a reader asked for many sizes: keep memory bounded
+                self._plans.pop(next(iter(self._plans)))
             self._plans[key] = self.grid.pixel_plan(height, width).to(device)
         return self._plans[key]
 
