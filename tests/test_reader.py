@@ -125,6 +125,13 @@ def rewrite_header(source, target, **changes):
             writer.add_chunk(start, end, payload)
 
 
+def rewrite_section(source, target, section, **changes):
+    """Rewrite ``source`` with some keys of one config map (``model`` or ``quant``) changed."""
+    with ContainerReader(source) as reader:
+        merged = {**reader.header[section], **changes}
+    rewrite_header(source, target, **{section: merged})
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -149,20 +156,16 @@ def test_headers_that_lie_are_rejected(encoded, tmp_path, changes):
 
 def test_unknown_config_keys_from_later_versions_are_ignored(encoded, tmp_path):
     path, _ = encoded
-    with ContainerReader(path) as reader:
-        quant = {**reader.header["quant"], "some_future_setting": 3}
     target = tmp_path / "future.actv"
-    rewrite_header(path, target, quant=quant)
+    rewrite_section(path, target, "quant", some_future_setting=3)
     with VideoReader(target) as a, VideoReader(path) as b:
         np.testing.assert_array_equal(a.frame(3), b.frame(3))
 
 
 def test_intra_flag_must_match_the_header(encoded, tmp_path):
     path, _ = encoded
-    with ContainerReader(path) as reader:
-        quant = {**reader.header["quant"], "intra_period": 1}  # claims every group is independent
     target = tmp_path / "intra.actv"
-    rewrite_header(path, target, quant=quant)
+    rewrite_section(path, target, "quant", intra_period=1)  # claims every group is independent
     with VideoReader(target) as reader, pytest.raises(FormatError, match="intra"):
         reader.frame(3)
 
@@ -196,10 +199,8 @@ def _moved(model, index):
 
 def test_chunk_from_a_different_model_is_rejected(encoded, tmp_path):
     path, _ = encoded
-    with ContainerReader(path) as reader:
-        model = {**reader.header["model"], "hidden": 13}
     target = tmp_path / "mismatch.actv"
-    rewrite_header(path, target, model=model)
+    rewrite_section(path, target, "model", hidden=13)
     with VideoReader(target) as reader, pytest.raises(FormatError):
         reader.frame(0)
 
