@@ -6,22 +6,21 @@ import copy
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.func import functional_call
 
 from nvcodec.codec import PackedGroup, pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter
 from nvcodec.errors import InputError
-from nvcodec.fit import GroupFit, ProgressCallback, fit_group, fit_groups
+from nvcodec.fit import GroupFit, ProgressCallback, fit_groups
 from nvcodec.header import build_header, is_intra
 from nvcodec.model.group import GroupModel
-from nvcodec.quant import bits_for, fake_quantize
+from nvcodec.qat import finetune_for_quantization
 
 
 @dataclass(frozen=True)
@@ -40,36 +39,6 @@ class EncodeStats:
     """Empirical entropy of the same symbols: what an ideal coder would spend."""
     fit_psnr: list[float]
     seconds: float
-
-
-def finetune_for_quantization(
-    fit: GroupFit,
-    config: Config,
-    quant: QuantConfig,
-    reference: Mapping[str, torch.Tensor] | None,
-    generator: torch.Generator,
-) -> None:
-    """A short fit through fake quantization (straight-through rounding), in place."""
-    group = fit.group
-    group.train()
-    device = fit.frames.device
-    ref = {n: t.to(device) for n, t in reference.items()} if reference is not None else None
-    params = dict(group.named_parameters())
-
-    def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
-        fake = {n: _fake(n, p, quant, ref) for n, p in params.items()}
-        return functional_call(group, fake, (coords, taus))
-
-    qat = Config(config.model, dataclasses.replace(config.fit, lr=quant.qat_lr, lr_final_factor=0.1))
-    fit_group(group, fit.frames, fit.taus, quant.qat_iters, qat, mask=fit.mask, generator=generator, forward=forward)
-    group.eval()
-
-
-def _fake(
-    name: str, value: torch.Tensor, quant: QuantConfig, reference: Mapping[str, torch.Tensor] | None
-) -> torch.Tensor:
-    bits = bits_for(name, quant, value.ndim)
-    return fake_quantize(value, bits, reference[name] if reference is not None else None)
 
 
 @dataclass
