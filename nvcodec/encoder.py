@@ -17,7 +17,7 @@ from nvcodec.codec import PackedGroup, pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter
 from nvcodec.errors import InputError
-from nvcodec.fit import GroupFit, ProgressCallback, fit_groups
+from nvcodec.fit import GroupFit, ProgressCallback, fit_groups, stream_seed
 from nvcodec.header import build_header, is_intra
 from nvcodec.model.group import GroupModel
 from nvcodec.qat import finetune_for_quantization
@@ -66,14 +66,13 @@ def write_groups(
     """
     totals = CodedTotals()
     decoded: dict[str, torch.Tensor] | None = None
-    qat_generator: torch.Generator | None = None
     with ContainerWriter(output, header) as writer:
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
             if quant.qat_iters:
-                if qat_generator is None:
-                    qat_generator = torch.Generator(device=fit.frames.device).manual_seed(config.fit.seed + 2)
-                finetune_for_quantization(fit, config, quant, reference, qat_generator)
+                generator = torch.Generator(device=fit.frames.device)
+                generator.manual_seed(stream_seed(config.fit.seed, "qat", fit.index))
+                finetune_for_quantization(fit, config, quant, reference, generator)
             packed = pack_group(fit.group.state_dict(), quant, reference)
             writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
             decoded = packed.decoded

@@ -11,6 +11,7 @@ the blended frame, and no patch spends capacity where its window is 0.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import math
 import time
@@ -23,7 +24,7 @@ import torch
 
 from nvcodec.config import Config
 from nvcodec.device import precision, resolve_device
-from nvcodec.errors import InputError
+from nvcodec.errors import ArgumentError, InputError
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import VideoModel, group_bounds
@@ -131,6 +132,12 @@ class _PixelSampler:
 CURVATURE_SAMPLES = 16
 
 
+def stream_seed(seed: int, stream: str, index: int) -> int:
+    """A seed of its own for each (random stream, group): groups can be fitted again alone, bit for bit."""
+    digest = hashlib.blake2b(f"{seed}/{stream}/{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
 def _bias_curvature(group: GroupModel, generator: torch.Generator) -> torch.Tensor:
     """Mean squared second difference of every bias over one frame step, at random times."""
     step = 1.0 / max(group.end - group.start, 1)
@@ -227,11 +234,16 @@ def fit_groups(
     callback: ProgressCallback | None = None,
     report_every: int = 25,
     warm_start: Callable[[GroupModel], GroupModel] | None = None,
+    first_group: int = 0,
+    previous: GroupModel | None = None,
 ) -> Iterator[GroupFit]:
     """Fit group after group, yielding each as it finishes (see :func:`fit_video`).
 
     A streaming encoder writes each group before the next is fitted. The next
     group starts from a copy of the previous one, or from ``warm_start(previous)``.
+    Each group draws its random pixels from its own seeded generator, so a fit
+    resumed at ``first_group`` (with ``previous`` = group ``first_group - 1`` as
+    it was when the interrupted fit went on) reproduces the uninterrupted one.
     """
     config = config or Config()
     frames_cpu = _as_frames(frames)
@@ -242,12 +254,15 @@ def fit_groups(
     _, height, width, _ = frames_cpu.shape
     grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
 
-    init_generator = torch.Generator().manual_seed(config.fit.seed)
-    sample_generator = torch.Generator(device=device).manual_seed(config.fit.seed + 1)
-    previous: GroupModel | None = None
-    started = time.perf_counter()
     count = len(bounds) - 1
+    if not 0 <= first_group < count or (first_group > 0) != (previous is not None):
+        raise ArgumentError(f"resuming at group {first_group} of {count} needs the previous group, and only then")
+    init_generator = torch.Generator().manual_seed(config.fit.seed)
+    started = time.perf_counter()
     for index, (start, end) in enumerate(itertools.pairwise(bounds)):
+        if index < first_group:
+            continue
+        sample_generator = torch.Generator(device=device).manual_seed(stream_seed(config.fit.seed, "pixels", index))
         group_started = time.perf_counter()
         if previous is not None:
             group = copy.deepcopy(warm_start(previous) if warm_start else previous)

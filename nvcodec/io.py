@@ -7,11 +7,14 @@ of PNG frames are accepted; mp4 (H.264), y4m and PNG sequences are written.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -53,14 +56,17 @@ def _to_float(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
-def _read_container(path: Path, start: int, stop: int | None, step: int, fps_override: float | None) -> Video:
+def _read_container(
+    path: Path | BinaryIO, start: int, stop: int | None, step: int, fps_override: float | None, fmt: str | None = None
+) -> Video:
+    name = str(path) if isinstance(path, Path) else str(getattr(path, "name", "the input stream"))
     try:
-        container = av.open(str(path))
+        container = av.open(path if not isinstance(path, Path) else str(path), format=fmt)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot open {path}: {exc}") from None
+        raise InputError(f"cannot open {name}: {exc}") from None
     with container:
         if not container.streams.video:
-            raise InputError(f"{path} has no video stream")
+            raise InputError(f"{name} has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate
@@ -73,9 +79,9 @@ def _read_container(path: Path, start: int, stop: int | None, step: int, fps_ove
                 if _frame_indices_wanted(index, start, stop, step):
                     frames.append(frame.to_ndarray(format="rgb24"))
         except av.FFmpegError as exc:
-            raise InputError(f"cannot decode {path}: {exc}") from None
+            raise InputError(f"cannot decode {name}: {exc}") from None
     if not frames:
-        raise InputError(f"{path} holds no frames in the requested range")
+        raise InputError(f"{name} holds no frames in the requested range")
     return Video(_to_float(np.stack(frames)), fps / step)
 
 
@@ -104,20 +110,25 @@ def _read_png_folder(path: Path, start: int, stop: int | None, step: int, fps: f
 
 
 def read_video(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     *,
     start: int = 0,
     stop: int | None = None,
     step: int = 1,
     fps: float | None = None,
+    stream_format: str = "yuv4mpegpipe",
 ) -> Video:
-    """Read frames ``start:stop:step`` of a video file or a folder of PNG frames.
+    """Read frames ``start:stop:step`` of a video file, a folder of PNG frames, or a binary stream.
 
     ``fps`` overrides the source's frame rate (a PNG folder has none; it defaults
-    to 25). The returned rate is the source rate divided by ``step``.
+    to 25). The returned rate is the source rate divided by ``step``. A stream
+    (``sys.stdin.buffer``) is demuxed as ``stream_format``, y4m by default.
     """
-    path = Path(path)
     _check_range(start, stop, step)
+    if not isinstance(path, (str, os.PathLike)):
+        video = _read_container(path, start, stop, step, fps, stream_format)  # type: ignore[arg-type]
+        return video
+    path = Path(path)
     if not path.exists():
         raise InputError(f"{path} does not exist")
     if path.is_dir():
@@ -148,20 +159,114 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
 
 
-def _encode_container(
-    target: str, frames: np.ndarray, fps: float, fmt: str, codec: str, pix_fmt: str, options: dict[str, str]
-) -> None:
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(target, "w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate)
-        stream.width = frames.shape[2]
-        stream.height = frames.shape[1]
-        stream.pix_fmt = pix_fmt
-        stream.options = options
-        for rgb in frames:
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+def _check_fps(fps: float) -> Fraction:
+    if not (fps > 0 and np.isfinite(fps)):
+        raise OutputError(f"fps must be positive, got {fps}")
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _container_settings(suffix: str, shape: tuple[int, int], crf: int, near_lossless: bool) -> tuple:
+    """(format, codec, pixel format, options) for an output suffix."""
+    odd = shape[0] % 2 or shape[1] % 2
+    if suffix in (".mp4", ".mkv"):
+        fmt = "mp4" if suffix == ".mp4" else "matroska"
+        pix_fmt = "yuv444p" if (near_lossless or odd) else "yuv420p"
+        options = {"crf": "0" if near_lossless else str(int(crf)), "preset": "medium"}
+        return fmt, "libx264", pix_fmt, options
+    if suffix == ".y4m":
+        return "yuv4mpegpipe", "rawvideo", "yuv444p", {}
+    raise OutputError(f"cannot write {suffix or 'a file without extension'}: use .mp4, .mkv, .y4m or a PNG folder")
+
+
+class VideoWriter:
+    """Streams frames into ``.mp4``/``.mkv`` (H.264) or ``.y4m``; the file appears only when closed.
+
+    Frames go to a temporary file next to the target, renamed over it by a
+    successful ``close()``; an exception inside the ``with`` block (Ctrl-C
+    included) removes the temporary file, so no half-written video is left.
+    ``target`` may also be a binary stream (``sys.stdout.buffer``), which is
+    written as y4m as frames arrive. ``near_lossless`` codes H.264 at CRF 0 in
+    4:4:4; frames with odd sides are written in 4:4:4, which 4:2:0 cannot hold.
+    """
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | BinaryIO,
+        size: tuple[int, int],
+        fps: float,
+        *,
+        crf: int = 18,
+        near_lossless: bool = False,
+    ):
+        rate = _check_fps(fps)
+        height, width = size
+        if height < 1 or width < 1:
+            raise OutputError(f"frame size must be positive, got {width}x{height}")
+        self.size = (height, width)
+        self._temp: str | None = None
+        if isinstance(target, (str, os.PathLike)):
+            self.path: Path | None = Path(target)
+            fmt, codec, pix_fmt, options = _container_settings(self.path.suffix.lower(), self.size, crf, near_lossless)
+            handle, self._temp = _atomic_target(self.path)
+            os.close(handle)
+            sink: str | BinaryIO = self._temp
+        else:
+            self.path = None
+            fmt, codec, pix_fmt, options = _container_settings(".y4m", self.size, crf, near_lossless)
+            sink = target
+        try:
+            self._container = av.open(sink, "w", format=fmt)
+            self._stream = self._container.add_stream(codec, rate=rate)
+            self._stream.width, self._stream.height = width, height
+            self._stream.pix_fmt = pix_fmt
+            self._stream.options = options
+        except (av.FFmpegError, OSError) as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path or 'the output stream'}: {exc}") from None
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one ``[H, W, 3]`` frame (uint8, or float in [0, 1])."""
+        rgb = np.ascontiguousarray(frame if frame.dtype == np.uint8 else to_uint8(frame))
+        if rgb.shape != (*self.size, 3):
+            raise OutputError(f"frame is {rgb.shape}, the video is {self.size[1]}x{self.size[0]} RGB")
+        try:
+            self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        except (av.FFmpegError, OSError) as exc:
+            raise OutputError(f"cannot write {self.path or 'the output stream'}: {exc}") from None
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and move the finished file into place."""
+        try:
+            self._container.mux(self._stream.encode(None))
+            self._container.close()
+        except (av.FFmpegError, OSError) as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path or 'the output stream'}: {exc}") from None
+        if self._temp is not None and self.path is not None:
+            os.replace(self._temp, self.path)
+            self._temp = None
+
+    def abort(self) -> None:
+        """Give up: close and remove the temporary file; the target is left as it was."""
+        with contextlib.suppress(av.FFmpegError, OSError):
+            self._container.close()
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._temp is not None and os.path.exists(self._temp):
+            os.unlink(self._temp)
+        self._temp = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_video(
@@ -172,39 +277,14 @@ def write_video(
     crf: int = 18,
     near_lossless: bool = False,
 ) -> None:
-    """Write frames to ``.mp4``/``.mkv`` (H.264) or ``.y4m``, atomically.
-
-    ``near_lossless`` codes H.264 at CRF 0 in 4:4:4, leaving only the RGB/YUV
-    conversion. Frame sizes with odd sides are written in 4:4:4, which H.264's
-    4:2:0 cannot hold.
-    """
+    """Write frames ``[T, H, W, 3]`` to ``.mp4``/``.mkv`` (H.264) or ``.y4m``, atomically (see :class:`VideoWriter`)."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a directory")
     frames = _as_uint8_video(frames)
-    if not (fps > 0 and np.isfinite(fps)):
-        raise OutputError(f"fps must be positive, got {fps}")
-    suffix = path.suffix.lower()
-    odd = frames.shape[1] % 2 or frames.shape[2] % 2
-    if suffix in (".mp4", ".mkv"):
-        fmt = "mp4" if suffix == ".mp4" else "matroska"
-        pix_fmt = "yuv444p" if (near_lossless or odd) else "yuv420p"
-        options = {"crf": "0" if near_lossless else str(int(crf)), "preset": "medium"}
-        args = (fmt, "libx264", pix_fmt, options)
-    elif suffix == ".y4m":
-        args = ("yuv4mpegpipe", "rawvideo", "yuv444p", {})
-    else:
-        raise OutputError(f"cannot write {path}: use .mp4, .mkv or .y4m (or write_png_folder)")
-    handle, temp = _atomic_target(path)
-    os.close(handle)
-    try:
-        _encode_container(temp, frames, fps, *args)
-        os.replace(temp, path)
-    except av.FFmpegError as exc:
-        raise OutputError(f"cannot write {path}: {exc}") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    with VideoWriter(path, frames.shape[1:3], fps, crf=crf, near_lossless=near_lossless) as writer:
+        for rgb in frames:
+            writer.write(rgb)
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
@@ -215,27 +295,75 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
 
 
-def write_png_folder(folder: str | os.PathLike[str], frames: np.ndarray) -> list[Path]:
-    """Write frames as ``000000.png``, ``000001.png``... in ``folder`` (created if needed).
+class PngFolderWriter:
+    """Streams frames into a folder of ``000000.png``, ``000001.png``...; the folder appears only when closed.
 
-    Each file is written to a temporary name first, so no half-written PNG remains.
+    Frames are written into a hidden temporary folder next to the target, which
+    a successful ``close()`` renames into place (replacing an existing folder
+    of the same name); an error or Ctrl-C removes it instead.
     """
-    folder = Path(folder)
-    frames = _as_uint8_video(frames)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    width = max(6, len(str(len(frames) - 1)))
-    written = []
-    for index, rgb in enumerate(frames):
-        target = folder / f"{index:0{width}d}.png"
-        handle, temp = _atomic_target(target)
+
+    def __init__(self, folder: str | os.PathLike[str], digits: int = 6):
+        self.path = Path(folder)
+        if self.path.exists() and not self.path.is_dir():
+            raise OutputError(f"{self.path} exists and is not a folder")
+        if not self.path.parent.exists():
+            raise OutputError(f"folder {self.path.parent} does not exist")
+        self._temp: Path | None = Path(
+            tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        )
+        self.digits = digits
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one ``[H, W, 3]`` frame (uint8, or float in [0, 1])."""
+        assert self._temp is not None, "writer is closed"
+        rgb = frame if frame.dtype == np.uint8 else to_uint8(frame)
+        if rgb.ndim != 3 or rgb.shape[-1] != 3:
+            raise OutputError(f"expected an [H, W, 3] frame, got {rgb.shape}")
+        target = self._temp / f"{self.frames_written:0{self.digits}d}.png"
         try:
-            with os.fdopen(handle, "wb") as f:
-                f.write(encode_png(rgb))
-            os.replace(temp, target)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
-        written.append(target)
-    return written
+            target.write_bytes(encode_png(rgb))
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {exc}") from None
+        self.frames_written += 1
+
+    def close(self) -> list[Path]:
+        """Move the finished folder into place; returns its PNG files in order."""
+        assert self._temp is not None, "writer is closed"
+        old = None
+        if self.path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+            os.replace(self.path, old / "previous")
+        os.replace(self._temp, self.path)
+        self._temp = None
+        if old is not None:
+            shutil.rmtree(old)
+        return sorted(self.path.glob("*.png"))
+
+    def abort(self) -> None:
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+
+    def __enter__(self) -> PngFolderWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_png_folder(folder: str | os.PathLike[str], frames: np.ndarray) -> list[Path]:
+    """Write frames as ``000000.png``, ``000001.png``... in ``folder``, which appears whole (see :class:`PngFolderWriter`)."""
+    frames = _as_uint8_video(frames)
+    writer = PngFolderWriter(folder, max(6, len(str(len(frames) - 1))))
+    try:
+        for rgb in frames:
+            writer.write(rgb)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
