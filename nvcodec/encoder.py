@@ -6,21 +6,26 @@ import copy
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from nvcodec.codec import PackedGroup, pack_group
+from nvcodec.codec import PackedGroup, pack_group, unpack_group
 from nvcodec.config import Config, QuantConfig
-from nvcodec.container import ContainerWriter
+from nvcodec.container import ContainerWriter, encode_header
+from nvcodec.device import resolve_device
 from nvcodec.errors import InputError
 from nvcodec.fit import GroupFit, ProgressCallback, fit_groups, stream_seed
 from nvcodec.header import build_header, is_intra
+from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
+from nvcodec.model.video import group_bounds
 from nvcodec.qat import finetune_for_quantization
+from nvcodec.ratecontrol import RateControl
+from nvcodec.tiling import PatchGrid
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,26 @@ class EncodeStats:
     """Empirical entropy of the same symbols: what an ideal coder would spend."""
     fit_psnr: list[float]
     seconds: float
+    group_bits: list[int]
+    """Frame-INR bit depth of each group (lower than asked where rate control had to)."""
+    resumed_groups: int
+    """Groups taken from the resume folder instead of being fitted again."""
+
+
+@dataclass(frozen=True)
+class GroupCoded:
+    """What ``on_group`` hears after each group is in the file."""
+
+    index: int
+    count: int
+    start: int
+    end: int
+    payload_bytes: int
+    bits: int
+    """Bit depth of the frame-INR weights (lower than asked where rate control had to)."""
+    fit_psnr: float
+    resumed: bool
+    """True for a group taken from the resume folder rather than fitted now."""
 
 
 @dataclass
@@ -46,6 +71,39 @@ class CodedTotals:
     coded_bits: int = 0
     entropy_bits: float = 0.0
     fit_psnr: list[float] = dataclasses.field(default_factory=list)
+    payload_bytes: int = 0
+    bits: list[int] = dataclasses.field(default_factory=list)
+
+    def add(self, group: GroupCoded, coded_bits: int, entropy_bits: float) -> None:
+        self.coded_bits += coded_bits
+        self.entropy_bits += entropy_bits
+        self.fit_psnr.append(group.fit_psnr)
+        self.payload_bytes += group.payload_bytes
+        self.bits.append(group.bits)
+
+
+def _pack_fitted(
+    fit: GroupFit,
+    config: Config,
+    quant: QuantConfig,
+    reference: dict[str, torch.Tensor] | None,
+    rate: RateControl | None,
+) -> tuple[PackedGroup, QuantConfig]:
+    """QAT (if asked) and coding of one group at the depth rate control allows."""
+    if rate is not None:
+        state = fit.group.state_dict()
+        quant = rate.choose(fit.group.end, quant, lambda q: len(pack_group(state, q, reference).payload))
+    if quant.qat_iters:
+        generator = torch.Generator(device=fit.frames.device)
+        generator.manual_seed(stream_seed(config.fit.seed, "qat", fit.index))
+        finetune_for_quantization(fit, config, quant, reference, generator)
+    state = fit.group.state_dict()
+    packed = pack_group(state, quant, reference)
+    if rate is not None and len(packed.payload) > rate.allowance(fit.group.end):
+        # Fine-tuning moved the weights enough to need fewer bits still.
+        quant = rate.choose(fit.group.end, quant, lambda q: len(pack_group(state, q, reference).payload))
+        packed = pack_group(state, quant, reference)
+    return packed, quant
 
 
 def write_groups(
@@ -55,35 +113,91 @@ def write_groups(
     config: Config,
     quant: QuantConfig,
     *,
-    on_group: Callable[[int, int], None] | None = None,
+    on_group: Callable[[GroupCoded], None] | None = None,
     on_packed: Callable[[PackedGroup], None] | None = None,
+    rate: RateControl | None = None,
+    journal: EncodeJournal | None = None,
+    resumed: Sequence[JournalChunk] = (),
+    resumed_state: dict[str, torch.Tensor] | None = None,
 ) -> CodedTotals:
     """Fine-tune (QAT), quantize, code and append each fitted group to a new ``.actv`` file.
 
     ``fits`` may be a generator that fits lazily (streaming) or groups fitted
     earlier (to code one fit at several settings). The file appears atomically
-    once the last group is written.
+    once the last group is written. ``rate`` lowers bit depth where a group
+    would overrun its share of a bpp budget. ``resumed`` chunks (from a resume
+    folder, with ``resumed_state`` the decoded parameters of the last of them)
+    go first; each new group is also saved to ``journal``.
     """
     totals = CodedTotals()
-    decoded: dict[str, torch.Tensor] | None = None
+    decoded = resumed_state
     with ContainerWriter(output, header) as writer:
+        for chunk in resumed:
+            writer.add_chunk(chunk.start, chunk.end, chunk.payload)
+            info = chunk.info
+            group = GroupCoded(
+                chunk.index,
+                info["count"],
+                chunk.start,
+                chunk.end,
+                len(chunk.payload),
+                info["bits"],
+                info["fit_psnr"],
+                True,
+            )
+            totals.add(group, info["coded_bits"], info["entropy_bits"])
+            if rate is not None:
+                rate.spend(len(chunk.payload))
+            if on_group is not None:
+                on_group(group)
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
-            if quant.qat_iters:
-                generator = torch.Generator(device=fit.frames.device)
-                generator.manual_seed(stream_seed(config.fit.seed, "qat", fit.index))
-                finetune_for_quantization(fit, config, quant, reference, generator)
-            packed = pack_group(fit.group.state_dict(), quant, reference)
+            packed, used = _pack_fitted(fit, config, quant, reference, rate)
             writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
+            group = GroupCoded(
+                fit.index,
+                fit.count,
+                fit.group.start,
+                fit.group.end,
+                len(packed.payload),
+                used.bits_frame,
+                fit.psnr,
+                False,
+            )
+            totals.add(group, packed.coded_bits, packed.entropy_bits)
+            if rate is not None:
+                rate.spend(len(packed.payload))
+            if journal is not None:
+                info = {
+                    "count": fit.count,
+                    "bits": used.bits_frame,
+                    "fit_psnr": fit.psnr,
+                    "coded_bits": packed.coded_bits,
+                    "entropy_bits": packed.entropy_bits,
+                }
+                journal.add(JournalChunk(fit.index, fit.group.start, fit.group.end, packed.payload, info))
             decoded = packed.decoded
-            totals.coded_bits += packed.coded_bits
-            totals.entropy_bits += packed.entropy_bits
-            totals.fit_psnr.append(fit.psnr)
             if on_packed is not None:
                 on_packed(packed)
             if on_group is not None:
-                on_group(fit.index, fit.count)
+                on_group(group)
     return totals
+
+
+def _template(config: Config, height: int, width: int) -> GroupModel:
+    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
+    return GroupModel(grid, config.model, 0, 1, torch.Generator().manual_seed(0))
+
+
+def _decode_chain(chunks: Sequence[JournalChunk], template: GroupModel, quant: QuantConfig) -> dict[str, torch.Tensor]:
+    """Decoded parameters of the last chunk, exactly as a reader rebuilds them."""
+    state: dict[str, torch.Tensor] | None = None
+    names = template.state_dict()
+    for chunk in chunks:
+        intra = is_intra(chunk.index, quant)
+        state = unpack_group(chunk.payload, names, None if intra else state, intra=intra)
+    assert state is not None
+    return state
 
 
 def encode(
@@ -94,14 +208,23 @@ def encode(
     *,
     fps: float = 25.0,
     mask: np.ndarray | torch.Tensor | None = None,
+    max_bpp: float | None = None,
+    resume_folder: str | os.PathLike[str] | None = None,
     callback: ProgressCallback | None = None,
-    on_group: Callable[[int, int], None] | None = None,
+    on_group: Callable[[GroupCoded], None] | None = None,
 ) -> EncodeStats:
     """Fit ``frames`` ``[T, H, W, 3]`` and write them to ``output`` as ``.actv``.
 
     Each group is quantized, entropy-coded and appended to the file as soon as
     it is fitted, so memory holds one group's parameters at a time; the file
     appears (atomically) only when the last group is written.
+
+    max_bpp: a rate target for the whole file; groups that would overrun their
+        share are coded at fewer bits (:mod:`nvcodec.ratecontrol`).
+    resume_folder: keep each finished group here (:mod:`nvcodec.journal`). If
+        it already holds groups of this same encode (same frames, mask and
+        settings), they are reused and fitting continues after them; the file
+        is the same as an uninterrupted encode's. Removed once the file is written.
     """
     config = config or Config()
     quant = quant or QuantConfig()
@@ -110,7 +233,27 @@ def encode(
     if array.ndim != 4 or array.shape[-1] != 3:
         raise InputError(f"frames must have shape [T, H, W, 3], got {tuple(array.shape)}")
     count, height, width = (int(n) for n in array.shape[:3])
+    header = build_header(count, height, width, fps, config, quant)  # refuses what no reader would accept
+    header_bytes = encode_header(header)
+    groups = len(group_bounds(count, config.fit.group_size)) - 1
+    rate = RateControl(max_bpp, count, height, width, len(header_bytes), groups) if max_bpp is not None else None
+
+    journal = None
+    resumed: list[JournalChunk] = []
     decoded: dict[str, torch.Tensor] | None = None
+    previous: GroupModel | None = None
+    if resume_folder is not None:
+        journal = EncodeJournal(resume_folder, fingerprint(header_bytes, [array, mask], f"max_bpp={max_bpp}"))
+        bounds = group_bounds(count, config.fit.group_size)
+        for chunk in journal.finished():
+            if (chunk.start, chunk.end) != (bounds[chunk.index], bounds[chunk.index + 1]):
+                break
+            resumed.append(chunk)
+        if resumed:
+            template = _template(config, height, width)
+            decoded = _decode_chain(resumed, template, quant)
+            template.load_state_dict(decoded)
+            previous = template.to(resolve_device(config.fit.device)).eval()
 
     def warm_start(previous: GroupModel) -> GroupModel:
         # Start the next group from what the decoder will have, so residuals stay small.
@@ -119,14 +262,37 @@ def encode(
             group.load_state_dict({n: t.to(next(group.parameters()).device) for n, t in decoded.items()})
         return group
 
-    header = build_header(count, height, width, fps, config, quant)  # refuses what no reader would accept
-    fits = fit_groups(frames, config, mask=mask, callback=callback, warm_start=warm_start)
+    fits: Iterable[GroupFit] = ()
+    if len(resumed) < groups:
+        fits = fit_groups(
+            frames,
+            config,
+            mask=mask,
+            callback=callback,
+            warm_start=warm_start,
+            first_group=len(resumed),
+            previous=previous,
+        )
 
     def remember(packed: PackedGroup) -> None:
         nonlocal decoded
         decoded = packed.decoded
 
-    coded = write_groups(fits, output, header, config, quant, on_group=on_group, on_packed=remember)
+    coded = write_groups(
+        fits,
+        output,
+        header,
+        config,
+        quant,
+        on_group=on_group,
+        on_packed=remember,
+        rate=rate,
+        journal=journal,
+        resumed=resumed,
+        resumed_state=decoded,
+    )
+    if journal is not None:
+        journal.remove()
     path = Path(output)
     size = path.stat().st_size
     return EncodeStats(
@@ -141,4 +307,6 @@ def encode(
         coded.entropy_bits,
         coded.fit_psnr,
         time.perf_counter() - started,
+        coded.bits,
+        len(resumed),
     )

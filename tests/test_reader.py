@@ -210,8 +210,8 @@ def test_interrupted_encode_leaves_existing_output_untouched(tmp_path, clip):
     target.write_bytes(b"precious")
     config = Config.preset("fast", **TINY, iters=2, iters_warm=2, group_size=2, device="cpu")
 
-    def interrupt(group, groups):
-        if group == 1:
+    def interrupt(group):
+        if group.index == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

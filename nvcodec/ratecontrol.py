@@ -1,0 +1,84 @@
+"""Rate control: keep a file under a bits-per-pixel budget by lowering bit depth group by group.
+
+The model's size is fixed by its configuration, so the rate a file reaches
+depends on how finely each group's parameters are quantized. Like a video
+codec's rate control, each group gets a share of the budget in proportion to
+the frames it adds, plus whatever earlier groups left unspent; a group is coded
+at the requested bit depth when it fits its share and at fewer bits when it
+does not. Chunks carry their own quantization steps, so a decoder needs no
+signalling for a group coded at a lower depth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from nvcodec.config import QuantConfig
+from nvcodec.container import INDEX_ENTRY_SIZE, PREAMBLE_SIZE, RECORD_PREFIX_SIZE, TRAILER_SIZE
+from nvcodec.errors import ArgumentError
+
+MIN_BITS = 3
+"""Lowest depth rate control goes to: below it the fit is mostly lost."""
+
+
+def container_overhead(header_bytes: int, groups: int) -> int:
+    """Bytes of an ``.actv`` file that are not group payloads."""
+    return PREAMBLE_SIZE + header_bytes + 4 + groups * (RECORD_PREFIX_SIZE + INDEX_ENTRY_SIZE) + TRAILER_SIZE
+
+
+def lower_depths(quant: QuantConfig) -> Iterator[QuantConfig]:
+    """``quant``, then the same with every per-kind depth one bit lower, down to :data:`MIN_BITS`."""
+    for drop in range(max(quant.bits_frame, quant.bits_latent, quant.bits_bias) - MIN_BITS + 1):
+        yield dataclasses.replace(
+            quant,
+            bits_frame=max(MIN_BITS, quant.bits_frame - drop),
+            bits_latent=max(MIN_BITS, quant.bits_latent - drop),
+            bits_bias=max(MIN_BITS, quant.bits_bias - drop),
+        )
+
+
+@dataclass
+class RateControl:
+    """Bit budget of a whole file spread over its groups."""
+
+    max_bpp: float
+    frames: int
+    height: int
+    width: int
+    header_bytes: int
+    groups: int
+    spent_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_bpp) and self.max_bpp > 0):
+            raise ArgumentError(f"the bpp target must be a positive number, got {self.max_bpp}")
+
+    @property
+    def budget_bytes(self) -> float:
+        """Payload bytes the whole file may hold."""
+        total = self.max_bpp * self.frames * self.height * self.width / 8
+        return total - container_overhead(self.header_bytes, self.groups)
+
+    def allowance(self, end: int) -> float:
+        """Payload bytes a group ending at frame ``end`` may use: its share so far, less what was spent."""
+        return self.budget_bytes * (end + 1) / self.frames - self.spent_bytes
+
+    def choose(self, end: int, quant: QuantConfig, size_at: Callable[[QuantConfig], int]) -> QuantConfig:
+        """The finest depth (from ``quant`` down) whose payload ``size_at(q)`` fits the allowance.
+
+        Falls back to the coarsest depth when nothing fits; the file then ends
+        above target, which the caller reports.
+        """
+        allowance = self.allowance(end)
+        chosen = quant
+        for candidate in lower_depths(quant):
+            chosen = candidate
+            if size_at(candidate) <= allowance:
+                break
+        return chosen
+
+    def spend(self, payload_bytes: int) -> None:
+        self.spent_bytes += payload_bytes

@@ -1,0 +1,116 @@
+"""encode(): resuming a killed encode, and the bpp target."""
+
+import pytest
+from conftest import moving_square_clip
+
+from nvcodec import Config, QuantConfig, VideoReader, encode
+from nvcodec.errors import ArgumentError
+from nvcodec.metrics import psnr
+from nvcodec.ratecontrol import MIN_BITS, RateControl, lower_depths
+
+TINY = dict(
+    hidden=12,
+    layers=2,
+    patch=24,
+    overlap=6,
+    rff_freqs=4,
+    latent_dim=4,
+    hyper_hidden=8,
+    batch_pixels=2048,
+    compile=False,
+)
+CONFIG = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
+QUANT = QuantConfig(intra_period=2, qat_iters=5)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return moving_square_clip(frames=7, height=40, width=56)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, clip):
+    path = tmp_path_factory.mktemp("ref") / "ref.actv"
+    encode(clip, path, CONFIG, QUANT, fps=12)
+    return path.read_bytes()
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_encode_resumes_to_the_same_bytes(tmp_path, clip, reference):
+    target, folder = tmp_path / "out.actv", tmp_path / "out.actv.partial"
+
+    def kill_after_second_group(group):
+        if group.index == 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill_after_second_group)
+    assert not target.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["group-000000.msgpack", "group-000001.msgpack", "journal.msgpack"]
+
+    seen = []
+    stats = encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=seen.append)
+    assert stats.resumed_groups == 2
+    assert [g.resumed for g in seen] == [True, True, False]
+    assert target.read_bytes() == reference
+    assert not folder.exists(), "the resume folder is removed once the file is written"
+
+
+def test_a_torn_group_record_is_fitted_again(tmp_path, clip, reference):
+    target, folder = tmp_path / "out.actv", tmp_path / "resume"
+
+    def kill(group):
+        if group.index == 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill)
+    record = folder / "group-000001.msgpack"
+    record.write_bytes(record.read_bytes()[:-7])
+    stats = encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder)
+    assert stats.resumed_groups == 1
+    assert target.read_bytes() == reference
+
+
+def test_a_resume_folder_of_another_encode_is_refused(tmp_path, clip):
+    folder = tmp_path / "resume"
+
+    def kill(group):
+        raise Killed
+
+    with pytest.raises(Killed):
+        encode(clip, tmp_path / "a.actv", CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill)
+    other = QuantConfig(intra_period=2, bits_frame=6)
+    with pytest.raises(ArgumentError, match="different input or different settings"):
+        encode(clip, tmp_path / "a.actv", CONFIG, other, fps=12, resume_folder=folder)
+    with pytest.raises(ArgumentError, match="different input"):
+        encode(clip[:, ::-1].copy(), tmp_path / "a.actv", CONFIG, QUANT, fps=12, resume_folder=folder)
+
+
+def test_max_bpp_keeps_the_file_under_target(tmp_path, clip, reference):
+    full_bpp = 8 * len(reference) / clip[..., 0].size
+    target = 0.85 * full_bpp
+    stats = encode(clip, tmp_path / "small.actv", CONFIG, QUANT, fps=12, max_bpp=target)
+    assert stats.bpp <= target
+    assert min(stats.group_bits) < 8
+    with VideoReader(tmp_path / "small.actv") as reader:
+        assert psnr(reader[:].astype("float32") / 255, clip) > 15
+    roomy = encode(clip, tmp_path / "roomy.actv", CONFIG, QUANT, fps=12, max_bpp=2 * full_bpp)
+    assert roomy.group_bits == [8, 8, 8]
+    assert roomy.path.read_bytes() == reference
+
+
+def test_rate_control_shares_the_budget_by_frames():
+    rate = RateControl(max_bpp=1.0, frames=11, height=10, width=10, header_bytes=100, groups=2)
+    share = rate.budget_bytes * 6 / 11
+    assert rate.allowance(5) == pytest.approx(share)
+    rate.spend(int(share) - 10)
+    assert rate.allowance(10) == pytest.approx(rate.budget_bytes - int(share) + 10)
+    depths = list(lower_depths(QuantConfig(bits_frame=8, bits_latent=6, bits_bias=8)))
+    assert [q.bits_frame for q in depths] == list(range(8, MIN_BITS - 1, -1))
+    assert depths[-1].bits_latent == MIN_BITS and depths[1].bits_latent == 5
+    with pytest.raises(ArgumentError):
+        RateControl(max_bpp=0.0, frames=1, height=1, width=1, header_bytes=1, groups=1)
