@@ -1,0 +1,186 @@
+"""NeRV (Chen et al., NeurIPS 2021), written here from the paper's description.
+
+A frame is a function of its (normalised) index only: ``t`` in [0, 1] goes
+through the positional encoding ``gamma(t) = (sin(b^0 pi t), cos(b^0 pi t),
+..., sin(b^(l-1) pi t), cos(b^(l-1) pi t))``, an MLP (two linear layers with
+GELU) maps it to a small ``C0 x h x w`` feature map, and NeRV blocks (3x3
+conv -> PixelShuffle(s) -> GELU) upsample it, each one dividing the width by
+``reduction`` (2, as in the paper), down to ``min_channels``. A last conv maps
+to RGB and a sigmoid to [0, 1]. ``t`` is continuous, so fractional indices
+(slow motion) need nothing special.
+
+Sizing for small clips: ``h x w`` is the smallest grid that covers the frame
+after upsampling by ``prod(strides)``; the network renders the covering size
+and the frame is its top-left crop, so any ``H, W`` works (carphone 176x144
+with strides 4,3,2,2: grid 3x4 -> 144x192 -> crop to 144x176).
+
+The presets are sized for 31 frames of 176x144. At 8 bits, ANS coding gets
+trained weights to about one byte per number (0.95-1.01 measured on
+carphone), so they land near 0.1 / 0.22 / 0.55 / 1.3 bpp there. ``bpp`` scales
+with ``parameters / (frames * pixels)``, so a longer clip wants a larger preset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.baselines.nerv_common import (
+    FrameModel,
+    TrainProgress,
+    UpBlock,
+    activation,
+    grid_size,
+    normalised_time,
+    reconstruction_loss,
+    resolve_device,
+    train,
+    training_set,
+)
+
+
+@dataclass
+class NeRVConfig:
+    """Everything the decoder needs to rebuild the network (stored in the bitstream header)."""
+
+    height: int
+    width: int
+    num_frames: int
+    pe_levels: int = 32
+    """``l``: frequencies ``b^0 .. b^(l-1)`` (the paper: 80 for hundreds of frames)."""
+    pe_base: float = 1.25
+    mlp_hidden: int = 64
+    channels: int = 32
+    """Width of the MLP's feature map, ``C0``."""
+    strides: list[int] = field(default_factory=lambda: [4, 3, 2, 2])
+    reduction: float = 2.0
+    min_channels: int = 8
+    kernel: int = 3
+    head_kernel: int = 1
+    activation: str = "gelu"
+
+    def widths(self) -> list[int]:
+        """Feature widths from the MLP's map to the last block's output."""
+        widths = [self.channels]
+        for _ in self.strides:
+            widths.append(max(self.min_channels, round(widths[-1] / self.reduction)))
+        return widths
+
+
+PRESETS: dict[str, dict] = {
+    # bpp at 8 bits on 31 frames of 176x144 ~ numbers / 98k (see the module docstring)
+    "xs": {"pe_levels": 16, "mlp_hidden": 16, "channels": 8, "min_channels": 4},  # 9.4k numbers
+    "s": {"pe_levels": 16, "mlp_hidden": 32, "channels": 12, "min_channels": 6},  # 21.9k
+    "m": {"pe_levels": 24, "mlp_hidden": 48, "channels": 20, "min_channels": 8},  # 54.3k
+    "l": {"pe_levels": 32, "mlp_hidden": 64, "channels": 32, "min_channels": 12},  # 129k
+}
+LR = 5e-3
+"""Peak learning rate: best of 2e-3 / 5e-3 in 30 s probes on carphone (preset m)."""
+
+
+class NeRV(FrameModel):
+    kind = "nerv"
+
+    def __init__(self, config: NeRVConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.grid = grid_size(config.height, config.width, config.strides)
+        widths = config.widths()
+        gh, gw = self.grid
+        self.register_buffer(
+            "frequencies", math.pi * config.pe_base ** torch.arange(config.pe_levels, dtype=torch.float32), False
+        )
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * config.pe_levels, config.mlp_hidden),
+            activation(config.activation),
+            nn.Linear(config.mlp_hidden, widths[0] * gh * gw),
+            activation(config.activation),
+        )
+        self.blocks = nn.Sequential(
+            *[
+                UpBlock(widths[i], widths[i + 1], s, config.kernel, config.activation)
+                for i, s in enumerate(config.strides)
+            ]
+        )
+        self.head = nn.Conv2d(widths[-1], 3, config.head_kernel, padding=config.head_kernel // 2)
+
+    def encode_time(self, t: torch.Tensor) -> torch.Tensor:
+        """Positional encoding of frame indices ``[N]`` -> ``[N, 2l]``."""
+        x = (t.to(torch.float32) / max(self.config.num_frames - 1, 1))[:, None] * self.frequencies
+        return torch.cat([torch.sin(x), torch.cos(x)], dim=1)
+
+    def frames(self, t: torch.Tensor) -> torch.Tensor:
+        features = self.mlp(self.encode_time(t)).view(t.shape[0], -1, *self.grid)
+        out = torch.sigmoid(self.head(self.blocks(features)))
+        return out[..., : self.config.height, : self.config.width]
+
+
+def nerv_config(height: int, width: int, num_frames: int, size: str = "s", **overrides) -> NeRVConfig:
+    if size not in PRESETS:
+        raise ValueError(f"unknown NeRV size {size!r}: use one of {sorted(PRESETS)}")
+    return replace(NeRVConfig(height, width, num_frames, **PRESETS[size]), **overrides)
+
+
+def fit_nerv(
+    frames: np.ndarray | torch.Tensor,
+    *,
+    size: str = "s",
+    iters: int | None = None,
+    seconds: float | None = None,
+    times: list[int] | None = None,
+    mask: np.ndarray | torch.Tensor | None = None,
+    num_frames: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    callback: Callable[[TrainProgress], None] | None = None,
+    loss: str = "mse",
+    lr: float = LR,
+    batch: int = 1,
+    overrides: dict | None = None,
+) -> NeRV:
+    """Train NeRV on ``frames`` (``[T, H, W, 3]``, uint8 or float in [0, 1]).
+
+    ``times``/``mask``/``num_frames``: see :func:`nerv_common.training_set`.
+    The budget is ``iters`` steps, ``seconds`` of wall clock, or whichever ends
+    first. The returned model carries ``train_stats`` (iterations, seconds, losses).
+    """
+    data = training_set(frames, times, mask, num_frames)
+    _, _, height, width = data.frames.shape
+    torch.manual_seed(seed)
+    device = resolve_device(device)
+    model = NeRV(nerv_config(height, width, data.num_frames, size, **(overrides or {}))).to(device)
+    targets = data.frames.to(device)
+    masks = data.mask.to(device) if data.mask is not None else None
+    clip_times = torch.tensor(data.times, dtype=torch.float32, device=device)
+    model.train()
+
+    def step(indices: torch.Tensor) -> torch.Tensor:
+        indices = indices.to(device)
+        prediction = model.frames(clip_times[indices])
+        return reconstruction_loss(prediction, targets[indices], masks[indices] if masks is not None else None, loss)
+
+    model.train_stats = train(
+        list(model.parameters()),
+        step,
+        len(data.times),
+        iters=iters,
+        seconds=seconds,
+        lr=lr,
+        batch=batch,
+        seed=seed,
+        callback=callback,
+    )
+    model.eval()
+    return model
+
+
+def config_dict(model: NeRV) -> dict:
+    return asdict(model.config)
+
+
+__all__ = ["PRESETS", "NeRV", "NeRVConfig", "fit_nerv", "nerv_config", "normalised_time"]
