@@ -79,7 +79,7 @@ class EncodeJournal:
     """The resume folder of one encode (see the module docstring)."""
 
     def __init__(self, folder: str | os.PathLike[str], fingerprint: str):
-        """Open ``folder``, creating it; refuse one that belongs to a different input or settings."""
+        """Open ``folder`` if it exists; refuse one that belongs to a different input or settings."""
         self.folder = Path(folder)
         meta_path = self.folder / _META
         if self.folder.exists() and not self.folder.is_dir():
@@ -96,12 +96,7 @@ class EncodeJournal:
                     f"{self.folder} holds an interrupted encode of a different input or different settings; "
                     "remove it (or start over) to encode this one"
                 )
-        else:
-            try:
-                self.folder.mkdir(parents=False, exist_ok=True)
-            except OSError as exc:
-                raise OutputError(f"cannot create {self.folder}: {exc.strerror or exc}") from None
-            _write_atomic(meta_path, msgpack.packb({"version": JOURNAL_VERSION, "fingerprint": fingerprint}))
+        self.fingerprint = fingerprint
 
     def _group_path(self, index: int) -> Path:
         return self.folder / f"group-{index:06d}.msgpack"
@@ -132,6 +127,14 @@ class EncodeJournal:
         return chunks
 
     def add(self, chunk: JournalChunk) -> None:
+        """Save a finished group (the folder is created with the first one, so a failed start leaves nothing)."""
+        meta_path = self.folder / _META
+        if not meta_path.exists():
+            try:
+                self.folder.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"cannot create {self.folder}: {exc.strerror or exc}") from None
+            _write_atomic(meta_path, msgpack.packb({"version": JOURNAL_VERSION, "fingerprint": self.fingerprint}))
         record = {
             "index": chunk.index,
             "start": chunk.start,

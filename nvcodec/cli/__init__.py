@@ -1,0 +1,1 @@
+"""Command-line tools: actv-encode, actv-decode, actv-info."""

@@ -1,0 +1,156 @@
+"""What the three command-line tools share: argument parsing, error reporting, output checks, progress.
+
+Every tool is ``main(argv) -> int`` so tests call it directly. A user error
+(a missing input, a damaged file, a bad option...) prints one line,
+``<tool>: error: <what went wrong>``, to stderr and returns a non-zero code;
+tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from nvcodec.errors import ActvError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A bad option or option value: exit status 2, like argparse."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line instead of usage text plus exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def run(prog: str, body: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+    """Run a tool's body, turning expected failures into one line on stderr and an exit status."""
+    try:
+        return body(argv)
+    except UsageError as exc:
+        _say(prog, f"error: {exc}")
+        return EXIT_USAGE
+    except ActvError as exc:
+        _say(prog, f"error: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt as exc:
+        _say(prog, str(exc) or "interrupted; no output was written")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our stdout went away (``actv-decode x.actv - | head``): not an error of ours.
+        _silence_stdout()
+        return EXIT_OK
+    except MemoryError:
+        _say(prog, "error: out of memory; try a smaller --size, fewer frames or a GPU")
+        return EXIT_ERROR
+    except OSError as exc:
+        _say(prog, f"error: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        return EXIT_ERROR
+
+
+def _say(prog: str, message: str) -> None:
+    print(f"{prog}: {message}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def info(prog: str, message: str, quiet: bool) -> None:
+    if not quiet:
+        _say(prog, message)
+
+
+def check_output(path: Path, overwrite: bool, *, folder: bool = False) -> None:
+    """Refuse to clobber an existing output without ``-y`` (like ffmpeg), or to write a file over a folder."""
+    if path.exists():
+        if path.is_dir() and not folder:
+            raise ActvError(f"{path} is a directory; give a file name")
+        if not path.is_dir() and folder:
+            raise ActvError(f"{path} exists and is not a folder")
+        if folder and any(p.suffix.lower() != ".png" or not p.is_file() for p in path.iterdir()):
+            # -y replaces the whole folder: only ever one that holds nothing but frames.
+            raise ActvError(f"{path} is a directory with other files in it; give a new folder name for the frames")
+        if not overwrite:
+            raise ActvError(f"{path} already exists; use -y to overwrite it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ActvError(f"cannot write {path}: folder {parent} does not exist")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text) if _is_number(text) else None
+    if value is None or not (0 <= value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """``WxH`` (as ffmpeg writes sizes) -> ``(height, width)``."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 704x576, got {text!r}")
+    width, height = (int(p) for p in parts)
+    return height, width
+
+
+def progress_enabled(quiet: bool) -> bool:
+    """Live bars only on a terminal; logs get one line per finished step instead."""
+    return not quiet and sys.stderr.isatty()
+
+
+def human_bytes(count: int) -> str:
+    """``12,345 bytes`` below 1 MiB (codec sizes are small and exact counts matter), else MiB/GiB."""
+    if count < 1 << 20:
+        return f"{count:,} bytes"
+    if count < 1 << 30:
+        return f"{count / (1 << 20):.1f} MiB"
+    return f"{count / (1 << 30):.2f} GiB"

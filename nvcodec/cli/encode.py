@@ -1,0 +1,321 @@
+"""``actv-encode``: fit a video and store it as ``.actv``.
+
+    actv-encode clip.mp4 -o clip.actv
+    actv-encode frames/ -o clip.actv --preset fast --bits 6 --max-bpp 0.3
+    ffmpeg -i in.mov -f yuv4mpegpipe - | actv-encode - -o clip.actv
+    actv-encode --sample -o sample.actv          # a built-in clip, no input needed
+
+Restoration comes from fitting only what is there: with ``--mask`` the black
+pixels of the mask are unknown and the decode fills them in (inpainting); a
+noisy input decodes denoised, because a small network at this size cannot
+fit noise. The summary's "PSNR vs input" shows what happened: against a noisy
+input it stays low (the noise was not kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from nvcodec import __version__
+from nvcodec.cli.common import (
+    Parser,
+    UsageError,
+    check_output,
+    human_bytes,
+    info,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    progress_enabled,
+    run,
+)
+from nvcodec.config import PRESETS, Config, QuantConfig
+from nvcodec.device import resolve_device
+from nvcodec.encoder import EncodeStats, GroupCoded, encode
+from nvcodec.errors import InputError
+from nvcodec.fit import FitProgress
+from nvcodec.io import Video, read_video
+from nvcodec.metrics import mse_to_psnr
+from nvcodec.reader import VideoReader
+from nvcodec.sample import sample_clip
+
+PROG = "actv-encode"
+RESUME_SUFFIX = ".partial"
+SAMPLE_FPS = 25.0
+MIN_BITS, MAX_BITS = 2, 16
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        description="Fit a video with ActINR and store it as an .actv file.",
+        epilog="Exit status: 0 done, 1 error, 2 bad option, 130 interrupted.",
+    )
+    parser.add_argument("input", nargs="?", help="a video file, a folder of PNG frames, or - for y4m on stdin")
+    parser.add_argument("-o", "--output", required=True, type=Path, help="the .actv file to write")
+    parser.add_argument("-y", "--overwrite", action="store_true", help="overwrite the output if it exists")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue an interrupted encode from OUTPUT{RESUME_SUFFIX} (same input and options) instead of starting over",
+    )
+    parser.add_argument("--sample", action="store_true", help="encode a built-in 30-frame clip (no input needed)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+    quality = parser.add_argument_group("quality and rate")
+    quality.add_argument(
+        "--preset", choices=sorted(PRESETS), default="medium", help="encode time vs quality (default medium)"
+    )
+    quality.add_argument(
+        "--bits", type=bit_depth, default=8, help="bits per parameter: the quality knob, 4-10 is useful (default 8)"
+    )
+    quality.add_argument(
+        "--max-bpp",
+        type=positive_float,
+        help="rate target in bits per pixel for the whole file: groups that would overrun it are coded with fewer bits",
+    )
+    quality.add_argument(
+        "--qat-iters", type=non_negative_int, help="quantization-aware fine-tuning steps per group (default: none)"
+    )
+
+    frames = parser.add_argument_group("frames")
+    frames.add_argument("--start", type=non_negative_int, default=0, help="first frame to encode (default 0)")
+    frames.add_argument("--frames", type=positive_int, help="how many frames to encode (default: all)")
+    frames.add_argument("--stride", type=positive_int, default=1, help="take every Nth frame (default 1)")
+    frames.add_argument("--fps", type=positive_float, help="frame rate to store (default: the input's, or 25)")
+
+    model = parser.add_argument_group("model and fit")
+    model.add_argument("--patch", type=positive_int, help="patch size in pixels")
+    model.add_argument("--hidden", type=positive_int, help="width of each patch's network")
+    model.add_argument("--group-size", type=positive_int, help="frames per group")
+    model.add_argument("--iters", type=positive_int, help="fit iterations of the first group")
+    model.add_argument("--iters-warm", type=positive_int, help="fit iterations of the later, warm-started groups")
+    model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
+    model.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    model.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_false",
+        default=None,
+        help="fit in eager mode: torch.compile costs about a minute up front, worth it only for long fits",
+    )
+
+    restore = parser.add_argument_group("restoration")
+    restore.add_argument(
+        "--mask",
+        type=Path,
+        help="an image or video, same size as the input, whose black pixels are unknown: the decode inpaints them",
+    )
+    return parser
+
+
+def bit_depth(text: str) -> int:
+    value = positive_int(text)
+    if not MIN_BITS <= value <= MAX_BITS:
+        raise argparse.ArgumentTypeError(f"expected {MIN_BITS} to {MAX_BITS} bits, got {value}")
+    return value
+
+
+def _config(args) -> tuple[Config, QuantConfig]:
+    overrides = {
+        name: value
+        for name, value in {
+            "patch": args.patch,
+            "hidden": args.hidden,
+            "group_size": args.group_size,
+            "iters": args.iters,
+            "iters_warm": args.iters_warm,
+            "seed": args.seed,
+            "compile": args.compile,
+        }.items()
+        if value is not None
+    }
+    if args.iters is not None and args.iters_warm is None:
+        overrides["iters_warm"] = max(
+            1, round(args.iters * PRESETS[args.preset].fit.iters_warm / PRESETS[args.preset].fit.iters)
+        )
+    if args.patch is not None:
+        overrides["overlap"] = min(PRESETS[args.preset].model.overlap, args.patch // 4)
+    config = Config.preset(args.preset, device=args.device, **overrides)
+    quant_options: dict = {"bits_frame": args.bits, "bits_latent": args.bits, "bits_bias": args.bits}
+    if args.qat_iters is not None:
+        quant_options["qat_iters"] = args.qat_iters
+    return config, QuantConfig(**quant_options)
+
+
+def _read_input(args) -> tuple[Video, str]:
+    stop = args.start + args.frames * args.stride if args.frames else None
+    if args.sample:
+        if args.input is not None:
+            raise UsageError("give either an input or --sample, not both")
+        clip = sample_clip()[args.start : stop : args.stride]
+        if len(clip) == 0:
+            raise InputError("the sample clip has no frames in the requested range")
+        return Video(clip, (args.fps or SAMPLE_FPS) / args.stride), "the sample clip"
+    if args.input is None:
+        raise UsageError("no input: give a video, a folder of PNG frames, - for stdin, or --sample")
+    if args.input == "-":
+        return read_video(sys.stdin.buffer, start=args.start, stop=stop, step=args.stride, fps=args.fps), "stdin"
+    return read_video(args.input, start=args.start, stop=stop, step=args.stride, fps=args.fps), args.input
+
+
+def _read_mask(path: Path, args, shape: tuple[int, int, int]) -> np.ndarray:
+    """Known-pixel mask ``[T, H, W]`` (or ``[H, W]`` for one image): black (below half intensity) is unknown."""
+    stop = args.start + args.frames * args.stride if args.frames else None
+    mask = read_video(path)
+    if len(mask.frames) > 1:
+        mask = read_video(path, start=args.start, stop=stop, step=args.stride)
+    known = mask.frames.max(axis=-1) >= 0.5
+    if known.shape[-2:] != shape[1:]:
+        raise InputError(f"mask {path} is {known.shape[-1]}x{known.shape[-2]}, the video is {shape[2]}x{shape[1]}")
+    if known.shape[0] == 1:
+        return known[0]
+    if known.shape[0] < shape[0]:
+        raise InputError(f"mask {path} has {known.shape[0]} frames for {shape[0]} video frames")
+    return known[: shape[0]]
+
+
+class EncodeProgress:
+    """A bar per group with the live mini-batch PSNR on a terminal; one line per group otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bars = progress_enabled(quiet)
+        self.bar: tqdm | None = None
+        self.group_started = time.perf_counter()
+
+    def fit(self, progress: FitProgress) -> None:
+        if not self.bars:
+            return
+        if self.bar is None:
+            self.bar = tqdm(
+                total=progress.iterations,
+                desc=f"group {progress.group + 1}/{progress.groups}",
+                unit="it",
+                leave=False,
+                dynamic_ncols=True,
+            )
+        self.bar.update(progress.iteration - self.bar.n)
+        self.bar.set_postfix_str(f"{progress.psnr:.2f} dB", refresh=False)
+
+    def group_done(self, group: GroupCoded) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        now = time.perf_counter()
+        if group.resumed:
+            line = (
+                f"group {group.index + 1}/{group.count}: frames {group.start}-{group.end}, taken from the resume folder"
+            )
+        else:
+            line = (
+                f"group {group.index + 1}/{group.count}: frames {group.start}-{group.end}, "
+                f"{group.payload_bytes:,} bytes at {group.bits} bits, fit {group.fit_psnr:.2f} dB, {now - self.group_started:.0f} s"
+            )
+        self.group_started = now
+        if not self.quiet:
+            tqdm.write(line, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def decoded_psnr(path: Path, frames: np.ndarray, mask: np.ndarray | None, device: str, quiet: bool) -> float:
+    """PSNR of the file as a reader decodes it, against the input (known pixels only under a mask)."""
+    squared, counted = 0.0, 0
+    with VideoReader(path, device=device) as reader:
+        for t in tqdm(
+            range(len(reader)), desc="checking", unit="frame", leave=False, disable=not progress_enabled(quiet)
+        ):
+            error = (reader.frame(t).astype(np.float32) / 255 - frames[t]) ** 2
+            if mask is not None:
+                known = mask if mask.ndim == 2 else mask[t]
+                error = error[known]
+            squared += float(error.sum(dtype=np.float64))
+            counted += error.size
+    return mse_to_psnr(squared / max(counted, 1))
+
+
+def _body(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    output: Path = args.output
+    check_output(output, args.overwrite)
+    resume_folder = output.with_name(output.name + RESUME_SUFFIX)
+    if resume_folder.exists() and not args.resume:
+        if not args.overwrite:
+            raise UsageError(
+                f"{resume_folder} holds an interrupted encode: add --resume to continue it, or -y to start over"
+            )
+        shutil.rmtree(resume_folder)
+    elif args.resume and not resume_folder.exists():
+        info(PROG, f"nothing to resume ({resume_folder} does not exist); starting from the first group", args.quiet)
+    config, quant = _config(args)
+    resolve_device(config.fit.device)  # fail before reading anything
+    video, source = _read_input(args)
+    mask = _read_mask(args.mask, args, video.shape) if args.mask is not None else None
+    count, height, width = video.shape
+    info(
+        PROG,
+        f"{source}: {count} frames of {width}x{height} at {video.fps:g} fps, preset {args.preset}, "
+        f"{quant.bits_frame} bits{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
+        args.quiet,
+    )
+    progress = EncodeProgress(args.quiet)
+    try:
+        stats = encode(
+            video.frames,
+            output,
+            config,
+            quant,
+            fps=video.fps,
+            mask=mask,
+            max_bpp=args.max_bpp,
+            resume_folder=resume_folder,
+            callback=progress.fit,
+            on_group=progress.group_done,
+        )
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"interrupted; finished groups are kept in {resume_folder}: run the same command with --resume to go on"
+        ) from None
+    finally:
+        progress.close()
+    quality = decoded_psnr(output, video.frames, mask, str(resolve_device(config.fit.device)), args.quiet)
+    _summary(stats, quality, mask is not None, args)
+    return 0
+
+
+def _summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
+    if args.quiet:
+        return
+    what = "PSNR on known pixels" if masked else "PSNR vs input"
+    print(
+        f"{stats.path}: {stats.frames} frames {stats.width}x{stats.height}, {human_bytes(stats.file_bytes)}, "
+        f"{stats.bpp:.4f} bpp, {what} {quality:.2f} dB, {stats.seconds:.1f} s",
+        flush=True,
+    )
+    if args.max_bpp is not None and stats.bpp > args.max_bpp:
+        info(
+            PROG,
+            f"warning: {stats.bpp:.4f} bpp is above --max-bpp {args.max_bpp:g} even at {min(stats.group_bits)} bits; "
+            "a smaller model (--hidden, --patch) is needed for that rate",
+            False,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(PROG, _body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
