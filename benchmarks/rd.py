@@ -15,8 +15,10 @@ Then BD-rate and BD-PSNR of every system against x265 medium and against
 HNeRV go to ``benchmarks/results/bd.json`` and ``bd.md``, and the curves to
 ``<clip>/rd.png``.
 
-    python -m benchmarks.rd --quick     # 11 frames per clip, short fits: about 10 minutes on 2 CPU cores
-    python -m benchmarks.rd             # 31 frames, full fits: several hours on 2 CPU cores
+    python -m benchmarks.rd --quick              # 11 frames, 200-iteration fits: a smoke test, ~10 min on 2 CPU cores
+    python -m benchmarks.rd --plan standard      # 31 frames, the fast preset: ~20 minutes per clip
+    python -m benchmarks.rd                      # 31 frames, the medium preset: several hours on 2 CPU cores
+    python -m benchmarks.rd --quick --report-only   # redo BD tables and plots from stored results
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ FULL = {
     "nvcodec_preset": "medium",
     "baseline_sizes": ("xs", "s", "m", "l"),
     "classical_points": None,  # each codec's default CRF sweep
+}
+STANDARD = {
+    "frames": 31,
+    "nvcodec_widths": (16, 24, 36, 48),
+    "nvcodec_bits": (8, 6),
+    "nvcodec_preset": "fast",
+    "baseline_sizes": ("xs", "s", "m", "l"),
+    "classical_points": None,
 }
 QUICK = {
     "frames": 11,
@@ -107,7 +117,9 @@ def nvcodec_points(frames: np.ndarray, fps: float, plan: dict) -> list[Coded]:
             }
             extra = {"fit_seconds": fit_seconds}
             out.append(Coded("nvcodec", settings, size, decoded, fit_seconds + code_seconds, decode_fps, extra))
-            print(f"  nvcodec hidden {hidden} {bits} bits: {8 * size / frames[..., 0].size:.3f} bpp, fit {fit_seconds:.0f} s")
+            print(
+                f"  nvcodec hidden {hidden} {bits} bits: {8 * size / frames[..., 0].size:.3f} bpp, fit {fit_seconds:.0f} s"
+            )
     return out
 
 
@@ -115,7 +127,9 @@ def baseline_points(system: str, frames: np.ndarray, fps: float, plan: dict, sec
     out = []
     for size in plan["baseline_sizes"]:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        coded = run_rd_point(frames, fps, {"system": system, "size": size, "seconds": seconds, "bits": 8, "device": device})
+        coded = run_rd_point(
+            frames, fps, {"system": system, "size": size, "seconds": seconds, "bits": 8, "device": device}
+        )
         print(f"  {system} {size}: {8 * coded.file_bytes / frames[..., 0].size:.3f} bpp in {seconds:.0f} s")
         out.append(coded)
     return out
@@ -144,8 +158,10 @@ def bd_tables(clips: list[str], results: Path) -> dict:
                 test = result.points
                 args = ([p["bpp"] for p in base], [p["psnr_rgb"] for p in base])
                 targs = ([p["bpp"] for p in test], [p["psnr_rgb"] for p in test])
-                rate = bd_rate(*args, *targs)
-                psnr = bd_metric(*args, *targs)
+                # Pareto fronts: under one time budget a bigger NeRV may train to a worse PSNR than a
+                # smaller one, and a 6-bit point may sit under an 8-bit one; dominated points drop out.
+                rate = bd_rate(*args, *targs, pareto=True)
+                psnr = bd_metric(*args, *targs, pareto=True)
                 table.setdefault(clip, {}).setdefault(anchor, {})[name] = {
                     "bd_rate_percent": rate.value,
                     "bd_rate_note": rate.reason,
@@ -171,20 +187,33 @@ def _markdown(table: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Rate-distortion sweep of nvcodec, NeRV, HNeRV and classical codecs.")
-    parser.add_argument("--quick", action="store_true", help="11 frames per clip and short fits (about 10 minutes)")
+    parser.add_argument(
+        "--plan",
+        choices=("quick", "standard", "full"),
+        default="full",
+        help="quick: 11 frames, 200-iteration fits (a smoke test, about 10 minutes); "
+        "standard: 31 frames, fast preset (about 20 minutes per clip); full: medium preset (hours)",
+    )
+    parser.add_argument("--quick", action="store_const", dest="plan", const="quick", help="same as --plan quick")
+    parser.add_argument("--report-only", action="store_true", help="redo BD tables and plots from stored results")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
-    parser.add_argument("--systems", nargs="+", help="default: nvcodec, nerv, hnerv and every available classical codec")
+    parser.add_argument(
+        "--systems", nargs="+", help="default: nvcodec, nerv, hnerv and every available classical codec"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-    plan = QUICK if args.quick else FULL
+    plan = {"quick": QUICK, "standard": STANDARD, "full": FULL}[args.plan]
     classical = available_systems()
     systems = args.systems or [*NEURAL, *classical]
-    results = args.results / ("rd_quick" if args.quick else "rd")
-    print(
-        f"{'quick' if args.quick else 'full'} run: {len(args.clips)} clip(s) x {len(systems)} systems; "
-        + ("about 10 minutes on 2 CPU cores" if args.quick else "several hours on 2 CPU cores (minutes on a GPU)")
-    )
-    for clip in args.clips:
+    results = args.results / f"rd_{args.plan}"
+    expected = {
+        "quick": "about 10 minutes",
+        "standard": "about 20 minutes per clip",
+        "full": "several hours (minutes on a GPU)",
+    }[args.plan]
+    if not args.report_only:
+        print(f"{args.plan} run: {len(args.clips)} clip(s) x {len(systems)} systems; {expected} on 2 CPU cores")
+    for clip in [] if args.report_only else args.clips:
         frames, fps = load_clip(clip, plan["frames"])
         info = clip_info(clip, plan["frames"])
         print(f"{clip}: {frames.shape[0]} frames {frames.shape[2]}x{frames.shape[1]}")
@@ -206,8 +235,10 @@ def main() -> None:
                 settings = {}
             points = [point_from_coded(frames, c) for c in coded]
             write_result(info, system, version, points, settings, results=results)
-        plot_clip(clip, read_results(clip, results), results / clip / "rd.png")
-    table = bd_tables(args.clips, results)
+    for clip in args.clips:
+        if (results / clip).is_dir():
+            plot_clip(clip, read_results(clip, results), results / clip / "rd.png")
+    table = bd_tables([c for c in args.clips if (results / c).is_dir()], results)
     (results / "bd.json").write_text(json.dumps(table, indent=2, allow_nan=True) + "\n")
     (results / "bd.md").write_text(_markdown(table) + "\n")
     print(_markdown(table))
