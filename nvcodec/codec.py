@@ -56,10 +56,15 @@ def pack_group(
     state: Mapping[str, torch.Tensor],
     config: QuantConfig,
     reference: Mapping[str, torch.Tensor] | None = None,
+    steps: Mapping[str, torch.Tensor] | None = None,
 ) -> PackedGroup:
-    """Quantize and entropy-code a group's ``state_dict``; ``reference`` makes it a residual."""
+    """Quantize and entropy-code a group's ``state_dict``; ``reference`` makes it a residual.
+
+    ``steps`` (from :func:`nvcodec.quant.quantization_steps`) replace the
+    peak-magnitude steps; the decoder reads the steps from the chunk either way.
+    """
     state = _cpu_state(state)
-    quantized = quantize_state(state, config, reference)
+    quantized = quantize_state(state, config, reference, steps)
     names = sorted(quantized)
     coded, vectors = _split(names, state)
     symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in coded])

@@ -17,13 +17,14 @@ from nvcodec.codec import PackedGroup, pack_group, unpack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter, encode_header
 from nvcodec.device import resolve_device
-from nvcodec.errors import InputError
+from nvcodec.errors import ArgumentError, InputError
 from nvcodec.fit import GroupFit, ProgressCallback, fit_groups, stream_seed
 from nvcodec.header import build_header, is_intra
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import group_bounds
 from nvcodec.qat import finetune_for_quantization
+from nvcodec.quant import output_sensitivity, quantization_steps
 from nvcodec.ratecontrol import RateControl
 from nvcodec.tiling import PatchGrid
 
@@ -82,27 +83,43 @@ class CodedTotals:
         self.bits.append(group.bits)
 
 
+STEP_RULES = ("sensitivity", "peak")
+"""How a group's quantization steps are chosen: ``sensitivity`` spends the bits where the decoded
+frames need them (:func:`nvcodec.quant.quantization_steps`); ``peak`` is each channel's peak
+magnitude over the depth's levels. The decoder reads the steps from the chunk either way."""
+
+
 def _pack_fitted(
     fit: GroupFit,
     config: Config,
     quant: QuantConfig,
     reference: dict[str, torch.Tensor] | None,
     rate: RateControl | None,
+    step_rule: str = "sensitivity",
 ) -> tuple[PackedGroup, QuantConfig]:
     """QAT (if asked) and coding of one group at the depth rate control allows."""
+    sensitivity = output_sensitivity(fit.group) if step_rule == "sensitivity" else None
+
+    def steps_for(state: dict[str, torch.Tensor], q: QuantConfig) -> dict[str, torch.Tensor] | None:
+        return quantization_steps(state, q, sensitivity, reference) if sensitivity is not None else None
+
+    def payload_bytes(state: dict[str, torch.Tensor]) -> Callable[[QuantConfig], int]:
+        return lambda q: len(pack_group(state, q, reference, steps_for(state, q)).payload)
+
+    state = fit.group.state_dict()
     if rate is not None:
-        state = fit.group.state_dict()
-        quant = rate.choose(fit.group.end, quant, lambda q: len(pack_group(state, q, reference).payload))
+        quant = rate.choose(fit.group.end, quant, payload_bytes(state))
+    steps = steps_for(state, quant)  # fixed before QAT, so fine-tuning sees the grid it will be coded on
     if quant.qat_iters:
         generator = torch.Generator(device=fit.frames.device)
         generator.manual_seed(stream_seed(config.fit.seed, "qat", fit.index))
-        finetune_for_quantization(fit, config, quant, reference, generator)
-    state = fit.group.state_dict()
-    packed = pack_group(state, quant, reference)
+        finetune_for_quantization(fit, config, quant, reference, generator, steps=steps)
+        state = fit.group.state_dict()
+    packed = pack_group(state, quant, reference, steps)
     if rate is not None and len(packed.payload) > rate.allowance(fit.group.end):
         # Fine-tuning moved the weights enough to need fewer bits still.
-        quant = rate.choose(fit.group.end, quant, lambda q: len(pack_group(state, q, reference).payload))
-        packed = pack_group(state, quant, reference)
+        quant = rate.choose(fit.group.end, quant, payload_bytes(state))
+        packed = pack_group(state, quant, reference, steps_for(state, quant))
     return packed, quant
 
 
@@ -119,6 +136,7 @@ def write_groups(
     journal: EncodeJournal | None = None,
     resumed: Sequence[JournalChunk] = (),
     resumed_state: dict[str, torch.Tensor] | None = None,
+    step_rule: str = "sensitivity",
 ) -> CodedTotals:
     """Fine-tune (QAT), quantize, code and append each fitted group to a new ``.actv`` file.
 
@@ -127,8 +145,10 @@ def write_groups(
     once the last group is written. ``rate`` lowers bit depth where a group
     would overrun its share of a bpp budget. ``resumed`` chunks (from a resume
     folder, with ``resumed_state`` the decoded parameters of the last of them)
-    go first; each new group is also saved to ``journal``.
+    go first; each new group is also saved to ``journal``. ``step_rule``: see :data:`STEP_RULES`.
     """
+    if step_rule not in STEP_RULES:
+        raise ArgumentError(f"unknown step rule {step_rule!r}; use {' or '.join(STEP_RULES)}")
     totals = CodedTotals()
     decoded = resumed_state
     with ContainerWriter(output, header) as writer:
@@ -152,7 +172,7 @@ def write_groups(
                 on_group(group)
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
-            packed, used = _pack_fitted(fit, config, quant, reference, rate)
+            packed, used = _pack_fitted(fit, config, quant, reference, rate, step_rule)
             writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
             group = GroupCoded(
                 fit.index,

@@ -24,16 +24,22 @@ def finetune_for_quantization(
     quant: QuantConfig,
     reference: Mapping[str, torch.Tensor] | None,
     generator: torch.Generator,
+    steps: Mapping[str, torch.Tensor] | None = None,
 ) -> None:
-    """A short fit through fake quantization (straight-through rounding), in place."""
+    """A short fit through fake quantization (straight-through rounding), in place.
+
+    ``steps`` fix the quantization grid (the steps the group will be coded
+    with); without them each tensor's steps follow its peak magnitude.
+    """
     group = fit.group
     group.train()
     device = fit.frames.device
     ref = {n: t.to(device) for n, t in reference.items()} if reference is not None else None
     params = dict(group.named_parameters())
+    grid = {n: s.to(device) for n, s in steps.items()} if steps is not None else None
 
     def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
-        fake = {n: _fake(n, p, quant, ref) for n, p in params.items()}
+        fake = {n: _fake(n, p, quant, ref, grid) for n, p in params.items()}
         return functional_call(group, fake, (coords, taus))
 
     qat = Config(config.model, dataclasses.replace(config.fit, lr=quant.qat_lr, lr_final_factor=0.1))
@@ -42,7 +48,12 @@ def finetune_for_quantization(
 
 
 def _fake(
-    name: str, value: torch.Tensor, quant: QuantConfig, reference: Mapping[str, torch.Tensor] | None
+    name: str,
+    value: torch.Tensor,
+    quant: QuantConfig,
+    reference: Mapping[str, torch.Tensor] | None,
+    steps: Mapping[str, torch.Tensor] | None,
 ) -> torch.Tensor:
     bits = bits_for(name, quant, value.ndim)
-    return fake_quantize(value, bits, reference[name] if reference is not None else None)
+    step = steps[name] if steps is not None else None
+    return fake_quantize(value, bits, reference[name] if reference is not None else None, step)

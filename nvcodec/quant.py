@@ -13,6 +13,7 @@ a straight-through gradient, for quantization-aware fine-tuning.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,6 +26,12 @@ from nvcodec.config import QuantConfig
 RAW_TENSORS = ("bias_inr.frequencies",)
 STEP_MIN, STEP_MAX = 2.0**-14, 65504.0
 """Range of a quantization step: normal float16 numbers."""
+FINER_BITS = 3
+"""How much finer than its peak-magnitude step a sensitivity-chosen step may be (in bits)."""
+COARSER_BITS = 4
+"""How much coarser than its peak-magnitude step a sensitivity-chosen step may be (in bits)."""
+SENSITIVITY_PROBES = 8
+RATE_SEARCH_STEPS = 24
 
 
 def parameter_kind(name: str) -> str:
@@ -92,6 +99,11 @@ class QuantizedTensor:
         return torch.view_as_complex(real.contiguous()) if self.complex else real
 
 
+def finer_bits(bits: int) -> int:
+    """Extra bits a sensitivity-chosen step may add at depth ``bits`` (alphabets stay within 2^17)."""
+    return max(0, min(FINER_BITS, 16 - bits))
+
+
 def _symbol_limit(bits: int, residual: bool) -> int:
     """Largest symbol magnitude: a residual of two values within ``±peak`` spans twice the range."""
     levels = 2 ** (bits - 1) - 1
@@ -99,21 +111,31 @@ def _symbol_limit(bits: int, residual: bool) -> int:
 
 
 def quantize_tensor(
-    values: torch.Tensor, bits: int, reference: torch.Tensor | None = None, prune: float = 0.0
+    values: torch.Tensor,
+    bits: int,
+    reference: torch.Tensor | None = None,
+    prune: float = 0.0,
+    steps: torch.Tensor | None = None,
 ) -> QuantizedTensor:
     """Quantize ``values`` (or its residual from ``reference``) with per-channel steps.
 
+    ``steps`` (float16-exact, broadcastable to the real view) replace the
+    peak-magnitude steps; symbols may then reach :data:`FINER_BITS` more bits.
     ``prune`` zeroes that fraction of the smallest-magnitude entries first.
     """
     real = _as_real(values.detach()).to(torch.float32)
     # The step follows the values, not the residual: a residual group keeps the
     # precision of an independent one, and small residuals become small symbols.
-    steps = compute_steps(real, values.ndim, bits)
+    if steps is None:
+        steps = compute_steps(real, values.ndim, bits)
+        limit = _symbol_limit(bits, reference is not None)
+    else:
+        steps = steps.to(torch.float32)
+        limit = _symbol_limit(bits + finer_bits(bits), reference is not None)
     target = real - _as_real(reference.detach()).to(torch.float32) if reference is not None else real
     if prune > 0 and target.numel() > 1:
         threshold = target.abs().flatten().kthvalue(max(1, int(prune * target.numel()))).values
         target = torch.where(target.abs() <= threshold, torch.zeros_like(target), target)
-    limit = _symbol_limit(bits, reference is not None)
     symbols = torch.clamp(torch.round(target / steps), -limit, limit).to(torch.int64)
     return QuantizedTensor(tuple(values.shape), values.is_complex(), steps, symbols)
 
@@ -122,16 +144,132 @@ def quantize_state(
     state: Mapping[str, torch.Tensor],
     config: QuantConfig,
     reference: Mapping[str, torch.Tensor] | None = None,
+    steps: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, QuantizedTensor]:
-    """Quantize every learnable tensor of a group's ``state_dict`` (raw tensors excluded)."""
+    """Quantize every learnable tensor of a group's ``state_dict`` (raw tensors excluded).
+
+    ``steps`` (from :func:`quantization_steps`) replace the peak-magnitude steps.
+    """
     out = {}
     for name, values in state.items():
         if name in RAW_TENSORS:
             continue
         ref = reference[name] if reference is not None else None
         prune = config.prune if parameter_kind(name) == "frame" else 0.0
-        out[name] = quantize_tensor(values, bits_for(name, config, values.ndim), ref, prune)
+        step = steps[name] if steps is not None else None
+        out[name] = quantize_tensor(values, bits_for(name, config, values.ndim), ref, prune, step)
     return out
+
+
+def output_sensitivity(
+    group: torch.nn.Module, probes: int = SENSITIVITY_PROBES, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """How much each parameter channel moves the decoded frames, per unit of error.
+
+    For every quantized tensor: the diagonal of ``J^T J`` (``J`` the Jacobian
+    of the blended RGB output of every frame of the group at native size with
+    respect to the parameters), averaged over each channel that shares a step
+    and over output samples; shaped like that tensor's steps. Independent
+    rounding errors of variance ``e^2`` in a channel raise the output MSE by
+    ``sensitivity * e^2`` per element. Estimated with Gaussian probes ``v``:
+    ``E[(J^T v)^2] = diag(J^T J)``. Needs no frames, only the model.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    device = group.bias_inr.frequencies.device
+    params = {n: p for n, p in group.named_parameters() if n not in RAW_TENSORS}
+    grid = group.grid
+    plan = grid.pixel_plan(grid.height, grid.width).to(device)
+    times = torch.arange(group.start, group.end + 1, dtype=torch.float32, device=device)
+    with torch.enable_grad():
+        rgb = group.frame_inr(plan.coords[:, None], group.bias_inr(group.local_time(times)))
+        weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(times.shape[0], -1, 3)
+        out = torch.zeros(times.shape[0], grid.height * grid.width, 3, device=device)
+        out = out.index_add(1, plan.index.reshape(-1), weighted)
+        totals = {n: torch.zeros_like(_as_real(p.detach()), dtype=torch.float32) for n, p in params.items()}
+        for _ in range(probes):
+            probe = torch.randn(out.shape, generator=generator).to(device)
+            grads = torch.autograd.grad(out, list(params.values()), probe, retain_graph=True, allow_unused=True)
+            for name, grad in zip(params, grads):
+                if grad is not None:
+                    totals[name] += _as_real(grad.detach()).float().square()
+    result = {}
+    for name, total in totals.items():
+        axes = channel_axes(params[name].ndim)
+        reduce = [d for d in range(total.ndim) if d not in axes]
+        mean = total.mean(dim=reduce, keepdim=True) if reduce else total
+        result[name] = (mean / (probes * out.numel())).cpu()
+    return result
+
+
+def _entropy_bits(symbols: torch.Tensor) -> float:
+    _, counts = torch.unique(symbols, return_counts=True)
+    counts = counts.to(torch.float64)
+    return float(-(counts * torch.log2(counts / counts.sum())).sum())
+
+
+def quantization_steps(
+    state: Mapping[str, torch.Tensor],
+    config: QuantConfig,
+    sensitivity: Mapping[str, torch.Tensor],
+    reference: Mapping[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Steps that spend a group's bits where the decoded frames need them.
+
+    A channel's rounding error of variance ``step^2 / 12`` adds about
+    ``sensitivity * step^2 / 12`` to the output MSE per value, and its
+    entropy-coded symbols cost about ``-log2(step)`` bits, so the least MSE for
+    a given rate has ``step = k / sqrt(sensitivity)`` in every channel. ``k``
+    is found by bisection so that the empirical entropy of the entropy-coded
+    symbols (residuals from ``reference`` where given) equals that of the
+    peak-magnitude steps at the configured depths: the depths set the rate,
+    the sensitivity decides where it is spent. Each step stays within
+    ``finer_bits`` more bits and ``COARSER_BITS`` fewer than the peak step of
+    its channel (bounded symbols). 1-D tensors keep the peak steps of
+    ``bits_vector``.
+    """
+    peak: dict[str, torch.Tensor] = {}
+    relative: dict[str, torch.Tensor] = {}
+    targets: dict[str, torch.Tensor] = {}
+    for name, values in state.items():
+        if name in RAW_TENSORS:
+            continue
+        real = _as_real(values.detach().cpu()).to(torch.float32)
+        peak[name] = compute_steps(real, values.ndim, bits_for(name, config, values.ndim))
+        if values.ndim < 2:
+            continue
+        sens = sensitivity[name].detach().cpu().to(torch.float32)
+        relative[name] = sens.clamp(min=float(sens.max()) * 1e-12 + 1e-30).rsqrt()
+        base = _as_real(reference[name].detach().cpu()).to(torch.float32) if reference is not None else None
+        targets[name] = real - base if base is not None else real
+    if not relative:
+        return peak
+
+    def steps_at(log_scale: float) -> dict[str, torch.Tensor]:
+        out = dict(peak)
+        for name, rel in relative.items():
+            step = peak[name]
+            finer = 2 ** finer_bits(bits_for(name, config, 2))
+            chosen = (math.exp(log_scale) * rel).clamp(step / finer, step * 2**COARSER_BITS)
+            out[name] = chosen.clamp(STEP_MIN, STEP_MAX).to(torch.float16).to(torch.float32)
+        return out
+
+    def rate(steps: Mapping[str, torch.Tensor]) -> float:
+        return _entropy_bits(torch.cat([torch.round(t / steps[n]).flatten() for n, t in targets.items()]))
+
+    goal = rate(peak)
+    # Start from the scale that keeps the mean log-step of the peak steps, then bisect.
+    log_peak = sum(float(torch.log(peak[n]).expand_as(t).sum()) for n, t in targets.items())
+    log_rel = sum(float(torch.log(relative[n]).expand_as(t).sum()) for n, t in targets.items())
+    centre = (log_peak - log_rel) / sum(t.numel() for t in targets.values())
+    span = math.log(2.0) * (FINER_BITS + COARSER_BITS)
+    low, high = centre - span, centre + span  # rate falls as the scale grows
+    for _ in range(RATE_SEARCH_STEPS):
+        middle = (low + high) / 2
+        if rate(steps_at(middle)) > goal:
+            low = middle
+        else:
+            high = middle
+    return steps_at(high)
 
 
 class _RoundSTE(torch.autograd.Function):
@@ -144,13 +282,22 @@ class _RoundSTE(torch.autograd.Function):
         return grad
 
 
-def fake_quantize(values: torch.Tensor, bits: int, reference: torch.Tensor | None = None) -> torch.Tensor:
-    """Round-trip through the quantizer with a straight-through gradient (for QAT)."""
+def fake_quantize(
+    values: torch.Tensor, bits: int, reference: torch.Tensor | None = None, steps: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Round-trip through the quantizer with a straight-through gradient (for QAT).
+
+    ``steps`` fixes the grid (as :func:`quantization_steps` chose it); without
+    them the steps follow the values' peaks, as :func:`compute_steps` does.
+    """
     real = _as_real(values)
     base = _as_real(reference.detach()) if reference is not None else None
     residual = real - base if base is not None else real
-    steps = compute_steps(real, values.ndim, bits)
-    limit = _symbol_limit(bits, base is not None)
+    if steps is None:
+        steps = compute_steps(real, values.ndim, bits)
+        limit = _symbol_limit(bits, base is not None)
+    else:
+        limit = _symbol_limit(bits + finer_bits(bits), base is not None)
     quantized = torch.clamp(_RoundSTE.apply(residual / steps), -limit, limit) * steps
     out = quantized + base if base is not None else quantized
     return torch.view_as_complex(out.contiguous()) if values.is_complex() else out

@@ -1,0 +1,121 @@
+"""Sensitivity-weighted quantization steps: the estimate, the rate rule, and the round trip."""
+
+import math
+
+import pytest
+import torch
+
+from nvcodec.codec import pack_group, unpack_group
+from nvcodec.config import ModelConfig, QuantConfig
+from nvcodec.model.group import GroupModel
+from nvcodec.quant import (
+    FINER_BITS,
+    RAW_TENSORS,
+    _as_real,
+    bits_for,
+    compute_steps,
+    fake_quantize,
+    output_sensitivity,
+    quantization_steps,
+    quantize_tensor,
+)
+from nvcodec.tiling import PatchGrid
+
+SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
+
+
+def make_group(activation="gabor", seed=0):
+    config = ModelConfig(activation=activation, **SMALL)
+    grid = PatchGrid.build(40, 56, config.patch, config.overlap)
+    return GroupModel(grid, config, 0, 4, torch.Generator().manual_seed(seed))
+
+
+def render(group):
+    with torch.no_grad():
+        out = torch.zeros(group.end - group.start + 1, group.grid.height * group.grid.width, 3)
+        plan = group.grid.pixel_plan(group.grid.height, group.grid.width)
+        times = torch.arange(group.start, group.end + 1, dtype=torch.float32)
+        rgb = group.frame_inr(plan.coords[:, None], group.bias_inr(group.local_time(times)))
+        weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(times.shape[0], -1, 3)
+        return out.index_add(1, plan.index.reshape(-1), weighted)
+
+
+@pytest.mark.parametrize("name", ["frame_inr.weights.0", "bias_inr.heads.0.weight"])
+def test_sensitivity_predicts_the_output_error_of_small_perturbations(name):
+    group = make_group()
+    sensitivity = output_sensitivity(group, probes=64)
+    param = dict(group.named_parameters())[name]
+    assert sensitivity[name].shape == compute_steps(param.detach(), param.ndim, 8).shape
+    base = render(group)
+    generator = torch.Generator().manual_seed(1)
+    eps = 1e-3
+    measured = []
+    for _ in range(8):
+        noise = (torch.randint(0, 2, param.shape, generator=generator) * 2 - 1).float() * eps
+        with torch.no_grad():
+            param.add_(noise)
+            measured.append(float((render(group) - base).square().mean()))
+            param.sub_(noise)
+    predicted = float(sensitivity[name].expand(param.shape).sum()) * eps**2
+    # Cross terms of random-sign noise average out: the mean of a few draws is within a factor of 2.
+    assert 0.5 * predicted < sum(measured) / len(measured) < 2 * predicted
+
+
+def test_steps_keep_the_rate_of_peak_steps_and_follow_sensitivity():
+    group = make_group()
+    state = group.state_dict()
+    sensitivity = output_sensitivity(group, probes=8)
+    quant = QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6)
+    steps = quantization_steps(state, quant, sensitivity)
+    for name, values in state.items():
+        if name in RAW_TENSORS:
+            continue
+        peak = compute_steps(_as_real(values), values.ndim, bits_for(name, quant, values.ndim))
+        assert steps[name].shape == peak.shape
+        assert torch.equal(steps[name], steps[name].half().float())  # stored exactly as float16
+        if values.ndim < 2:
+            assert torch.equal(steps[name], peak)
+        else:
+            assert bool((steps[name] >= peak / 2**FINER_BITS * (1 - 1e-3)).all())
+    # Same entropy of the ANS-coded symbols as the peak steps: the depth sets the rate.
+    chosen, plain = pack_group(state, quant, None, steps), pack_group(state, quant)
+    assert math.isclose(chosen.entropy_bits, plain.entropy_bits, rel_tol=0.01)
+    # The more sensitive of two channels of one tensor gets the finer step.
+    name = "frame_inr.weights.1"
+    s, step = sensitivity[name].flatten(), steps[name].flatten()
+    assert step[int(s.argmax())] <= step[int(s.argmin())]
+
+
+@pytest.mark.parametrize("activation", ["gabor", "wire"])
+def test_chosen_steps_round_trip_bit_exact(activation):
+    group = make_group(activation)
+    state = group.state_dict()
+    quant = QuantConfig()
+    steps = quantization_steps(state, quant, output_sensitivity(group, probes=2))
+    packed = pack_group(state, quant, None, steps)
+    decoded = unpack_group(packed.payload, state, None)
+    for name in state:
+        assert torch.equal(decoded[name], packed.decoded[name]), name
+    residual = pack_group(state, quant, packed.decoded, steps)
+    again = unpack_group(residual.payload, state, packed.decoded)
+    assert all(torch.equal(again[n], residual.decoded[n]) for n in state)
+
+
+def test_fake_quantize_with_steps_matches_the_quantizer():
+    values = torch.randn(3, 4, 5, requires_grad=True)
+    steps = torch.rand(3, 1, 5).half().float() * 0.1 + 0.01
+    out = fake_quantize(values, 6, steps=steps)
+    torch.testing.assert_close(out.detach(), quantize_tensor(values, 6, steps=steps).dequantize())
+    out.sum().backward()
+    torch.testing.assert_close(values.grad, torch.ones_like(values))
+
+
+@pytest.mark.parametrize("bits", [14, 16])
+def test_deep_steps_keep_the_alphabet_within_the_entropy_coder(bits):
+    group = make_group()
+    state = group.state_dict()
+    quant = QuantConfig(bits_frame=bits, bits_latent=bits, bits_bias=bits)
+    steps = quantization_steps(state, quant, output_sensitivity(group, probes=2))
+    intra = pack_group(state, quant, None, steps)
+    residual = pack_group({n: t * 1.5 for n, t in state.items()}, quant, intra.decoded, steps)
+    assert unpack_group(residual.payload, state, intra.decoded).keys() == state.keys()
