@@ -171,7 +171,7 @@ def _read_input(args) -> tuple[Video, str]:
 def _read_mask(path: Path, args, shape: tuple[int, int, int]) -> np.ndarray:
     """Known-pixel mask ``[T, H, W]`` (or ``[H, W]`` for one image): black (below half intensity) is unknown."""
     stop = args.start + args.frames * args.stride if args.frames else None
-    mask = read_video(path)
+    mask = read_video(path, stop=2)  # one image, or a video cut like the input
     if len(mask.frames) > 1:
         mask = read_video(path, start=args.start, stop=stop, step=args.stride)
     known = mask.frames.max(axis=-1) >= 0.5
