@@ -31,6 +31,8 @@ FINER_BITS = 3
 COARSER_BITS = 4
 """How much coarser than its peak-magnitude step a sensitivity-chosen step may be (in bits)."""
 SENSITIVITY_PROBES = 8
+SENSITIVITY_PIXELS = 1 << 16
+"""Pixels per frame the sensitivity is measured on; larger frames are sampled on a coarser grid."""
 RATE_SEARCH_STEPS = 24
 
 
@@ -167,8 +169,10 @@ def output_sensitivity(
     """How much each parameter channel moves the decoded frames, per unit of error.
 
     For every quantized tensor: the diagonal of ``J^T J`` (``J`` the Jacobian
-    of the blended RGB output of every frame of the group at native size with
-    respect to the parameters), averaged over each channel that shares a step
+    of the blended RGB output of every frame of the group with respect to the
+    parameters; rendered at native size up to :data:`SENSITIVITY_PIXELS` per
+    frame and on a coarser grid of the same continuous frame beyond, which
+    keeps memory bounded at 1080p), averaged over each channel that shares a step
     and over output samples; shaped like that tensor's steps. Independent
     rounding errors of variance ``e^2`` in a channel raise the output MSE by
     ``sensitivity * e^2`` per element. Estimated with Gaussian probes ``v``:
@@ -178,12 +182,14 @@ def output_sensitivity(
     device = group.bias_inr.frequencies.device
     params = {n: p for n, p in group.named_parameters() if n not in RAW_TENSORS}
     grid = group.grid
-    plan = grid.pixel_plan(grid.height, grid.width).to(device)
+    shrink = min(1.0, math.sqrt(SENSITIVITY_PIXELS / (grid.height * grid.width)))
+    height, width = max(1, round(grid.height * shrink)), max(1, round(grid.width * shrink))
+    plan = grid.pixel_plan(height, width).to(device)
     times = torch.arange(group.start, group.end + 1, dtype=torch.float32, device=device)
     with torch.enable_grad():
         rgb = group.frame_inr(plan.coords[:, None], group.bias_inr(group.local_time(times)))
         weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(times.shape[0], -1, 3)
-        out = torch.zeros(times.shape[0], grid.height * grid.width, 3, device=device)
+        out = torch.zeros(times.shape[0], height * width, 3, device=device)
         out = out.index_add(1, plan.index.reshape(-1), weighted)
         totals = {n: torch.zeros_like(_as_real(p.detach()), dtype=torch.float32) for n, p in params.items()}
         for _ in range(probes):
