@@ -49,7 +49,11 @@ def test_a_killed_encode_resumes_to_the_same_bytes(tmp_path, clip, reference):
     with pytest.raises(Killed):
         encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill_after_second_group)
     assert not target.exists()
-    assert sorted(p.name for p in folder.iterdir()) == ["group-000000.msgpack", "group-000001.msgpack", "journal.msgpack"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "group-000000.msgpack",
+        "group-000001.msgpack",
+        "journal.msgpack",
+    ]
 
     seen = []
     stats = encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=seen.append)
