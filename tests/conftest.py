@@ -5,6 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+TINY = dict(
+    hidden=12,
+    layers=2,
+    patch=24,
+    overlap=6,
+    rff_freqs=4,
+    latent_dim=4,
+    hyper_hidden=8,
+    batch_pixels=2048,
+    compile=False,
+)
+"""Config overrides for a model small enough that an encode takes a second: tests of plumbing, not quality."""
+
 
 def moving_square_clip(frames: int = 6, height: int = 48, width: int = 48, seed: int = 0) -> np.ndarray:
     """A smooth textured background with a bright square sliding across it, float32 [T, H, W, 3]."""

@@ -1,24 +1,13 @@
 """encode(): resuming a killed encode, and the bpp target."""
 
 import pytest
-from conftest import moving_square_clip
+from conftest import TINY, moving_square_clip
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.errors import ArgumentError
 from nvcodec.metrics import psnr
 from nvcodec.ratecontrol import MIN_BITS, RateControl, lower_depths
 
-TINY = dict(
-    hidden=12,
-    layers=2,
-    patch=24,
-    overlap=6,
-    rff_freqs=4,
-    latent_dim=4,
-    hyper_hidden=8,
-    batch_pixels=2048,
-    compile=False,
-)
 CONFIG = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
 QUANT = QuantConfig(intra_period=2, qat_iters=5)
 

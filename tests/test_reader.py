@@ -3,24 +3,13 @@
 import numpy as np
 import pytest
 import torch
-from conftest import moving_square_clip
+from conftest import TINY, moving_square_clip
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.container import ContainerReader, ContainerWriter
 from nvcodec.errors import ActvError, ArgumentError, FormatError
 from nvcodec.metrics import psnr
 
-TINY = dict(
-    hidden=12,
-    layers=2,
-    patch=24,
-    overlap=6,
-    rff_freqs=4,
-    latent_dim=4,
-    hyper_hidden=8,
-    batch_pixels=2048,
-    compile=False,
-)
 CONFIG = Config.preset("fast", **TINY, iters=120, iters_warm=60, group_size=2, device="cpu")
 QUANT = QuantConfig(intra_period=2)
 

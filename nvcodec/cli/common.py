@@ -88,49 +88,32 @@ def check_output(path: Path, overwrite: bool, *, folder: bool = False) -> None:
         raise ActvError(f"cannot write {path}: folder {parent} does not exist")
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, kind: type, minimum: float, strict: bool) -> float:
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+        raise argparse.ArgumentTypeError(
+            f"expected {'a whole number' if kind is int else 'a number'}, got {text!r}"
+        ) from None
+    if not (value > minimum if strict else value >= minimum) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number {'>' if strict else '>='} {minimum:g}, got {text}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return int(_number(text, int, 1, strict=False))
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+    return int(_number(text, int, 0, strict=False))
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+    return _number(text, float, 0, strict=True)
 
 
 def non_negative_float(text: str) -> float:
-    value = float(text) if _is_number(text) else None
-    if value is None or not (0 <= value < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return _number(text, float, 0, strict=False)
 
 
 def frame_size(text: str) -> tuple[int, int]:
