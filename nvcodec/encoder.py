@@ -255,7 +255,8 @@ def encode(
     count, height, width = (int(n) for n in array.shape[:3])
     header = build_header(count, height, width, fps, config, quant)  # refuses what no reader would accept
     header_bytes = encode_header(header)
-    groups = len(group_bounds(count, config.fit.group_size)) - 1
+    bounds = group_bounds(count, config.fit.group_size)
+    groups = len(bounds) - 1
     rate = RateControl(max_bpp, count, height, width, len(header_bytes), groups) if max_bpp is not None else None
 
     journal = None
@@ -264,7 +265,6 @@ def encode(
     previous: GroupModel | None = None
     if resume_folder is not None:
         journal = EncodeJournal(resume_folder, fingerprint(header_bytes, [array, mask], f"max_bpp={max_bpp}"))
-        bounds = group_bounds(count, config.fit.group_size)
         for chunk in journal.finished():
             if (chunk.start, chunk.end) != (bounds[chunk.index], bounds[chunk.index + 1]):
                 break

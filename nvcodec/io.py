@@ -178,7 +178,26 @@ def _container_settings(suffix: str, shape: tuple[int, int], crf: int, near_loss
     raise OutputError(f"cannot write {suffix or 'a file without extension'}: use .mp4, .mkv, .y4m or a PNG folder")
 
 
-class VideoWriter:
+class _AtomicOutput:
+    """``with`` support for writers whose output appears on ``close()`` and vanishes on ``abort()``."""
+
+    def close(self) -> object:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class VideoWriter(_AtomicOutput):
     """Streams frames into ``.mp4``/``.mkv`` (H.264) or ``.y4m``; the file appears only when closed.
 
     Frames go to a temporary file next to the target, renamed over it by a
@@ -259,15 +278,6 @@ class VideoWriter:
             os.unlink(self._temp)
         self._temp = None
 
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
 
 def write_video(
     path: str | os.PathLike[str],
@@ -295,7 +305,7 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
 
 
-class PngFolderWriter:
+class PngFolderWriter(_AtomicOutput):
     """Streams frames into a folder of ``000000.png``, ``000001.png``...; the folder appears only when closed.
 
     Frames are written into a hidden temporary folder next to the target, which
@@ -345,15 +355,6 @@ class PngFolderWriter:
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
             self._temp = None
-
-    def __enter__(self) -> PngFolderWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def write_png_folder(folder: str | os.PathLike[str], frames: np.ndarray) -> list[Path]:

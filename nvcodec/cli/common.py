@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from nvcodec.errors import ActvError
+from nvcodec.errors import ActvError, OutputError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -75,17 +75,17 @@ def check_output(path: Path, overwrite: bool, *, folder: bool = False) -> None:
     """Refuse to clobber an existing output without ``-y`` (like ffmpeg), or to write a file over a folder."""
     if path.exists():
         if path.is_dir() and not folder:
-            raise ActvError(f"{path} is a directory; give a file name")
+            raise OutputError(f"{path} is a directory; give a file name")
         if not path.is_dir() and folder:
-            raise ActvError(f"{path} exists and is not a folder")
+            raise OutputError(f"{path} exists and is not a folder")
         if folder and any(p.suffix.lower() != ".png" or not p.is_file() for p in path.iterdir()):
             # -y replaces the whole folder: only ever one that holds nothing but frames.
-            raise ActvError(f"{path} is a directory with other files in it; give a new folder name for the frames")
+            raise OutputError(f"{path} is a directory with other files in it; give a new folder name for the frames")
         if not overwrite:
-            raise ActvError(f"{path} already exists; use -y to overwrite it")
+            raise OutputError(f"{path} already exists; use -y to overwrite it")
     parent = path.parent
     if not parent.is_dir():
-        raise ActvError(f"cannot write {path}: folder {parent} does not exist")
+        raise OutputError(f"cannot write {path}: folder {parent} does not exist")
 
 
 def _number(text: str, kind: type, minimum: float, strict: bool) -> float:
