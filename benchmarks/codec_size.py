@@ -9,12 +9,17 @@ lost against the unquantized fit, coded bits against the empirical entropy of
 the symbols, and decode frames/s. It also times opening a synthetic
 1000-frame file and decoding one frame from its middle.
 
-Every setting is coded twice: with the steps the encoder uses today (each
-channel's peak magnitude over ``2^(b-1) - 1``), and with sensitivity-weighted
-steps (``nvcodec.quant.quantization_steps``: step ~ 1/sqrt(output
-sensitivity), scaled so the symbols' entropy equals the peak steps' at the
-same depth; the encoder's default), QAT included. The second row of each
-pair is marked ``"steps": "sensitivity"``.
+Every setting is coded three ways (``--variants``), QAT included:
+
+- ``peak``: each channel's step is its peak magnitude over ``2^(b-1) - 1``,
+  values rounded to nearest;
+- ``sensitivity``: sensitivity-weighted steps (``nvcodec.quant.quantization_steps``:
+  step ~ 1/sqrt(output sensitivity), scaled so the symbols' entropy equals the
+  peak steps' at the same depth), rounded to nearest;
+- ``encoder``: those steps with error-compensated rounding (``nvcodec.rounding``),
+  which is what ``nvcodec.encode`` does.
+
+Each row records its ``steps`` and ``rounding``.
 
     python -m benchmarks.codec_size            # about 10 minutes on 2 CPU cores
     python -m benchmarks.codec_size --save-fits /tmp/fits.pt   # keep the fit...
@@ -43,16 +48,24 @@ from nvcodec.header import build_header
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
 from nvcodec.model import VideoModel
-from nvcodec.quant import output_sensitivity
+from nvcodec.sensitivity import output_sensitivity
 
 SETTINGS = {
     "8bit-intra": QuantConfig(residual=False),
     "8bit-residual": QuantConfig(),
     "6bit-intra": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, residual=False),
     "6bit-residual": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6),
-    "6bit-residual-qat": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, qat_iters=300),
-    "6bit-intra-qat": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, residual=False, qat_iters=300),
+    "6bit-residual-qat": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, qat_iters=400),
+    "6bit-intra-qat": QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6, residual=False, qat_iters=400),
 }
+
+
+VARIANTS = {
+    "peak": ("peak", "nearest"),
+    "sensitivity": ("sensitivity", "nearest"),
+    "encoder": ("sensitivity", "compensated"),
+}
+"""Name -> (step rule, rounding) of ``nvcodec.encoder.write_groups``."""
 
 
 def decode_all(path: Path, count: int) -> tuple[np.ndarray, float]:
@@ -95,6 +108,7 @@ def main() -> None:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--output", default=str(RESULTS / "codec_size.json"))
     parser.add_argument("--save-fits", help="torch.save the fitted groups here")
     parser.add_argument("--load-fits", help="code groups saved by --save-fits instead of fitting")
@@ -128,20 +142,23 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for name, steps in [(n, s) for n in args.settings for s in ("peak", "sensitivity")]:
+        for name, variant in [(n, v) for n in args.settings for v in args.variants]:
             quant = SETTINGS[name]
-            path = folder / f"{name}-{steps}.actv"
+            steps, rounding = VARIANTS[variant]
+            path = folder / f"{name}-{variant}.actv"
             began = time.perf_counter()
             # QAT changes the groups in place: give every setting its own copy of the fit.
             copies = [copy.deepcopy(f) for f in fits]
             header = build_header(count, height, width, video.fps, config, quant)
-            totals = write_groups(copies, path, header, config, quant, step_rule=steps)
+            totals = write_groups(copies, path, header, config, quant, step_rule=steps, rounding=rounding)
             code_seconds = time.perf_counter() - began
             decoded, fps = decode_all(path, count)
             size = path.stat().st_size
             row = {
                 "setting": name,
+                "variant": variant,
                 "steps": steps,
+                "rounding": rounding,
                 "quant": quant.__dict__,
                 "file_bytes": size,
                 "bpp": 8 * size / (count * height * width),
@@ -156,14 +173,15 @@ def main() -> None:
             }
             rows.append(row)
             print(
-                f"{name:>18} {steps:>11}: {row['bpp']:.4f} bpp ({size} B), {row['psnr_db']:.2f} dB "
+                f"{name:>18} {variant:>11}: {row['bpp']:.4f} bpp ({size} B), {row['psnr_db']:.2f} dB "
                 f"(-{row['psnr_loss_db']:.3f}), coded/entropy {row['coded_over_entropy']:.4f}, "
                 f"decode {fps:.1f} fps",
                 flush=True,
             )
         long_file = open_time_of_long_file(folder, fits[0], config)
     print(f"1000-frame file: open {long_file['open_ms']:.1f} ms, one frame {long_file['first_frame_ms']:.1f} ms")
-    by_name = {r["setting"]: r for r in rows if r["steps"] == "peak"}
+    encoder_variant = "encoder" if "encoder" in args.variants else args.variants[0]
+    by_name = {r["setting"]: r for r in rows if r["variant"] == encoder_variant}
     savings = {}
     for bits in ("8bit", "6bit"):
         intra, residual = by_name.get(f"{bits}-intra"), by_name.get(f"{bits}-residual")
@@ -188,6 +206,7 @@ def main() -> None:
         "unquantized_psnr_db": unquantized,
         "settings": rows,
         "residual_savings": savings,
+        "residual_savings_variant": encoder_variant,
         "long_file": long_file,
         "machine": machine(),
         "command": command(),

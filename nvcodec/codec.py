@@ -57,14 +57,17 @@ def pack_group(
     config: QuantConfig,
     reference: Mapping[str, torch.Tensor] | None = None,
     steps: Mapping[str, torch.Tensor] | None = None,
+    hessians: Mapping[str, torch.Tensor] | None = None,
 ) -> PackedGroup:
     """Quantize and entropy-code a group's ``state_dict``; ``reference`` makes it a residual.
 
     ``steps`` (from :func:`nvcodec.quant.quantization_steps`) replace the
     peak-magnitude steps; the decoder reads the steps from the chunk either way.
+    ``hessians`` (from :func:`nvcodec.sensitivity.measure`) choose the
+    symbols by error-compensated rounding; the decoder never needs them.
     """
     state = _cpu_state(state)
-    quantized = quantize_state(state, config, reference, steps)
+    quantized = quantize_state(state, config, reference, steps, hessians)
     names = sorted(quantized)
     coded, vectors = _split(names, state)
     symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in coded])

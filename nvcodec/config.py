@@ -154,8 +154,8 @@ class QuantConfig:
     prune: float = 0.0
     """Fraction of the smallest frame-INR weights (or residuals) set to 0 before quantization."""
     qat_iters: int = 0
-    """Quantization-aware fine-tuning steps per group after its fit (straight-through rounding)."""
-    qat_lr: float = 1e-3
+    """Fine-tuning steps per group after its fit: the frame INR is rounded in stages, the rest refitted (``nvcodec.qat``)."""
+    qat_lr: float = 3e-4
     residual: bool = True
     """Code a group as the difference from the previous group's decoded parameters."""
     intra_period: int = 4

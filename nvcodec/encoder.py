@@ -24,8 +24,9 @@ from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import group_bounds
 from nvcodec.qat import finetune_for_quantization
-from nvcodec.quant import output_sensitivity, quantization_steps
+from nvcodec.quant import quantization_steps
 from nvcodec.ratecontrol import RateControl
+from nvcodec.sensitivity import measure
 from nvcodec.tiling import PatchGrid
 
 
@@ -88,6 +89,10 @@ STEP_RULES = ("sensitivity", "peak")
 frames need them (:func:`nvcodec.quant.quantization_steps`); ``peak`` is each channel's peak
 magnitude over the depth's levels. The decoder reads the steps from the chunk either way."""
 
+ROUNDINGS = ("compensated", "nearest")
+"""How symbols are chosen on those steps: ``compensated`` rounds so that errors cancel in each
+layer's output (:mod:`nvcodec.rounding`); ``nearest`` rounds every value on its own."""
+
 
 def _pack_fitted(
     fit: GroupFit,
@@ -96,15 +101,21 @@ def _pack_fitted(
     reference: dict[str, torch.Tensor] | None,
     rate: RateControl | None,
     step_rule: str = "sensitivity",
+    rounding: str = "compensated",
 ) -> tuple[PackedGroup, QuantConfig]:
     """QAT (if asked) and coding of one group at the depth rate control allows."""
-    sensitivity = output_sensitivity(fit.group) if step_rule == "sensitivity" else None
+    cost = measure(fit.group) if (step_rule, rounding) != ("peak", "nearest") else None
+    sensitivity = cost.sensitivity if cost is not None and step_rule == "sensitivity" else None
+    hessians = cost.hessians if cost is not None and rounding == "compensated" else None
 
     def steps_for(state: dict[str, torch.Tensor], q: QuantConfig) -> dict[str, torch.Tensor] | None:
         return quantization_steps(state, q, sensitivity, reference) if sensitivity is not None else None
 
+    def pack(state: dict[str, torch.Tensor], q: QuantConfig, steps: dict[str, torch.Tensor] | None) -> PackedGroup:
+        return pack_group(state, q, reference, steps, hessians)
+
     def payload_bytes(state: dict[str, torch.Tensor]) -> Callable[[QuantConfig], int]:
-        return lambda q: len(pack_group(state, q, reference, steps_for(state, q)).payload)
+        return lambda q: len(pack(state, q, steps_for(state, q)).payload)
 
     state = fit.group.state_dict()
     if rate is not None:
@@ -113,13 +124,15 @@ def _pack_fitted(
     if quant.qat_iters:
         generator = torch.Generator(device=fit.frames.device)
         generator.manual_seed(stream_seed(config.fit.seed, "qat", fit.index))
-        finetune_for_quantization(fit, config, quant, reference, generator, steps=steps)
+        finetune_for_quantization(fit, config, quant, reference, generator, steps, hessians)
         state = fit.group.state_dict()
-    packed = pack_group(state, quant, reference, steps)
+        if hessians is not None:  # the layers' inputs moved with the weights
+            hessians = measure(fit.group).hessians
+    packed = pack(state, quant, steps)
     if rate is not None and len(packed.payload) > rate.allowance(fit.group.end):
         # Fine-tuning moved the weights enough to need fewer bits still.
         quant = rate.choose(fit.group.end, quant, payload_bytes(state))
-        packed = pack_group(state, quant, reference, steps_for(state, quant))
+        packed = pack(state, quant, steps_for(state, quant))
     return packed, quant
 
 
@@ -137,6 +150,7 @@ def write_groups(
     resumed: Sequence[JournalChunk] = (),
     resumed_state: dict[str, torch.Tensor] | None = None,
     step_rule: str = "sensitivity",
+    rounding: str = "compensated",
 ) -> CodedTotals:
     """Fine-tune (QAT), quantize, code and append each fitted group to a new ``.actv`` file.
 
@@ -145,10 +159,13 @@ def write_groups(
     once the last group is written. ``rate`` lowers bit depth where a group
     would overrun its share of a bpp budget. ``resumed`` chunks (from a resume
     folder, with ``resumed_state`` the decoded parameters of the last of them)
-    go first; each new group is also saved to ``journal``. ``step_rule``: see :data:`STEP_RULES`.
+    go first; each new group is also saved to ``journal``. ``step_rule``: see
+    :data:`STEP_RULES`; ``rounding``: see :data:`ROUNDINGS`.
     """
     if step_rule not in STEP_RULES:
         raise ArgumentError(f"unknown step rule {step_rule!r}; use {' or '.join(STEP_RULES)}")
+    if rounding not in ROUNDINGS:
+        raise ArgumentError(f"unknown rounding {rounding!r}; use {' or '.join(ROUNDINGS)}")
     totals = CodedTotals()
     decoded = resumed_state
     with ContainerWriter(output, header) as writer:
@@ -172,7 +189,7 @@ def write_groups(
                 on_group(group)
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
-            packed, used = _pack_fitted(fit, config, quant, reference, rate, step_rule)
+            packed, used = _pack_fitted(fit, config, quant, reference, rate, step_rule, rounding)
             writer.add_chunk(fit.group.start, fit.group.end, packed.payload)
             group = GroupCoded(
                 fit.index,

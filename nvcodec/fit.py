@@ -130,6 +130,7 @@ class _PixelSampler:
 
 
 CURVATURE_SAMPLES = 16
+CONTINUE_TIME = False
 
 
 def stream_seed(seed: int, stream: str, index: int) -> int:
@@ -266,7 +267,10 @@ def fit_groups(
         group_started = time.perf_counter()
         if previous is not None:
             group = copy.deepcopy(warm_start(previous) if warm_start else previous)
-            group.start, group.end = start, end
+            if CONTINUE_TIME:
+                group.move_to(start, end)
+            else:
+                group.start, group.end = start, end
             group.train()
             iterations = config.fit.iters_warm
         else:

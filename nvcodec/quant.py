@@ -1,4 +1,4 @@
-"""Uniform quantization of a group's parameters, and its training-time twin.
+"""Uniform quantization of a group's parameters: steps, symbols and residuals.
 
 Every tensor is quantized with one step per output channel (the last axis of
 frame-INR weights ``[P, in, out]`` per patch, the rows of ``nn.Linear``
@@ -7,8 +7,7 @@ vectors. Symbols are signed integers in ``[-(2^(b-1) - 1), 2^(b-1) - 1]``.
 
 A group after the first may be coded as a *residual* of the previous group's
 decoded parameters: warm start makes consecutive groups close, so residuals
-need fewer distinct symbols. ``fake_quantize`` applies the same rounding with
-a straight-through gradient, for quantization-aware fine-tuning.
+need fewer distinct symbols.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 import torch
 
 from nvcodec.config import QuantConfig
+from nvcodec.errors import ArgumentError
+from nvcodec.rounding import compensated_round
 
 # Names of parameters that are stored bit-exact as float32 instead (tiny and
 # not learned: the random Fourier frequencies).
@@ -30,9 +31,6 @@ FINER_BITS = 3
 """How much finer than its peak-magnitude step a sensitivity-chosen step may be (in bits)."""
 COARSER_BITS = 4
 """How much coarser than its peak-magnitude step a sensitivity-chosen step may be (in bits)."""
-SENSITIVITY_PROBES = 8
-SENSITIVITY_PIXELS = 1 << 16
-"""Pixels per frame the sensitivity is measured on; larger frames are sampled on a coarser grid."""
 RATE_SEARCH_STEPS = 24
 
 
@@ -62,7 +60,7 @@ def bits_for(name: str, config: QuantConfig, ndim: int = 2) -> int:
     return {"frame": config.bits_frame, "latent": config.bits_latent, "bias": config.bits_bias}[kind]
 
 
-def _as_real(tensor: torch.Tensor) -> torch.Tensor:
+def as_real(tensor: torch.Tensor) -> torch.Tensor:
     """Complex tensors quantize their real and imaginary parts as a trailing axis of 2."""
     return torch.view_as_real(tensor) if tensor.is_complex() else tensor
 
@@ -97,7 +95,7 @@ class QuantizedTensor:
     def dequantize(self, reference: torch.Tensor | None = None) -> torch.Tensor:
         real = self.symbols.to(torch.float32) * self.steps
         if reference is not None:
-            real = real + _as_real(reference.detach()).to(torch.float32)
+            real = real + as_real(reference.detach()).to(torch.float32)
         return torch.view_as_complex(real.contiguous()) if self.complex else real
 
 
@@ -118,14 +116,17 @@ def quantize_tensor(
     reference: torch.Tensor | None = None,
     prune: float = 0.0,
     steps: torch.Tensor | None = None,
+    hessian: torch.Tensor | None = None,
 ) -> QuantizedTensor:
     """Quantize ``values`` (or its residual from ``reference``) with per-channel steps.
 
     ``steps`` (float16-exact, broadcastable to the real view) replace the
     peak-magnitude steps; symbols may then reach :data:`FINER_BITS` more bits.
     ``prune`` zeroes that fraction of the smallest-magnitude entries first.
+    ``hessian`` (from :func:`nvcodec.sensitivity.measure`; real weight
+    matrices only) rounds with error compensation instead of to nearest.
     """
-    real = _as_real(values.detach()).to(torch.float32)
+    real = as_real(values.detach()).to(torch.float32)
     # The step follows the values, not the residual: a residual group keeps the
     # precision of an independent one, and small residuals become small symbols.
     if steps is None:
@@ -134,11 +135,24 @@ def quantize_tensor(
     else:
         steps = steps.to(torch.float32)
         limit = _symbol_limit(bits + finer_bits(bits), reference is not None)
-    target = real - _as_real(reference.detach()).to(torch.float32) if reference is not None else real
+    target = real - as_real(reference.detach()).to(torch.float32) if reference is not None else real
+    keep = None
     if prune > 0 and target.numel() > 1:
         threshold = target.abs().flatten().kthvalue(max(1, int(prune * target.numel()))).values
-        target = torch.where(target.abs() <= threshold, torch.zeros_like(target), target)
-    symbols = torch.clamp(torch.round(target / steps), -limit, limit).to(torch.int64)
+        keep = target.abs() > threshold
+    if hessian is not None:
+        if values.is_complex() or values.ndim not in (2, 3):
+            raise ArgumentError("error-compensated rounding needs a real weight matrix")
+        # Rounding walks the input axis (1 in both layouts): frame-INR weights
+        # are [P, in, out] and nn.Linear's [out, in], which is turned to [in, out].
+        flip = (lambda t: t.transpose(-1, -2)) if values.ndim == 2 else (lambda t: t)
+        grid = steps.expand_as(target)[:, :1]
+        kept = flip(keep) if keep is not None else None
+        symbols = flip(compensated_round(flip(target), flip(grid), limit, hessian, kept)).contiguous()
+    else:
+        symbols = torch.clamp(torch.round(target / steps), -limit, limit).to(torch.int64)
+        if keep is not None:
+            symbols = torch.where(keep, symbols, torch.zeros_like(symbols))
     return QuantizedTensor(tuple(values.shape), values.is_complex(), steps, symbols)
 
 
@@ -147,10 +161,12 @@ def quantize_state(
     config: QuantConfig,
     reference: Mapping[str, torch.Tensor] | None = None,
     steps: Mapping[str, torch.Tensor] | None = None,
+    hessians: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, QuantizedTensor]:
     """Quantize every learnable tensor of a group's ``state_dict`` (raw tensors excluded).
 
-    ``steps`` (from :func:`quantization_steps`) replace the peak-magnitude steps.
+    ``steps`` (from :func:`quantization_steps`) replace the peak-magnitude steps;
+    tensors named in ``hessians`` get error-compensated rounding.
     """
     out = {}
     for name, values in state.items():
@@ -159,52 +175,9 @@ def quantize_state(
         ref = reference[name] if reference is not None else None
         prune = config.prune if parameter_kind(name) == "frame" else 0.0
         step = steps[name] if steps is not None else None
-        out[name] = quantize_tensor(values, bits_for(name, config, values.ndim), ref, prune, step)
+        hessian = hessians.get(name) if hessians is not None else None
+        out[name] = quantize_tensor(values, bits_for(name, config, values.ndim), ref, prune, step, hessian)
     return out
-
-
-def output_sensitivity(
-    group: torch.nn.Module, probes: int = SENSITIVITY_PROBES, seed: int = 0
-) -> dict[str, torch.Tensor]:
-    """How much each parameter channel moves the decoded frames, per unit of error.
-
-    For every quantized tensor: the diagonal of ``J^T J`` (``J`` the Jacobian
-    of the blended RGB output of every frame of the group with respect to the
-    parameters; rendered at native size up to :data:`SENSITIVITY_PIXELS` per
-    frame and on a coarser grid of the same continuous frame beyond, which
-    keeps memory bounded at 1080p), averaged over each channel that shares a step
-    and over output samples; shaped like that tensor's steps. Independent
-    rounding errors of variance ``e^2`` in a channel raise the output MSE by
-    ``sensitivity * e^2`` per element. Estimated with Gaussian probes ``v``:
-    ``E[(J^T v)^2] = diag(J^T J)``. Needs no frames, only the model.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    device = group.bias_inr.frequencies.device
-    params = {n: p for n, p in group.named_parameters() if n not in RAW_TENSORS}
-    grid = group.grid
-    shrink = min(1.0, math.sqrt(SENSITIVITY_PIXELS / (grid.height * grid.width)))
-    height, width = max(1, round(grid.height * shrink)), max(1, round(grid.width * shrink))
-    plan = grid.pixel_plan(height, width).to(device)
-    times = torch.arange(group.start, group.end + 1, dtype=torch.float32, device=device)
-    with torch.enable_grad():
-        rgb = group.frame_inr(plan.coords[:, None], group.bias_inr(group.local_time(times)))
-        weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(times.shape[0], -1, 3)
-        out = torch.zeros(times.shape[0], height * width, 3, device=device)
-        out = out.index_add(1, plan.index.reshape(-1), weighted)
-        totals = {n: torch.zeros_like(_as_real(p.detach()), dtype=torch.float32) for n, p in params.items()}
-        for _ in range(probes):
-            probe = torch.randn(out.shape, generator=generator).to(device)
-            grads = torch.autograd.grad(out, list(params.values()), probe, retain_graph=True, allow_unused=True)
-            for name, grad in zip(params, grads):
-                if grad is not None:
-                    totals[name] += _as_real(grad.detach()).float().square()
-    result = {}
-    for name, total in totals.items():
-        axes = channel_axes(params[name].ndim)
-        reduce = [d for d in range(total.ndim) if d not in axes]
-        mean = total.mean(dim=reduce, keepdim=True) if reduce else total
-        result[name] = (mean / (probes * out.numel())).cpu()
-    return result
 
 
 def _entropy_bits(symbols: torch.Tensor) -> float:
@@ -239,13 +212,13 @@ def quantization_steps(
     for name, values in state.items():
         if name in RAW_TENSORS:
             continue
-        real = _as_real(values.detach().cpu()).to(torch.float32)
+        real = as_real(values.detach().cpu()).to(torch.float32)
         peak[name] = compute_steps(real, values.ndim, bits_for(name, config, values.ndim))
         if values.ndim < 2:
             continue
         sens = sensitivity[name].detach().cpu().to(torch.float32)
         relative[name] = sens.clamp(min=float(sens.max()) * 1e-12 + 1e-30).rsqrt()
-        base = _as_real(reference[name].detach().cpu()).to(torch.float32) if reference is not None else None
+        base = as_real(reference[name].detach().cpu()).to(torch.float32) if reference is not None else None
         targets[name] = real - base if base is not None else real
     if not relative:
         return peak
@@ -276,34 +249,3 @@ def quantization_steps(
         else:
             high = middle
     return steps_at(high)
-
-
-class _RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        return torch.round(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        return grad
-
-
-def fake_quantize(
-    values: torch.Tensor, bits: int, reference: torch.Tensor | None = None, steps: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Round-trip through the quantizer with a straight-through gradient (for QAT).
-
-    ``steps`` fixes the grid (as :func:`quantization_steps` chose it); without
-    them the steps follow the values' peaks, as :func:`compute_steps` does.
-    """
-    real = _as_real(values)
-    base = _as_real(reference.detach()) if reference is not None else None
-    residual = real - base if base is not None else real
-    if steps is None:
-        steps = compute_steps(real, values.ndim, bits)
-        limit = _symbol_limit(bits, base is not None)
-    else:
-        limit = _symbol_limit(bits + finer_bits(bits), base is not None)
-    quantized = torch.clamp(_RoundSTE.apply(residual / steps), -limit, limit) * steps
-    out = quantized + base if base is not None else quantized
-    return torch.view_as_complex(out.contiguous()) if values.is_complex() else out

@@ -14,7 +14,7 @@ from nvcodec.codec import pack_group, unpack_group
 from nvcodec.config import ModelConfig, QuantConfig
 from nvcodec.errors import ActvError, ConfigError, FormatError
 from nvcodec.model.group import GroupModel
-from nvcodec.quant import fake_quantize, quantize_tensor
+from nvcodec.quant import quantize_tensor
 from nvcodec.tiling import PatchGrid
 
 SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
@@ -58,14 +58,6 @@ def test_pruning_zeroes_the_smallest_values():
     values = torch.randn(2, 10, 10)
     q = quantize_tensor(values, 8, prune=0.5)
     assert (q.symbols == 0).float().mean() >= 0.5
-
-
-def test_fake_quantize_matches_quantizer_and_passes_gradients():
-    values = torch.randn(3, 4, 5, requires_grad=True)
-    out = fake_quantize(values, 6)
-    torch.testing.assert_close(out.detach(), quantize_tensor(values, 6).dequantize())
-    out.sum().backward()
-    torch.testing.assert_close(values.grad, torch.ones_like(values))
 
 
 def test_entropy_coder_is_near_the_bound_and_exact():

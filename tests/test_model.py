@@ -65,6 +65,17 @@ def test_render_is_continuous_in_time():
     assert (a - b).abs().max() < 1e-3
 
 
+@pytest.mark.parametrize("activation", ["gabor", "wire"])
+def test_moving_a_group_keeps_the_function_of_frame_time(activation):
+    group = make_group(activation, start=0, end=5)
+    moved = make_group(activation, start=0, end=5)
+    moved.move_to(5, 8)  # a shorter span, later: time is both shifted and rescaled
+    times = [5.0, 6.5, 8.0]
+    with torch.no_grad():
+        torch.testing.assert_close(moved.render(times), group.render(times), atol=1e-5, rtol=0)
+    assert (moved.start, moved.end) == (5, 8)
+
+
 def test_chunked_render_matches_single_pass(monkeypatch):
     group = make_group()
     with torch.no_grad():

@@ -9,6 +9,7 @@ the paper shows that interpolating per-frame biases linearly does not.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -49,21 +50,50 @@ class BiasINR(nn.Module):
                 head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * scale)
                 head.bias.copy_(torch.view_as_real(start).reshape(-1) if start.is_complex() else start)
 
+    @torch.no_grad()
+    def retime(self, offset: float, scale: float) -> None:
+        """Change the time axis in place: afterwards ``self(tau)`` equals the old ``self(offset + scale * tau)``.
+
+        Exact, because a shift of time is a rotation of each (sin, cos) feature
+        pair, which the trunk's weights absorb, and a change of scale is one of
+        the frequencies.
+        """
+        count = self.frequencies.shape[0]
+        angle = (2 * math.pi * offset) * self.frequencies
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        weight = self.trunk.weight
+        w_sin, w_cos = weight[:, :count].clone(), weight[:, count : 2 * count].clone()
+        weight[:, :count] = w_sin * cos - w_cos * sin
+        weight[:, count : 2 * count] = w_sin * sin + w_cos * cos
+        self.frequencies.mul_(scale)
+
     def time_features(self, tau: torch.Tensor) -> torch.Tensor:
         """``[F] -> [F, 2K]``: ``sin`` and ``cos`` of ``2 pi B tau``."""
         phase = (2 * math.pi) * tau[:, None] * self.frequencies[None, :]
         return torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1)
 
-    def forward(self, tau: torch.Tensor) -> list[torch.Tensor]:
-        """Biases ``[P, F, width_l]`` for every layer at group-local times ``tau`` (``[F]``)."""
+    def forward(
+        self, tau: torch.Tensor, observe: Callable[[str, torch.Tensor, torch.Tensor], None] | None = None
+    ) -> list[torch.Tensor]:
+        """Biases ``[P, F, width_l]`` for every layer at group-local times ``tau`` (``[F]``).
+
+        ``observe(name, inputs, outputs)`` sees the input ``[P, F, in]`` and the
+        output ``[P, F, out]`` of each linear layer by the name of its weight
+        (``trunk.weight``, ``heads.l.weight``), for error-compensated rounding.
+        """
         feats = self.time_features(tau)
         patches, frames = self.latents.shape[0], feats.shape[0]
         x = torch.cat(
             [feats.unsqueeze(0).expand(patches, -1, -1), self.latents.unsqueeze(1).expand(-1, frames, -1)], dim=-1
         )
-        hidden = functional.gelu(self.trunk(x))
+        trunk = self.trunk(x)
+        hidden = functional.gelu(trunk)
+        if observe is not None:
+            observe("trunk.weight", x, trunk)
         out = []
-        for head, (_, is_complex) in zip(self.heads, self.bias_shapes):
+        for index, (head, (_, is_complex)) in enumerate(zip(self.heads, self.bias_shapes)):
             b = head(hidden)
+            if observe is not None:
+                observe(f"heads.{index}.weight", hidden, b)
             out.append(torch.view_as_complex(b.unflatten(-1, (-1, 2)).contiguous()) if is_complex else b)
         return out

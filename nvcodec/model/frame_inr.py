@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -89,12 +90,19 @@ class FrameINR(nn.Module):
             values = (torch.rand(shape, generator=generator) * 2 - 1) * bound
             weight.copy_(torch.view_as_complex(values) if weight.is_complex() else values)
 
-    def forward(self, coords: torch.Tensor, biases: list[torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self,
+        coords: torch.Tensor,
+        biases: list[torch.Tensor],
+        observe: Callable[[str, torch.Tensor, torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
         """RGB at ``coords`` for every patch and frame.
 
         coords: ``[P, Fc, N, 2]`` local (y, x), with ``Fc`` equal to the frame
         count or 1 (the same pixels for every frame); biases[l]: ``[P, F, width_l]``.
-        Returns ``[P, F, N, 3]``.
+        Returns ``[P, F, N, 3]``. ``observe(name, inputs, outputs)`` sees each
+        layer's input ``[P, F|Fc, N, in]`` and pre-activation ``[P, F, N, out]``
+        by the name of its weight (``weights.l``), for error-compensated rounding.
         """
         count, _, points, _ = coords.shape
         frames = biases[0].shape[1]
@@ -106,6 +114,8 @@ class FrameINR(nn.Module):
                 h = h.to(weight.dtype)
             flat = h.reshape(count, -1, h.shape[-1])
             u = torch.bmm(flat, weight).view(count, h.shape[1], points, -1) + bias.unsqueeze(2)
+            if observe is not None:
+                observe(f"weights.{index}", h, u)
             if index == last:
                 out = u.real if u.is_complex() else u
                 return out.expand(count, frames, points, out.shape[-1])

@@ -56,6 +56,17 @@ class GroupModel(nn.Module):
         span = max(self.end - self.start, 1)
         return (t - self.start) / span
 
+    def move_to(self, start: int, end: int) -> None:
+        """Span frames ``start..end`` instead, rendering the same function of frame time as before.
+
+        A warm-started group so begins exactly where its predecessor left off
+        (their shared boundary frame) and carries its motion on, instead of
+        restarting from the predecessor's first frame.
+        """
+        span = max(self.end - self.start, 1)
+        self.bias_inr.retime((start - self.start) / span, max(end - start, 1) / span)
+        self.start, self.end = start, end
+
     def forward(self, coords: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
         """``[P, F|1, N, 2]`` local coordinates at ``[F]`` local times -> ``[P, F, N, 3]`` RGB."""
         return self.frame_inr(coords, self.bias_inr(tau))
