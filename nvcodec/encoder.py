@@ -290,6 +290,7 @@ def encode(
             template = _template(config, height, width)
             decoded = _decode_chain(resumed, template, quant)
             template.load_state_dict(decoded)
+            template.start, template.end = resumed[-1].start, resumed[-1].end  # the next group moves on from here
             previous = template.to(resolve_device(config.fit.device)).eval()
 
     def warm_start(previous: GroupModel) -> GroupModel:

@@ -130,7 +130,6 @@ class _PixelSampler:
 
 
 CURVATURE_SAMPLES = 16
-CONTINUE_TIME = False
 
 
 def stream_seed(seed: int, stream: str, index: int) -> int:
@@ -241,7 +240,9 @@ def fit_groups(
     """Fit group after group, yielding each as it finishes (see :func:`fit_video`).
 
     A streaming encoder writes each group before the next is fitted. The next
-    group starts from a copy of the previous one, or from ``warm_start(previous)``.
+    group starts from a copy of the previous one, or from ``warm_start(previous)``,
+    moved in time so that it starts at their shared boundary frame and carries
+    the previous group's motion on (:meth:`GroupModel.move_to`).
     Each group draws its random pixels from its own seeded generator, so a fit
     resumed at ``first_group`` (with ``previous`` = group ``first_group - 1`` as
     it was when the interrupted fit went on) reproduces the uninterrupted one.
@@ -267,10 +268,7 @@ def fit_groups(
         group_started = time.perf_counter()
         if previous is not None:
             group = copy.deepcopy(warm_start(previous) if warm_start else previous)
-            if CONTINUE_TIME:
-                group.move_to(start, end)
-            else:
-                group.start, group.end = start, end
+            group.move_to(start, end)  # carry on from the shared boundary frame
             group.train()
             iterations = config.fit.iters_warm
         else:
