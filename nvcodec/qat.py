@@ -7,9 +7,11 @@ INR and the latents) are refitted to the frames for a few hundred steps with
 the rounded layers held fixed, so they absorb the rounding error instead of
 passing it on. The bias INR and the latents are rounded last, by the encoder.
 
-On carphone at 6 bits this beat fine-tuning through fake quantization
-(straight-through gradients) by a wide margin: 0.24 dB lost against 0.89 at
-its best learning rate (``benchmarks/results/codec_size.json`` and README).
+It replaced fine-tuning through fake quantization (straight-through
+gradients), which recovered little: on carphone at 6 bits, 300 such steps
+still lost 1.39 dB (``benchmarks/codec_size.py`` at commit c3ddbfc; 0.89 dB
+at a tenth of the learning rate in a side experiment). Numbers for this
+method are in ``benchmarks/results/codec_size.json``.
 """
 
 from __future__ import annotations
