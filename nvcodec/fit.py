@@ -241,8 +241,8 @@ def fit_groups(
 
     A streaming encoder writes each group before the next is fitted. The next
     group starts from a copy of the previous one, or from ``warm_start(previous)``,
-    moved in time so that it starts at their shared boundary frame and carries
-    the previous group's motion on (:meth:`GroupModel.move_to`).
+    showing their shared boundary frame at every time (:meth:`GroupModel.hold_boundary`):
+    its weights and latents carry over, its motion is learned afresh.
     Each group draws its random pixels from its own seeded generator, so a fit
     resumed at ``first_group`` (with ``previous`` = group ``first_group - 1`` as
     it was when the interrupted fit went on) reproduces the uninterrupted one.
@@ -268,7 +268,7 @@ def fit_groups(
         group_started = time.perf_counter()
         if previous is not None:
             group = copy.deepcopy(warm_start(previous) if warm_start else previous)
-            group.move_to(start, end)  # carry on from the shared boundary frame
+            group.hold_boundary(start, end)
             group.train()
             iterations = config.fit.iters_warm
         else:

@@ -76,6 +76,20 @@ def test_moving_a_group_keeps_the_function_of_frame_time(activation):
     assert (moved.start, moved.end) == (5, 8)
 
 
+@pytest.mark.parametrize("activation", ["gabor", "wire"])
+def test_holding_the_boundary_renders_it_at_every_time(activation):
+    group = make_group(activation, start=0, end=5)
+    held = make_group(activation, start=0, end=5)
+    held.hold_boundary(5, 8)
+    with torch.no_grad():
+        boundary = group.render(5.0)
+        for t in (5.0, 6.5, 8.0):
+            torch.testing.assert_close(held.render(t), boundary, atol=1e-5, rtol=0)
+    assert (held.start, held.end) == (5, 8)
+    time_weights = held.bias_inr.trunk.weight[:, : 2 * held.bias_inr.frequencies.shape[0]]
+    assert bool((time_weights == 0).all())  # motion is learned afresh from here
+
+
 def test_chunked_render_matches_single_pass(monkeypatch):
     group = make_group()
     with torch.no_grad():

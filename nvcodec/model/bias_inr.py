@@ -67,6 +67,19 @@ class BiasINR(nn.Module):
         weight[:, count : 2 * count] = w_sin * sin + w_cos * cos
         self.frequencies.mul_(scale)
 
+    @torch.no_grad()
+    def hold(self, tau: float) -> None:
+        """Make the output constant in time, equal to its value at ``tau``, in place.
+
+        The trunk's response to the time features at ``tau`` moves into its bias
+        and its time weights restart from zero, so training learns new motion
+        from a still frame instead of inheriting how the old time axis went on.
+        """
+        count = 2 * self.frequencies.shape[0]
+        features = self.time_features(torch.tensor([tau], device=self.frequencies.device))[0]
+        self.trunk.bias += self.trunk.weight[:, :count] @ features
+        self.trunk.weight[:, :count] = 0.0
+
     def time_features(self, tau: torch.Tensor) -> torch.Tensor:
         """``[F] -> [F, 2K]``: ``sin`` and ``cos`` of ``2 pi B tau``."""
         phase = (2 * math.pi) * tau[:, None] * self.frequencies[None, :]
