@@ -88,6 +88,8 @@ def test_holding_the_boundary_renders_it_at_every_time(activation):
     assert (held.start, held.end) == (5, 8)
     time_weights = held.bias_inr.trunk.weight[:, : 2 * held.bias_inr.frequencies.shape[0]]
     assert bool((time_weights == 0).all())  # motion is learned afresh from here
+    with pytest.raises(ArgumentError, match="last frame 8"):
+        held.hold_boundary(9, 12)
 
 
 def test_chunked_render_matches_single_pass(monkeypatch):

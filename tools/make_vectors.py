@@ -209,8 +209,8 @@ def make_all(folder: Path) -> dict:
             "numpy": np.__version__,
             "python": platform.python_version(),
             "machine": platform.machine(),
-            # Float kernels differ by instruction set (AVX2 and AVX512 paths round differently),
-            # so an encode is reproducible only on the same capability.
+            # torch picks float kernels by instruction set (AVX2, AVX512...) and they round
+            # differently, so an encode is reproducible only on the same capability.
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch_threads": TORCH_THREADS,
         },

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from nvcodec.config import ModelConfig
+from nvcodec.errors import ArgumentError
 from nvcodec.model.bias_inr import BiasINR
 from nvcodec.model.frame_inr import FrameINR
 from nvcodec.tiling import PatchGrid, PixelPlan
@@ -73,9 +74,11 @@ class GroupModel(nn.Module):
         Every time then renders this group's last frame, the boundary the two
         share. Continuing the old time axis past its end (:meth:`move_to` alone)
         extrapolates the bias INR outside the times it was fitted on: on a
-        smooth pan that start cost 1 dB on trained frames and 2.7 dB on
+        smooth pan that start cost 0.9 dB on trained frames and 2.8 dB on
         in-between ones (benchmarks/results/README.md).
         """
+        if start != self.end:
+            raise ArgumentError(f"the next group must start at this group's last frame {self.end}, not {start}")
         self.move_to(start, end)
         self.bias_inr.hold(0.0)
 
