@@ -97,10 +97,15 @@ INTERP_CLIPS = ("carphone", "bikes", "sample")
 shot (local motion behind railings) and the built-in sample clip (smooth pan and zoom)."""
 
 
+def _8bit(frames: np.ndarray) -> np.ndarray:
+    """Frames rounded to the 8-bit levels a decoded video has (every score compares uint8 output)."""
+    return quantize_8bit(torch.from_numpy(np.asarray(frames, dtype=np.float32))).numpy()
+
+
 def interpolation_clip(name: str, count: int) -> np.ndarray:
     """Frames of a clip for the interpolation test, float32 ``[T, H, W, 3]`` at exact 8-bit levels."""
     if name == "sample":
-        return quantize_8bit(torch.from_numpy(sample_clip(count))).numpy()
+        return _8bit(sample_clip(count))
     return load_clip(name, count)[0]
 
 
@@ -117,17 +122,16 @@ def interpolation(frames: np.ndarray, preset: str, seed: int, clip: str = "carph
     before, after = [t - 1 for t in odd], [t + 1 for t in odd]
     result = fit_video(frames[even], Config.preset(preset, seed=seed), times=even)
     with torch.no_grad():
-        rendered = quantize_8bit(result.model.render([float(t) for t in range(count)])).numpy()
+        rendered = _8bit(result.model.render([float(t) for t in range(count)]).numpy())
 
     def average(source: np.ndarray) -> np.ndarray:
-        return quantize_8bit(torch.from_numpy((source[before] + source[after]) / 2)).numpy()
+        return _8bit((source[before] + source[after]) / 2)
 
     predicted = rendered[odd]
     truth = frames[odd]
     true_average, decoded_average = average(frames), average(rendered)
-    motion_compensated = quantize_8bit(torch.from_numpy(minterpolate(frames[even], 2)[1::2])).numpy()
-    flow_from_decoded = np.stack([flow_midpoint(rendered[t - 1], rendered[t + 1]) for t in odd]).astype(np.float32)
-    flow_from_decoded = quantize_8bit(torch.from_numpy(flow_from_decoded)).numpy()
+    motion_compensated = _8bit(minterpolate(frames[even], 2)[1::2])
+    flow_from_decoded = _8bit(np.stack([flow_midpoint(rendered[a], rendered[b]) for a, b in zip(before, after)]))
     # Per frame, next to the model's own reconstructions of the two trained neighbours: an
     # in-between frame is rarely better than the frames the model was trained on.
     per_frame = [
@@ -216,6 +220,7 @@ def main() -> None:
         )
     interp = []
     for clip in args.interp_clips:
+        # carphone: the very frames the presets were fitted on (load_clip's copy differs by float rounding)
         clip_frames = frames if clip == "carphone" else interpolation_clip(clip, args.frames)
         for preset in args.interp_presets:
             row = interpolation(clip_frames, preset, args.seed, clip)
