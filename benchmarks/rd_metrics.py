@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nvcodec.metrics import mse_to_psnr
+
 BT601_LUMA = (0.299, 0.587, 0.114)
 MS_SSIM_WIN_SIZE = 7
 MS_SSIM_WIN_SIGMA = 1.5
@@ -68,11 +70,6 @@ def _pair(reference: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, np.nd
     if ref.ndim != 4 or ref.shape[-1] != 3:
         raise ValueError(f"expected RGB clips [T, H, W, 3], got shape {ref.shape}")
     return ref, dec
-
-
-def mse_to_psnr(mse: float, peak: float = 1.0) -> float:
-    """PSNR in dB; an exact match is infinity rather than a division by zero."""
-    return math.inf if mse <= 0 else 10.0 * math.log10(peak * peak / mse)
 
 
 def psnr_rgb(reference: np.ndarray, decoded: np.ndarray) -> float:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.baselines.base import Coded
-from benchmarks.common import RESULTS, command, machine
+from benchmarks.common import RESULTS, command, json_clean, machine
 from benchmarks.rd_metrics import bits_per_pixel, quality
 
 SCHEMA_VERSION = 1
@@ -99,23 +99,6 @@ def result_path(clip: str, system: str, results: Path = RESULTS) -> Path:
     return results / clip / f"{system}.json"
 
 
-def _clean(value: Any) -> Any:
-    """Make a value strict JSON: numpy scalars/arrays to Python, non-finite floats to None, tuples to lists."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def write_result(
     clip: dict[str, Any],
     system: str,
@@ -152,7 +135,7 @@ def write_result(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_clean(record), indent=2, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(json_clean(record), indent=2, allow_nan=False) + "\n")
     tmp.replace(path)
     return path
 

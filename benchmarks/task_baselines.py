@@ -42,6 +42,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from benchmarks.common import to_uint8
+
 MINTERPOLATE_OPTIONS = "mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1:scd=none"
 """Options of FFmpeg's ``minterpolate`` besides the output rate (see the module notes)."""
 
@@ -95,10 +97,6 @@ def linear_blend(known: np.ndarray, known_times: Sequence[int], times: Sequence[
     return np.stack(out).astype(np.float32)
 
 
-def _to_uint8(frames: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(frames, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
 def minterpolate(known: np.ndarray, factor: int, options: str = MINTERPOLATE_OPTIONS) -> np.ndarray:
     """Motion-compensated ``factor``x frame-rate upsampling of equally spaced frames.
 
@@ -137,7 +135,7 @@ def minterpolate(known: np.ndarray, factor: int, options: str = MINTERPOLATE_OPT
                 raise RuntimeError(f"minterpolate produced a frame off the output grid (time {time})")
             outputs[int(time)] = frame.to_ndarray(format="rgb24")
 
-    pixels = _to_uint8(known)
+    pixels = to_uint8(known)
     # Two extra copies of the last frame: the filter emits only frames before its newest input.
     for index, rgb in enumerate([*pixels, pixels[-1], pixels[-1]]):
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv444p")

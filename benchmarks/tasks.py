@@ -75,6 +75,7 @@ import numpy as np
 import torch
 
 from benchmarks import task_baselines as classical
+from benchmarks.common import json_clean, to_float32
 from benchmarks.rd_metrics import mse_to_psnr, psnr_rgb, ssim
 
 TASKS: tuple[str, ...] = ("slowmo", "sr", "denoise", "inpaint")
@@ -217,10 +218,6 @@ class NeuralRun:
     """The model's rendering of the trained frames, where asked for."""
 
 
-def _to_numpy(frames: torch.Tensor) -> np.ndarray:
-    return frames.detach().float().cpu().numpy().astype(np.float32)
-
-
 def nvcodec_config(task: str, settings: Settings, iters: int, iters_warm: int):
     from nvcodec import Config
 
@@ -287,8 +284,8 @@ def run_nvcodec(
     result = fit_video(frames, config, times=list(times), mask=mask)
     model = result.model
     with torch.no_grad():
-        output = _to_numpy(model.render([float(t) for t in render_times], size))
-        trained = _to_numpy(model.render([float(t) for t in times], trained_size))
+        output = to_float32(model.render([float(t) for t in render_times], size))
+        trained = to_float32(model.render([float(t) for t in times], trained_size))
     info.update(
         iters=iters,
         iters_warm=iters_warm,
@@ -348,8 +345,8 @@ def run_frame_model(
         device=settings.device,
     )
     fit_seconds = time.perf_counter() - started
-    output = _to_numpy(model.render_frames([float(t) for t in render_times]))
-    trained = _to_numpy(model.render_frames([float(t) for t in times]))
+    output = to_float32(model.render_frames([float(t) for t in render_times]))
+    trained = to_float32(model.render_frames([float(t) for t in times]))
     stats = model.train_stats
     info = {"size": size, "numbers": model.numbers(), "iterations": stats.iterations, "train_seconds": stats.seconds}
     return NeuralRun(output, fit_seconds, info, trained)
@@ -641,22 +638,9 @@ def markdown_table(task: str, rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def write_results(rows: list[dict], meta: dict[str, Any], json_path: Path, md_path: Path, tasks: Sequence[str]) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(_clean({**meta, "rows": rows}), indent=1) + "\n")
+    json_path.write_text(json.dumps(json_clean({**meta, "rows": rows}), indent=1) + "\n")
     parts = [
         "# ActINR tasks",
         "",

@@ -49,6 +49,7 @@ import av
 import numpy as np
 
 from benchmarks.baselines.base import Coded
+from benchmarks.common import to_uint8
 
 # SVT-AV1 prints its configuration to stderr at INFO level unless told otherwise; errors still show.
 os.environ.setdefault("SVT_LOG", "1")
@@ -271,15 +272,13 @@ def _versions(encoder: str) -> str:
     return f"{_library_version(encoder)}; FFmpeg {av.ffmpeg_version_info}; PyAV {av.__version__}"
 
 
-def _to_uint8(frames: np.ndarray) -> np.ndarray:
+def _rgb_uint8(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected an RGB clip [T, H, W, 3], got shape {frames.shape}")
-    if frames.dtype == np.uint8:
-        return frames
-    if not np.issubdtype(frames.dtype, np.floating):
+    if frames.dtype != np.uint8 and not np.issubdtype(frames.dtype, np.floating):
         raise TypeError(f"expected uint8 or float frames in [0, 1], got {frames.dtype}")
-    return np.round(np.clip(frames, 0, 1) * 255).astype(np.uint8)
+    return to_uint8(frames)
 
 
 def _pad_even(rgb: np.ndarray) -> np.ndarray:
@@ -398,7 +397,7 @@ def encode_classical(
         raise ValueError(f"threads must be >= 1, got {threads}")
     if pix_fmt not in spec.pix_fmts:
         raise ValueError(f"{spec.name}: pix_fmt must be one of {', '.join(spec.pix_fmts)}, got {pix_fmt!r}")
-    rgb = _to_uint8(frames)
+    rgb = _rgb_uint8(frames)
     t, h, w, _ = rgb.shape
     padded = _pad_even(rgb) if pix_fmt == "yuv420p" else rgb
     with tempfile.TemporaryDirectory(prefix="nvcodec-classical-") as tmp:

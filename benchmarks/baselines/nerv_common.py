@@ -501,10 +501,6 @@ def quantized(model: FrameModel, bits: int = 8) -> FrameModel:
     return copy.to(model.device).eval()
 
 
-def _to_uint8(frames: torch.Tensor) -> np.ndarray:
-    return torch.round(frames.clamp(0, 1) * 255).to(torch.uint8).cpu().numpy()
-
-
 def run_rd_point(frames: np.ndarray | torch.Tensor, fps: float, setting: Mapping[str, object]) -> object:
     """Fit, code and decode one clip with NeRV or HNeRV; returns a ``benchmarks.baselines.base.Coded``.
 
@@ -519,6 +515,8 @@ def run_rd_point(frames: np.ndarray | torch.Tensor, fps: float, setting: Mapping
     from benchmarks.baselines.base import Coded
     from benchmarks.baselines.hnerv import fit_hnerv
     from benchmarks.baselines.nerv import fit_nerv
+    from benchmarks.common import to_uint8
+    from nvcodec.metrics import mse_to_psnr
 
     setting = dict(setting)
     system = str(setting.get("system", "nerv"))
@@ -543,13 +541,12 @@ def run_rd_point(frames: np.ndarray | torch.Tensor, fps: float, setting: Mapping
     if decoded.device.type == "cuda":
         torch.cuda.synchronize()
     decode_seconds = time.perf_counter() - started
-    decoded_uint8 = _to_uint8(decoded)
-    unquantized = _to_uint8(model.render_frames(list(range(count))))
-    reference = _to_uint8(video)
+    decoded_uint8 = to_uint8(decoded)
+    unquantized = to_uint8(model.render_frames(list(range(count))))
+    reference = to_uint8(video)
 
     def psnr(a: np.ndarray) -> float:
-        mse = float(np.mean((a.astype(np.float64) - reference.astype(np.float64)) ** 2)) / 255.0**2
-        return math.inf if mse == 0 else 10 * math.log10(1 / mse)
+        return mse_to_psnr(float(np.mean((a.astype(np.float64) - reference.astype(np.float64)) ** 2)) / 255.0**2)
 
     stats = model.train_stats
     return Coded(
