@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nvcodec.errors import ConfigError
+from nvcodec.model.activations import ACTIVATIONS
 
-ACTIVATIONS = ("wire", "gabor", "siren", "gauss")
 PRECISIONS = ("fp32", "tf32", "bf16")
+MIN_BITS, MAX_BITS = 2, 16
+"""Bit depths a quantized tensor may have: 2 is the coarsest that still holds a sign, 16 fits float16 steps."""
 
 
 def _check(condition: bool, message: str) -> None:
@@ -164,7 +166,10 @@ class QuantConfig:
     def __post_init__(self) -> None:
         for name in ("bits_frame", "bits_latent", "bits_bias", "bits_vector"):
             value = getattr(self, name)
-            _check(_is_int(value) and 2 <= value <= 16, f"{name} must be an integer from 2 to 16, got {value!r}")
+            _check(
+                _is_int(value) and MIN_BITS <= value <= MAX_BITS,
+                f"{name} must be an integer from {MIN_BITS} to {MAX_BITS}, got {value!r}",
+            )
         _check(_is_real(self.prune) and 0 <= self.prune < 1, f"prune must be in [0, 1), got {self.prune!r}")
         _check(_is_int(self.qat_iters) and self.qat_iters >= 0, f"qat_iters must be >= 0, got {self.qat_iters!r}")
         _check(_is_real(self.qat_lr) and 0 < self.qat_lr < 1, f"qat_lr must be in (0, 1), got {self.qat_lr!r}")

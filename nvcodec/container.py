@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import struct
 import threading
 import weakref
@@ -31,6 +30,7 @@ from typing import Any, BinaryIO
 
 import msgpack
 
+from nvcodec.atomic import create_temp_file, publish, remove_quietly
 from nvcodec.errors import ArgumentError, FormatError, InputError, OutputError
 
 __all__ = [
@@ -47,8 +47,9 @@ __all__ = [
     "ChunkEntry",
     "ContainerReader",
     "ContainerWriter",
-    "decode_header",
-    "encode_header",
+    "container_overhead",
+    "header_map_from_bytes",
+    "header_map_to_bytes",
 ]
 
 MAGIC = b"\x89ACTV\r\n\x1a"
@@ -74,10 +75,11 @@ _TRAILER = struct.Struct("<QII4s")  # index_offset, chunk_count, index_crc, END_
 assert len(MAGIC) == 8 and len(END_MAGIC) == 4
 
 PREAMBLE_SIZE = _PREAMBLE.size  # 16
+HEADER_CRC_SIZE = _U32.size  # 4
 RECORD_PREFIX_SIZE = _RECORD_PREFIX.size  # 8
 INDEX_ENTRY_SIZE = _INDEX_ENTRY.size  # 32
 TRAILER_SIZE = _TRAILER.size  # 20
-MIN_FILE_SIZE = PREAMBLE_SIZE + 1 + 4 + TRAILER_SIZE  # smallest header is the empty map (1 byte)
+MIN_FILE_SIZE = PREAMBLE_SIZE + 1 + HEADER_CRC_SIZE + TRAILER_SIZE  # smallest header is the empty map (1 byte)
 
 _U64_MAX = (1 << 64) - 1
 _VERIFY_BLOCK = 1 << 20
@@ -94,10 +96,17 @@ class ChunkEntry:
     crc32: int  # zlib.crc32 of the payload
 
 
+def container_overhead(header_bytes: int, chunks: int) -> int:
+    """Bytes of a file that are not chunk payloads: preamble, header and its CRC, record prefixes, index, trailer."""
+    return (
+        PREAMBLE_SIZE + header_bytes + HEADER_CRC_SIZE + chunks * (RECORD_PREFIX_SIZE + INDEX_ENTRY_SIZE) + TRAILER_SIZE
+    )
+
+
 # --------------------------------------------------------------------------- header
 
 
-def encode_header(header: dict) -> bytes:
+def header_map_to_bytes(header: dict) -> bytes:
     """Canonical msgpack encoding of a header map: keys sorted (recursively), tuples as arrays.
 
     Allowed values: None, bool, int (-2**63 .. 2**64-1), float (stored as float64),
@@ -151,7 +160,7 @@ def _sort_key(where: str):
 
 
 class _Reject(Exception):
-    """Raised from msgpack hooks; turned into FormatError by decode_header."""
+    """Raised from msgpack hooks; turned into FormatError by header_map_from_bytes."""
 
 
 def _pairs_hook(pairs: list) -> dict:
@@ -169,7 +178,7 @@ def _ext_hook(code: int, data: bytes) -> Any:
     raise _Reject(f"msgpack extension type {code} is not allowed")
 
 
-def decode_header(data: bytes, what: str = "header") -> dict:
+def header_map_from_bytes(data: bytes, what: str = "header") -> dict:
     """Decode and type-check header bytes; any problem raises :class:`FormatError`."""
     if len(data) > MAX_HEADER_BYTES:
         raise FormatError(f"{what} is {len(data)} bytes, more than the cap of {MAX_HEADER_BYTES}")
@@ -235,18 +244,19 @@ class ContainerWriter:
 
     def __init__(self, path: str | os.PathLike, header: dict) -> None:
         self.path = os.fspath(path)
-        header_bytes = encode_header(header)
+        header_bytes = header_map_to_bytes(header)
         directory, name = os.path.split(os.path.abspath(self.path))
         if not name:
             raise ArgumentError(f"output path {self.path!r} names a folder, not a file")
-        self._fd, self._tmp = _create_temp(directory, name, self.path)
-        self._file: BinaryIO = os.fdopen(self._fd, "wb")
+        fd, temp = create_temp_file(os.path.join(directory, name))
+        self._tmp = os.fspath(temp)
+        self._file: BinaryIO = os.fdopen(fd, "wb")
         self._finalizer = weakref.finalize(self, _discard, self._file, self._tmp)
         self._entries: list[ChunkEntry] = []
         self._closed = False
         preamble = _PREAMBLE.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, len(header_bytes)) + header_bytes
         self._write(preamble + _U32.pack(zlib.crc32(preamble)))
-        self._offset = len(preamble) + 4
+        self._offset = len(preamble) + HEADER_CRC_SIZE
 
     @property
     def entries(self) -> list[ChunkEntry]:
@@ -287,13 +297,14 @@ class ContainerWriter:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
+            publish(self._tmp, self.path)
+        except (OSError, OutputError) as exc:
             self.abort()
+            if isinstance(exc, OutputError):
+                raise
             raise OutputError(f"cannot write {self.path!r}: {exc.strerror or exc}") from exc
         self._closed = True
         self._finalizer.detach()
-        _fsync_dir(os.path.dirname(os.path.abspath(self.path)))
 
     def abort(self) -> None:
         """Discard everything written; ``path`` is left as it was. Safe to call more than once."""
@@ -321,41 +332,10 @@ class ContainerWriter:
             self.abort()
 
 
-def _create_temp(directory: str, name: str, path: str) -> tuple[int, str]:
-    # os.open with mode 0o666 (not mkstemp's 0o600) so the final file gets the usual umask permissions.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise OutputError(f"cannot create a file next to {path!r}: {exc.strerror or exc}") from exc
-    raise OutputError(f"cannot create a temporary file next to {path!r}")
-
-
 def _discard(file: BinaryIO, tmp: str) -> None:
     with contextlib.suppress(OSError):
         file.close()
-    with contextlib.suppress(OSError):
-        os.unlink(tmp)
-
-
-def _fsync_dir(directory: str) -> None:
-    # Make the rename durable where the platform allows it; best effort.
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    remove_quietly(tmp)
 
 
 # --------------------------------------------------------------------------- reader
@@ -422,16 +402,16 @@ class ContainerReader:
             raise self._error(f"truncated file: {size} bytes is shorter than the smallest .actv file ({MIN_FILE_SIZE})")
         if header_len > MAX_HEADER_BYTES:
             raise self._error(f"header length {header_len} is over the cap of {MAX_HEADER_BYTES} bytes")
-        room = size - PREAMBLE_SIZE - 4 - TRAILER_SIZE
+        room = size - PREAMBLE_SIZE - HEADER_CRC_SIZE - TRAILER_SIZE
         if header_len > room:
             raise self._error(f"truncated file: header declares {header_len} bytes but only {max(room, 0)} remain")
-        body = self._read_at(PREAMBLE_SIZE, header_len + 4)
+        body = self._read_at(PREAMBLE_SIZE, header_len + HEADER_CRC_SIZE)
         covered = head + body[:header_len]
         (stored_crc,) = _U32.unpack(body[header_len:])
         if zlib.crc32(covered) != stored_crc:
             raise self._error("header checksum mismatch (damaged file)")
-        self.header = decode_header(body[:header_len], what=f"{self.path}: header")
-        data_start = PREAMBLE_SIZE + header_len + 4
+        self.header = header_map_from_bytes(body[:header_len], what=f"{self.path}: header")
+        data_start = PREAMBLE_SIZE + header_len + HEADER_CRC_SIZE
         self._data_start = data_start
         self.entries = self._read_index(data_start)
 

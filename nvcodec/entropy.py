@@ -20,7 +20,8 @@ from nvcodec.errors import FormatError
 MAX_SYMBOLS = 1 << 28
 """Cap on the symbols one stream may declare (bounds decode allocation)."""
 MAX_ALPHABET = 1 << 17
-_ZSTD_LEVEL = 19
+ZSTD_LEVEL = 19
+"""zstd level of every side table and vector: they are small, so the slowest level costs nothing."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def encode(symbols: np.ndarray) -> SymbolStream:
     if high - low + 1 > MAX_ALPHABET:
         raise ValueError(f"alphabet of {high - low + 1} symbols exceeds {MAX_ALPHABET}")
     counts = np.bincount(symbols - low, minlength=high - low + 1).astype(np.uint32)
-    table = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(counts.astype("<u4").tobytes())
+    table = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(counts.astype("<u4").tobytes())
     if counts.size == 1:  # a single value: the table says it all
         return SymbolStream(int(symbols.size), low, table, b"")
     coder = constriction.stream.stack.AnsCoder()
@@ -113,8 +114,28 @@ def coded_bits(stream: SymbolStream) -> int:
     return 8 * len(stream.data)
 
 
-def table_bits(stream: SymbolStream) -> int:
-    return 8 * len(stream.table)
+def encode_vectors(symbols: np.ndarray) -> bytes:
+    """Symbols too wide and rare for the ANS stream's count table, as one zstd frame of int32."""
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(np.asarray(symbols).astype("<i4").tobytes())
 
 
-__all__ = ["SymbolStream", "coded_bits", "decode", "empirical_entropy_bits", "encode", "table_bits"]
+def decode_vectors(blob: bytes, count: int) -> np.ndarray:
+    """Inverse of :func:`encode_vectors` for exactly ``count`` symbols; anything else is a :class:`FormatError`."""
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=4 * count + 1)
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"vector symbols are damaged: {exc}") from None
+    if len(raw) != 4 * count:
+        raise FormatError("vector symbols have the wrong size")
+    return np.frombuffer(raw, "<i4").astype(np.int64)
+
+
+__all__ = [
+    "SymbolStream",
+    "coded_bits",
+    "decode",
+    "decode_vectors",
+    "empirical_entropy_bits",
+    "encode",
+    "encode_vectors",
+]

@@ -187,7 +187,7 @@ def fit_group(
             target = frames[sampler.frame_index, rows, cols]
             try:
                 pred = forward(coords, taus).float()
-            except Exception as exc:  # a failing torch.compile backend (no C compiler...)
+            except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
                 if forward is group or iteration > 0:
                     raise
                 warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
@@ -225,6 +225,114 @@ class GroupFit:
     """Mini-batch PSNR at the end of the fit."""
 
 
+class VideoFitter:
+    """The groups of one video, fitted one at a time.
+
+    Holds the validated frames, mask and frame times, the patch grid and the
+    group plan. Whoever drives it decides where each group starts from
+    (:meth:`fit`): :func:`fit_groups` continues from the previous fitted
+    group, the encoder from the previous group as the decoder will see it.
+    """
+
+    def __init__(
+        self,
+        frames: np.ndarray | torch.Tensor,
+        config: Config | None = None,
+        *,
+        mask: np.ndarray | torch.Tensor | None = None,
+        times: Sequence[float] | None = None,
+    ):
+        self.config = config or Config()
+        self.frames = _as_frames(frames)
+        self.mask = _as_mask(mask, tuple(self.frames.shape[:3]))
+        self.frame_times = _as_times(times, self.frames.shape[0])
+        self.device = resolve_device(self.config.fit.device)
+        self.bounds = group_bounds(self.frame_times[-1] + 1, self.config.fit.group_size)
+        _, height, width, _ = self.frames.shape
+        self.grid = PatchGrid.build(height, width, self.config.model.patch, self.config.model.overlap)
+        self.started = time.perf_counter()
+
+    @property
+    def count(self) -> int:
+        """Number of groups."""
+        return len(self.bounds) - 1
+
+    @property
+    def num_frames(self) -> int:
+        """Frames the model spans (``0..times[-1]``), given or in between."""
+        return self.bounds[-1] + 1
+
+    def span(self, index: int) -> tuple[int, int]:
+        """First and last frame of group ``index`` (inclusive; neighbours share a frame)."""
+        return self.bounds[index], self.bounds[index + 1]
+
+    def _cold_start(self, index: int) -> GroupModel:
+        # Group 0 keeps the plain seed (the bytes of existing encodes); any later cold start gets its own stream.
+        seed = self.config.fit.seed if index == 0 else stream_seed(self.config.fit.seed, "init", index)
+        start, end = self.span(index)
+        return GroupModel(self.grid, self.config.model, start, end, torch.Generator().manual_seed(seed))
+
+    def fit(
+        self,
+        index: int,
+        start_from: GroupModel | None,
+        *,
+        callback: ProgressCallback | None = None,
+        report_every: int = 25,
+    ) -> GroupFit:
+        """Fit group ``index``, starting from a copy of ``start_from`` or, without one, from scratch.
+
+        ``start_from`` is the previous group; the new group begins as the
+        boundary frame the two share, held still (:meth:`GroupModel.hold_boundary`):
+        its weights and latents carry over, its motion is learned afresh.
+        Each group draws its random pixels from its own seeded generator, so
+        a group fitted again alone, from the same start, reproduces the first fit.
+        """
+        if not 0 <= index < self.count:
+            raise ArgumentError(f"group {index} does not exist: the video has {self.count} groups")
+        fit = self.config.fit
+        start, end = self.span(index)
+        sample_generator = torch.Generator(device=self.device).manual_seed(stream_seed(fit.seed, "pixels", index))
+        group_started = time.perf_counter()
+        if start_from is not None:
+            group = copy.deepcopy(start_from).to(self.device)
+            group.hold_boundary(start, end)
+            group.train()
+            iterations = fit.iters_warm
+        else:
+            group = self._cold_start(index).to(self.device)
+            iterations = fit.iters
+        picked = [i for i, t in enumerate(self.frame_times) if start <= t <= end]
+        if not picked:
+            raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
+        group_frames = self.frames[picked].to(self.device)
+        group_mask = self.mask[picked].to(self.device) if self.mask is not None else None
+        if group_mask is not None and not bool(group_mask.any()):
+            raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
+        taus = group.local_time(torch.tensor([float(self.frame_times[i]) for i in picked], device=self.device))
+        forward = torch.compile(group) if fit.compile else None
+
+        def report(iteration: int, loss: float) -> None:
+            if callback is not None and (iteration % report_every == 0 or iteration == iterations):
+                elapsed = time.perf_counter() - self.started
+                callback(FitProgress(index, self.count, iteration, iterations, loss, mse_to_psnr(loss), elapsed))
+
+        loss = fit_group(
+            group,
+            group_frames,
+            taus,
+            iterations,
+            self.config,
+            mask=group_mask,
+            generator=sample_generator,
+            forward=forward,
+            report=report if callback is not None else None,
+        )
+        group.eval()
+        seconds = time.perf_counter() - group_started
+        return GroupFit(index, self.count, group, group_frames, taus, group_mask, seconds, mse_to_psnr(loss))
+
+
 def fit_groups(
     frames: np.ndarray | torch.Tensor,
     config: Config | None = None,
@@ -233,78 +341,17 @@ def fit_groups(
     times: Sequence[float] | None = None,
     callback: ProgressCallback | None = None,
     report_every: int = 25,
-    warm_start: Callable[[GroupModel], GroupModel] | None = None,
-    first_group: int = 0,
-    previous: GroupModel | None = None,
 ) -> Iterator[GroupFit]:
-    """Fit group after group, yielding each as it finishes (see :func:`fit_video`).
+    """Fit group after group, each continuing from the one before, yielding each as it finishes.
 
-    A streaming encoder writes each group before the next is fitted. The next
-    group starts from a copy of the previous one, or from ``warm_start(previous)``,
-    showing their shared boundary frame at every time (:meth:`GroupModel.hold_boundary`):
-    its weights and latents carry over, its motion is learned afresh.
-    Each group draws its random pixels from its own seeded generator, so a fit
-    resumed at ``first_group`` (with ``previous`` = group ``first_group - 1`` as
-    it was when the interrupted fit went on) reproduces the uninterrupted one.
+    See :func:`fit_video` for the arguments and :meth:`VideoFitter.fit` for how a group starts.
     """
-    config = config or Config()
-    frames_cpu = _as_frames(frames)
-    mask_cpu = _as_mask(mask, tuple(frames_cpu.shape[:3]))
-    frame_times = _as_times(times, frames_cpu.shape[0])
-    device = resolve_device(config.fit.device)
-    bounds = group_bounds(frame_times[-1] + 1, config.fit.group_size)
-    _, height, width, _ = frames_cpu.shape
-    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
-
-    count = len(bounds) - 1
-    if not 0 <= first_group < count or (first_group > 0) != (previous is not None):
-        raise ArgumentError(f"resuming at group {first_group} of {count} needs the previous group, and only then")
-    init_generator = torch.Generator().manual_seed(config.fit.seed)
-    started = time.perf_counter()
-    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        if index < first_group:
-            continue
-        sample_generator = torch.Generator(device=device).manual_seed(stream_seed(config.fit.seed, "pixels", index))
-        group_started = time.perf_counter()
-        if previous is not None:
-            group = copy.deepcopy(warm_start(previous) if warm_start else previous)
-            group.hold_boundary(start, end)
-            group.train()
-            iterations = config.fit.iters_warm
-        else:
-            group = GroupModel(grid, config.model, start, end, init_generator).to(device)
-            iterations = config.fit.iters
-        picked = [i for i, t in enumerate(frame_times) if start <= t <= end]
-        if not picked:
-            raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
-        group_frames = frames_cpu[picked].to(device)
-        group_mask = mask_cpu[picked].to(device) if mask_cpu is not None else None
-        if group_mask is not None and not bool(group_mask.any()):
-            raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
-        taus = group.local_time(torch.tensor([float(frame_times[i]) for i in picked], device=device))
-        forward = torch.compile(group) if config.fit.compile else None
-
-        def report(iteration: int, loss: float, index: int = index, iterations: int = iterations) -> None:
-            if callback is not None and (iteration % report_every == 0 or iteration == iterations):
-                elapsed = time.perf_counter() - started
-                callback(FitProgress(index, count, iteration, iterations, loss, mse_to_psnr(loss), elapsed))
-
-        loss = fit_group(
-            group,
-            group_frames,
-            taus,
-            iterations,
-            config,
-            mask=group_mask,
-            generator=sample_generator,
-            forward=forward,
-            report=report if callback is not None else None,
-        )
-        group.eval()
-        previous = group
-        yield GroupFit(
-            index, count, group, group_frames, taus, group_mask, time.perf_counter() - group_started, mse_to_psnr(loss)
-        )
+    fitter = VideoFitter(frames, config, mask=mask, times=times)
+    previous: GroupModel | None = None
+    for index in range(fitter.count):
+        fit = fitter.fit(index, previous, callback=callback, report_every=report_every)
+        previous = fit.group
+        yield fit
 
 
 def fit_video(

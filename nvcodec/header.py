@@ -1,8 +1,11 @@
-"""The ``.actv`` header: what the encoder writes and what a reader accepts.
+"""The codec header: the typed fields of an ``.actv`` file's header map (ACTV.md section 4).
 
-Encoder and reader share this module so that a file the encoder writes is
-always one the reader accepts, and the limits a reader enforces are known
-before anything is written.
+The container stores the header as a msgpack map and knows nothing of its
+fields (:mod:`nvcodec.container`); this module builds that map for a new file
+(:func:`new_header_map`) and validates a decoded one into a :class:`Header`
+(:func:`parse_header_map`). Encoder and reader share it so that a file the
+encoder writes is always one the reader accepts, and the limits a reader
+enforces are known before anything is written.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
-from nvcodec import __version__
 from nvcodec.config import Config, ModelConfig, QuantConfig
 from nvcodec.errors import ArgumentError, ConfigError, FormatError
+from nvcodec.model.tensors import TensorSpec, group_tensors, stored_numbers
 from nvcodec.tiling import PatchGrid
+from nvcodec.timebase import fps_fraction
+from nvcodec.version import __version__
 
 FORMAT_NAME = "nvcodec-actv"
 MAX_FRAMES = 10_000_000
@@ -42,21 +46,14 @@ class Header:
     def grid(self) -> PatchGrid:
         return PatchGrid.build(self.height, self.width, self.model.patch, self.model.overlap)
 
+    def tensors(self) -> dict[str, TensorSpec]:
+        """The tensors every group of the file stores (ACTV.md section 12.2)."""
+        return group_tensors(self.grid().num_patches, self.model)
+
 
 def group_parameter_count(grid: PatchGrid, model: ModelConfig) -> int:
     """Stored numbers of one group (complex counted twice), from the configuration alone."""
-    complex_factor = 2 if model.activation == "wire" else 1
-    hidden, layers = model.hidden, model.layers
-    frame = grid.num_patches * (2 * hidden + complex_factor * ((layers - 1) * hidden * hidden + hidden * 3))
-    bias_widths = [hidden] + [hidden * complex_factor] * (layers - 1) + [3]
-    inputs = 2 * model.rff_freqs + model.latent_dim
-    bias = (
-        model.rff_freqs
-        + grid.num_patches * model.latent_dim
-        + (inputs + 1) * model.hyper_hidden
-        + sum((model.hyper_hidden + 1) * w for w in bias_widths)
-    )
-    return frame + bias
+    return stored_numbers(group_tensors(grid.num_patches, model))
 
 
 def is_intra(index: int, quant: QuantConfig) -> bool:
@@ -64,7 +61,7 @@ def is_intra(index: int, quant: QuantConfig) -> bool:
     return not quant.residual or index % quant.intra_period == 0
 
 
-def build_header(frames: int, height: int, width: int, fps: float, config: Config, quant: QuantConfig) -> dict:
+def new_header_map(frames: int, height: int, width: int, fps: float, config: Config, quant: QuantConfig) -> dict:
     """The header map for a new file; refuses what a reader would refuse."""
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
         raise ArgumentError(f"fps must be a frame rate from {MIN_FPS} to {MAX_FPS:g}, got {fps!r}")
@@ -75,7 +72,7 @@ def build_header(frames: int, height: int, width: int, fps: float, config: Confi
     grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
     if group_parameter_count(grid, config.model) > MAX_GROUP_PARAMETERS:
         raise ArgumentError(f"the model would hold more than {MAX_GROUP_PARAMETERS} numbers per group")
-    rate = Fraction(fps).limit_denominator(1001)
+    rate = fps_fraction(fps)
     return {
         "format": FORMAT_NAME,
         "encoder": f"nvcodec {__version__}",
@@ -110,7 +107,7 @@ def _config_field(header: dict, key: str, cls: type) -> object:
         raise FormatError(f"header field {key!r} is invalid: {exc}") from None
 
 
-def parse_header(header: dict) -> Header:
+def parse_header_map(header: dict) -> Header:
     """Validate a decoded header map; every problem is a :class:`FormatError`."""
     if header.get("format") != FORMAT_NAME:
         raise FormatError(f"not an nvcodec video (format {header.get('format')!r})")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +18,9 @@ from typing import BinaryIO
 import av
 import numpy as np
 
+from nvcodec.atomic import create_temp_file, create_temp_folder, publish, remove_quietly
 from nvcodec.errors import InputError, OutputError
+from nvcodec.timebase import fps_fraction
 
 DEFAULT_FPS = 25.0
 _PNG_SUFFIXES = (".png",)
@@ -150,19 +151,19 @@ def _as_uint8_video(frames: np.ndarray) -> np.ndarray:
     return frames if frames.dtype == np.uint8 else to_uint8(frames)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    """A temporary file next to ``path`` so a finished write can ``os.replace`` it."""
+def _atomic_target(path: Path) -> tuple[int, Path]:
+    """A temporary file next to ``path`` so a finished write can replace it."""
     if path.is_dir():
         raise OutputError(f"{path} is a directory")
     if not path.parent.exists():
         raise OutputError(f"folder {path.parent} does not exist")
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    return create_temp_file(path, suffix=path.suffix)
 
 
 def _check_fps(fps: float) -> Fraction:
     if not (fps > 0 and np.isfinite(fps)):
         raise OutputError(f"fps must be positive, got {fps}")
-    return Fraction(fps).limit_denominator(1001)
+    return fps_fraction(fps)
 
 
 def _container_settings(suffix: str, shape: tuple[int, int], crf: int, near_lossless: bool) -> tuple:
@@ -222,13 +223,13 @@ class VideoWriter(_AtomicOutput):
         if height < 1 or width < 1:
             raise OutputError(f"frame size must be positive, got {width}x{height}")
         self.size = (height, width)
-        self._temp: str | None = None
+        self._temp: Path | None = None
         if isinstance(target, (str, os.PathLike)):
             self.path: Path | None = Path(target)
             fmt, codec, pix_fmt, options = _container_settings(self.path.suffix.lower(), self.size, crf, near_lossless)
             handle, self._temp = _atomic_target(self.path)
             os.close(handle)
-            sink: str | BinaryIO = self._temp
+            sink: str | BinaryIO = str(self._temp)
         else:
             self.path = None
             fmt, codec, pix_fmt, options = _container_settings(".y4m", self.size, crf, near_lossless)
@@ -264,7 +265,7 @@ class VideoWriter(_AtomicOutput):
             self._discard()
             raise OutputError(f"cannot write {self.path or 'the output stream'}: {exc}") from None
         if self._temp is not None and self.path is not None:
-            os.replace(self._temp, self.path)
+            publish(self._temp, self.path)
             self._temp = None
 
     def abort(self) -> None:
@@ -274,8 +275,8 @@ class VideoWriter(_AtomicOutput):
         self._discard()
 
     def _discard(self) -> None:
-        if self._temp is not None and os.path.exists(self._temp):
-            os.unlink(self._temp)
+        if self._temp is not None:
+            remove_quietly(self._temp)
         self._temp = None
 
 
@@ -319,9 +320,7 @@ class PngFolderWriter(_AtomicOutput):
             raise OutputError(f"{self.path} exists and is not a folder")
         if not self.path.parent.exists():
             raise OutputError(f"folder {self.path.parent} does not exist")
-        self._temp: Path | None = Path(
-            tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
-        )
+        self._temp: Path | None = create_temp_folder(self.path)
         self.digits = digits
         self.frames_written = 0
 
@@ -342,10 +341,10 @@ class PngFolderWriter(_AtomicOutput):
         """Move the finished folder into place; returns its PNG files in order."""
         assert self._temp is not None, "writer is closed"
         old = None
-        if self.path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+        if self.path.exists():  # a folder cannot be renamed over another: move the old one aside first
+            old = create_temp_folder(self.path)
             os.replace(self.path, old / "previous")
-        os.replace(self._temp, self.path)
+        publish(self._temp, self.path)
         self._temp = None
         if old is not None:
             shutil.rmtree(old)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,10 +29,13 @@ import msgpack
 import numpy as np
 import torch
 
+from nvcodec.atomic import write_atomic
 from nvcodec.errors import ArgumentError, OutputError
 
 JOURNAL_VERSION = 1
 _META = "journal.msgpack"
+_DAMAGE = (OSError, ValueError, TypeError, KeyError, msgpack.UnpackException)
+"""What reading a torn, truncated or foreign record can raise (msgpack's own errors are ValueErrors or these)."""
 
 
 @dataclass(frozen=True)
@@ -60,21 +62,6 @@ def fingerprint(header_bytes: bytes, arrays: Iterable[np.ndarray | torch.Tensor 
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-
-
 class EncodeJournal:
     """The resume folder of one encode (see the module docstring)."""
 
@@ -87,7 +74,7 @@ class EncodeJournal:
         if meta_path.exists():
             try:
                 meta = msgpack.unpackb(meta_path.read_bytes(), raw=False)
-            except Exception:  # any damage means we cannot trust it
+            except _DAMAGE:  # any damage means we cannot trust it
                 meta = None
             if not isinstance(meta, dict) or meta.get("version") != JOURNAL_VERSION:
                 raise ArgumentError(f"{self.folder} is not a resume folder this version understands; remove it")
@@ -119,7 +106,7 @@ class EncodeJournal:
                     and isinstance(chunk.payload, bytes)
                     and zlib.crc32(chunk.payload) == record["crc32"]
                 )
-            except Exception:  # a torn or damaged record: fit this group again
+            except _DAMAGE:  # a torn or damaged record: fit this group again
                 intact = False
             if not intact:
                 break
@@ -134,7 +121,7 @@ class EncodeJournal:
                 self.folder.mkdir(exist_ok=True)
             except OSError as exc:
                 raise OutputError(f"cannot create {self.folder}: {exc.strerror or exc}") from None
-            _write_atomic(meta_path, msgpack.packb({"version": JOURNAL_VERSION, "fingerprint": self.fingerprint}))
+            write_atomic(meta_path, msgpack.packb({"version": JOURNAL_VERSION, "fingerprint": self.fingerprint}))
         record = {
             "index": chunk.index,
             "start": chunk.start,
@@ -143,7 +130,7 @@ class EncodeJournal:
             "payload": chunk.payload,
             "info": chunk.info,
         }
-        _write_atomic(self._group_path(chunk.index), msgpack.packb(record, use_bin_type=True))
+        write_atomic(self._group_path(chunk.index), msgpack.packb(record, use_bin_type=True))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,14 +1,13 @@
 """``VideoReader``: decode any frame of an ``.actv`` file, at any time and size, on demand.
 
 Opening reads the header and the index only. A frame decodes its own group
-(and, for a residual group, the groups back to the last independent one),
-and a small cache keeps recently decoded groups.
+(and, for a residual group, the groups back to the last independent one,
+:mod:`nvcodec.decoder`), and a small cache keeps recently decoded groups.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -17,14 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nvcodec.codec import unpack_group
 from nvcodec.container import ContainerReader
+from nvcodec.decoder import GroupDecoder
 from nvcodec.device import resolve_device
 from nvcodec.errors import ArgumentError, FormatError
-from nvcodec.header import is_intra, parse_header
+from nvcodec.header import parse_header_map
 from nvcodec.model.group import GroupModel
+from nvcodec.model.video import Timeline, as_time
 
 MAX_OUTPUT_PIXELS = 1 << 28
+"""Largest frame a reader renders (268 Mpixels, about 3 GiB as float RGB): a hostile header cannot make it allocate more."""
 CACHED_GROUPS = 4
 
 
@@ -47,10 +48,10 @@ class VideoReader:
             self._container.close()
             raise
         self._cache: OrderedDict[int, GroupModel] = OrderedDict()
-        self._states: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()
 
     def _read_header(self) -> None:
-        header = parse_header(self._container.header)
+        header = parse_header_map(self._container.header)
+        self.header = header
         self.num_frames, self.height, self.width = header.frames, header.height, header.width
         self.fps = header.fps
         self.model_config = header.model
@@ -67,11 +68,8 @@ class VideoReader:
         if len(entries) > 1 and any(e.end == e.start for e in entries):
             raise FormatError("an empty group in a multi-group file")
         self.grid = header.grid()
-        self._template = self._new_group(0, 1).state_dict()
-
-    def _new_group(self, start: int, end: int) -> GroupModel:
-        # Its initial values are overwritten; a private generator keeps the global RNG untouched.
-        return GroupModel(self.grid, self.model_config, start, end, torch.Generator().manual_seed(0))
+        self.timeline = Timeline(tuple(e.end for e in entries), self.num_frames)
+        self._decoder = GroupDecoder(header.tensors(), header.quant, self._container.read_chunk, CACHED_GROUPS)
 
     # -- container facts ------------------------------------------------------------
     def __len__(self) -> int:
@@ -93,32 +91,8 @@ class VideoReader:
 
     # -- decoding -------------------------------------------------------------------
     def group_of(self, t: float) -> int:
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and 0 <= t <= self.num_frames - 1):
-            raise ArgumentError(f"time {t!r} is outside the video's [0, {self.num_frames - 1}]")
-        for index, entry in enumerate(self._container.entries):
-            if t < entry.end:
-                return index
-        return self.num_groups - 1
-
-    def _state(self, index: int) -> dict[str, torch.Tensor]:
-        """Decoded parameters of a group: decode forward from the nearest cached or independent group."""
-        first = index
-        while first not in self._states and not is_intra(first, self.quant_config):
-            first -= 1
-        state: dict[str, torch.Tensor] | None = None
-        for current in range(first, index + 1):
-            if current in self._states:
-                state = self._states[current]
-                self._states.move_to_end(current)
-                continue
-            intra = is_intra(current, self.quant_config)
-            payload = self._container.read_chunk(current)
-            state = unpack_group(payload, self._template, None if intra else state, intra=intra)
-            self._states[current] = state
-            while len(self._states) > CACHED_GROUPS:
-                self._states.popitem(last=False)
-        assert state is not None
-        return state
+        """Index of the group that decodes time ``t``; a shared boundary belongs to the later group."""
+        return self.timeline.group_of(t)
 
     def group(self, index: int) -> GroupModel:
         """The decoded model of group ``index`` (cached)."""
@@ -126,21 +100,30 @@ class VideoReader:
             self._cache.move_to_end(index)
             return self._cache[index]
         entry = self._container.entries[index]
-        model = self._new_group(entry.start, entry.end)
-        model.load_state_dict(self._state(index))
+        state = self._decoder.state(index)
+        model = GroupModel.from_state(self.grid, self.model_config, entry.start, entry.end, state)
         model = model.to(self.device).eval()
         self._cache[index] = model
         while len(self._cache) > CACHED_GROUPS:
             self._cache.popitem(last=False)
         return model
 
+    @staticmethod
+    def _check_size(height: int, width: int) -> None:
+        if height * width > MAX_OUTPUT_PIXELS:
+            raise ArgumentError(
+                f"a {width}x{height} frame exceeds the {MAX_OUTPUT_PIXELS}-pixel cap of what a reader renders"
+            )
+
     def _size(self, size: tuple[int, int] | None) -> tuple[int, int]:
         if size is None:
+            self._check_size(self.height, self.width)  # a header may declare frames too big to render
             return self.height, self.width
-        if len(size) != 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in size):
+        if len(size) != 2 or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in size
+        ):
             raise ArgumentError(f"size must be (height, width) of positive integers, got {size!r}")
-        if size[0] * size[1] > MAX_OUTPUT_PIXELS:
-            raise ArgumentError(f"size {size[0]}x{size[1]} exceeds the {MAX_OUTPUT_PIXELS}-pixel cap")
+        self._check_size(int(size[0]), int(size[1]))
         return int(size[0]), int(size[1])
 
     def _finish(self, frames: torch.Tensor) -> np.ndarray | torch.Tensor:
@@ -151,24 +134,13 @@ class VideoReader:
     @torch.no_grad()
     def frame(self, t: float, size: tuple[int, int] | None = None) -> np.ndarray | torch.Tensor:
         """The frame at time ``t`` (frame units; fractional = in between) at ``size = (h, w)``."""
-        t = float(t) if isinstance(t, (int, float, np.floating, np.integer)) else t
-        return self._finish(self.group(self.group_of(t)).render(t, self._size(size)))
+        out_size = self._size(size)
+        return self._finish(self.group(self.group_of(t)).render(as_time(t), out_size))
 
     @torch.no_grad()
     def frames(self, ts: Sequence[float], size: tuple[int, int] | None = None) -> np.ndarray | torch.Tensor:
         """Frames at several times, ``[F, h, w, 3]``; times in one group render together."""
-        times = [float(t) for t in ts]
-        if not times:
-            raise ArgumentError("no times given")
-        out_size = self._size(size)
-        owners = [self.group_of(t) for t in times]
-        result: list[torch.Tensor | None] = [None] * len(times)
-        for index in dict.fromkeys(owners):
-            picked = [i for i, owner in enumerate(owners) if owner == index]
-            rendered = self.group(index).render([times[i] for i in picked], out_size)
-            for i, frame in zip(picked, rendered):
-                result[i] = frame
-        return self._finish(torch.stack(result))  # type: ignore[arg-type]
+        return self._finish(self.timeline.render(list(ts), self.group, self._size(size)))
 
     def __getitem__(self, index: int | slice) -> np.ndarray | torch.Tensor:
         if isinstance(index, slice):
@@ -188,7 +160,7 @@ class VideoReader:
     def close(self) -> None:
         self._container.close()
         self._cache.clear()
-        self._states.clear()
+        self._decoder.clear()
 
     def __enter__(self) -> VideoReader:
         return self

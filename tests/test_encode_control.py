@@ -6,7 +6,8 @@ from conftest import TINY, moving_square_clip
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.errors import ArgumentError
 from nvcodec.metrics import psnr
-from nvcodec.ratecontrol import MIN_BITS, RateControl, lower_depths
+from nvcodec.config import MIN_BITS
+from nvcodec.quant.ratecontrol import RateControl, lower_depths
 
 CONFIG = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
 QUANT = QuantConfig(intra_period=2, qat_iters=5)

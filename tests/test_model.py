@@ -5,7 +5,7 @@ import torch
 
 from nvcodec.config import ModelConfig
 from nvcodec.errors import ArgumentError
-from nvcodec.model import ACTIVATION_FUNCTIONS, FrameINR, GroupModel, VideoModel, group_bounds
+from nvcodec.model import ACTIVATIONS, FrameINR, GroupModel, VideoModel, group_bounds
 from nvcodec.model.group import RENDER_CHUNK_POINTS, count_parameters
 from nvcodec.tiling import PatchGrid
 
@@ -18,10 +18,10 @@ def make_group(activation="gabor", height=40, width=56, start=0, end=5, seed=0):
     return GroupModel(grid, config, start, end, torch.Generator().manual_seed(seed))
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATION_FUNCTIONS))
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_activations_are_finite_and_bounded(name):
     u = torch.linspace(-50, 50, 1001)
-    y = ACTIVATION_FUNCTIONS[name](u, 5.0, 3.0)
+    y = ACTIVATIONS[name].function(u, 5.0, 3.0)
     assert torch.isfinite(torch.view_as_real(y) if y.is_complex() else y).all()
     assert y.abs().max() <= 1.0 + 1e-6
 
@@ -29,11 +29,11 @@ def test_activations_are_finite_and_bounded(name):
 def test_wire_real_part_is_gabor():
     u = torch.linspace(-2, 2, 101)
     torch.testing.assert_close(
-        ACTIVATION_FUNCTIONS["wire"](u, 5.0, 3.0).real, ACTIVATION_FUNCTIONS["gabor"](u, 5.0, 3.0)
+        ACTIVATIONS["wire"].function(u, 5.0, 3.0).real, ACTIVATIONS["gabor"].function(u, 5.0, 3.0)
     )
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATION_FUNCTIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_render_shapes_at_fractional_time_and_4x(activation):
     group = make_group(activation)
     with torch.no_grad():

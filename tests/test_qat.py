@@ -8,9 +8,11 @@ import torch
 from nvcodec.codec import pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.fit import fit_groups
-from nvcodec.qat import finetune_for_quantization, frame_stages
-from nvcodec.quant import quantization_steps
-from nvcodec.sensitivity import measure
+from nvcodec.model.tensors import Coding, Kind, TensorSpec
+from nvcodec.quant.qat import finetune_for_quantization, frame_stages
+from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.steps import quantization_steps
+from nvcodec.quant.uniform import QuantPlan
 from tests.conftest import TINY, moving_square_clip
 from tests.test_quant_steps import render
 
@@ -23,10 +25,13 @@ def fitted():
 
 
 def test_stages_split_frame_layers_in_order():
-    names = [f"frame_inr.weights.{i}" for i in range(4)] + ["bias_inr.latents", "bias_inr.trunk.weight"]
-    assert frame_stages(names, 2) == [names[0:2], names[2:4]]
-    assert frame_stages(names, 3) == [names[0:1], names[1:3], names[3:4]]
-    assert frame_stages(names[:1], 2) == [names[:1]]
+    frame = TensorSpec((1, 2, 2), False, Kind.FRAME, Coding.ANS, (0, 2), in_axis=1)
+    other = TensorSpec((1, 2), False, Kind.LATENT, Coding.ANS, (0,))
+    names = [f"frame_inr.weights.{i}" for i in range(4)]
+    specs = {**dict.fromkeys(names, frame), "bias_inr.latents": other, "bias_inr.trunk.weight": other}
+    assert frame_stages(specs, 2) == [names[0:2], names[2:4]]
+    assert frame_stages(specs, 3) == [names[0:1], names[1:3], names[3:4]]
+    assert frame_stages({names[0]: frame, "bias_inr.latents": other}, 2) == [names[:1]]
 
 
 @pytest.mark.parametrize("compensated", [False, True])
@@ -35,13 +40,14 @@ def test_finetuning_lowers_the_coded_error_and_keeps_rounded_layers_on_grid(fitt
     truth = fitted.frames.reshape(fitted.frames.shape[0], -1, 3)
     cost = measure(fitted.group)
     hessians = cost.hessians if compensated else None
-    steps = quantization_steps(fitted.group.state_dict(), quant, cost.sensitivity)
-    plain = pack_group(fitted.group.state_dict(), quant, None, steps, hessians)
+    specs = fitted.group.tensors
+    steps = quantization_steps(fitted.group.state_dict(), specs, quant, cost.sensitivity)
+    plain = pack_group(fitted.group.state_dict(), specs, quant, QuantPlan(None, steps, hessians))
 
     tuned = copy.deepcopy(fitted)
-    finetune_for_quantization(tuned, CONFIG, quant, None, torch.Generator().manual_seed(0), steps, hessians)
+    finetune_for_quantization(tuned, CONFIG, quant, QuantPlan(None, steps, hessians), torch.Generator().manual_seed(0))
     after = measure(tuned.group).hessians if compensated else None
-    packed = pack_group(tuned.group.state_dict(), quant, None, steps, after)
+    packed = pack_group(tuned.group.state_dict(), specs, quant, QuantPlan(None, steps, after))
     for name, value in tuned.group.state_dict().items():
         if name.startswith("frame_inr."):  # already on the grid: coding them again changes nothing
             assert torch.equal(packed.decoded[name], value), name

@@ -8,15 +8,9 @@ import torch
 from nvcodec.codec import pack_group, unpack_group
 from nvcodec.config import ModelConfig, QuantConfig
 from nvcodec.model.group import GroupModel
-from nvcodec.quant import (
-    FINER_BITS,
-    RAW_TENSORS,
-    as_real,
-    bits_for,
-    compute_steps,
-    quantization_steps,
-)
-from nvcodec.sensitivity import output_sensitivity
+from nvcodec.quant.sensitivity import output_sensitivity
+from nvcodec.quant.steps import quantization_steps
+from nvcodec.quant.uniform import FINER_BITS, QuantPlan, as_real, peak_steps
 from nvcodec.tiling import PatchGrid
 
 SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
@@ -43,7 +37,7 @@ def test_sensitivity_predicts_the_output_error_of_small_perturbations(name):
     group = make_group()
     sensitivity = output_sensitivity(group, probes=64)
     param = dict(group.named_parameters())[name]
-    assert sensitivity[name].shape == compute_steps(param.detach(), param.ndim, 8).shape
+    assert sensitivity[name].shape == peak_steps(param.detach(), group.tensors[name], 8).shape
     base = render(group)
     generator = torch.Generator().manual_seed(1)
     eps = 1e-3
@@ -64,19 +58,20 @@ def test_steps_keep_the_rate_of_peak_steps_and_follow_sensitivity():
     state = group.state_dict()
     sensitivity = output_sensitivity(group, probes=8)
     quant = QuantConfig(bits_frame=6, bits_latent=6, bits_bias=6)
-    steps = quantization_steps(state, quant, sensitivity)
+    specs = group.tensors
+    steps = quantization_steps(state, specs, quant, sensitivity)
     for name, values in state.items():
-        if name in RAW_TENSORS:
+        if not specs[name].quantized:
             continue
-        peak = compute_steps(as_real(values), values.ndim, bits_for(name, quant, values.ndim))
+        peak = peak_steps(as_real(values), specs[name], specs[name].bits(quant))
         assert steps[name].shape == peak.shape
         assert torch.equal(steps[name], steps[name].half().float())  # stored exactly as float16
-        if values.ndim < 2:
+        if values.ndim < 2:  # vectors keep the peak steps of bits_vector
             assert torch.equal(steps[name], peak)
         else:
             assert bool((steps[name] >= peak / 2**FINER_BITS * (1 - 1e-3)).all())
     # Same entropy of the ANS-coded symbols as the peak steps: the depth sets the rate.
-    chosen, plain = pack_group(state, quant, None, steps), pack_group(state, quant)
+    chosen, plain = pack_group(state, specs, quant, QuantPlan(steps=steps)), pack_group(state, specs, quant)
     assert math.isclose(chosen.entropy_bits, plain.entropy_bits, rel_tol=0.01)
     # The more sensitive of two channels of one tensor gets the finer step.
     name = "frame_inr.weights.1"
@@ -89,13 +84,14 @@ def test_chosen_steps_round_trip_bit_exact(activation):
     group = make_group(activation)
     state = group.state_dict()
     quant = QuantConfig()
-    steps = quantization_steps(state, quant, output_sensitivity(group, probes=2))
-    packed = pack_group(state, quant, None, steps)
-    decoded = unpack_group(packed.payload, state, None)
+    specs = group.tensors
+    steps = quantization_steps(state, specs, quant, output_sensitivity(group, probes=2))
+    packed = pack_group(state, specs, quant, QuantPlan(steps=steps))
+    decoded = unpack_group(packed.payload, specs, None)
     for name in state:
         assert torch.equal(decoded[name], packed.decoded[name]), name
-    residual = pack_group(state, quant, packed.decoded, steps)
-    again = unpack_group(residual.payload, state, packed.decoded)
+    residual = pack_group(state, specs, quant, QuantPlan(packed.decoded, steps))
+    again = unpack_group(residual.payload, specs, packed.decoded)
     assert all(torch.equal(again[n], residual.decoded[n]) for n in state)
 
 
@@ -104,7 +100,8 @@ def test_deep_steps_keep_the_alphabet_within_the_entropy_coder(bits):
     group = make_group()
     state = group.state_dict()
     quant = QuantConfig(bits_frame=bits, bits_latent=bits, bits_bias=bits)
-    steps = quantization_steps(state, quant, output_sensitivity(group, probes=2))
-    intra = pack_group(state, quant, None, steps)
-    residual = pack_group({n: t * 1.5 for n, t in state.items()}, quant, intra.decoded, steps)
-    assert unpack_group(residual.payload, state, intra.decoded).keys() == state.keys()
+    specs = group.tensors
+    steps = quantization_steps(state, specs, quant, output_sensitivity(group, probes=2))
+    intra = pack_group(state, specs, quant, QuantPlan(steps=steps))
+    residual = pack_group({n: t * 1.5 for n, t in state.items()}, specs, quant, QuantPlan(intra.decoded, steps))
+    assert unpack_group(residual.payload, specs, intra.decoded).keys() == state.keys()

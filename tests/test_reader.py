@@ -163,7 +163,7 @@ def test_long_residual_chains_decode_without_recursion(tmp_path, clip):
     """A late frame of a file with one independent group then hundreds of residuals."""
     from nvcodec.encoder import write_groups
     from nvcodec.fit import GroupFit
-    from nvcodec.header import build_header
+    from nvcodec.header import new_header_map
     from nvcodec.model.group import GroupModel
     from nvcodec.tiling import PatchGrid
 
@@ -173,7 +173,7 @@ def test_long_residual_chains_decode_without_recursion(tmp_path, clip):
     model = GroupModel(grid, config.model, 0, 1, torch.Generator().manual_seed(0))
     fits = (GroupFit(i, 0, _moved(model, i), torch.zeros(1), torch.zeros(1), None, 0.0, 0.0) for i in range(1200))
     path = tmp_path / "long.actv"
-    write_groups(fits, path, build_header(1201, 8, 8, 25.0, config, quant), config, quant)
+    write_groups(fits, path, new_header_map(1201, 8, 8, 25.0, config, quant), config, quant)
     with VideoReader(path) as reader:
         assert reader.frame(1199.5).shape == (8, 8, 3)
 

@@ -9,9 +9,10 @@ from nvcodec.codec import pack_group, unpack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import fit_video
-from nvcodec.quant import quantize_tensor
-from nvcodec.rounding import compensated_round
-from nvcodec.sensitivity import measure
+from nvcodec.model.tensors import Coding, Kind, TensorSpec
+from nvcodec.quant.rounding import compensated_round
+from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.uniform import QuantPlan, quantize_tensor
 from tests.conftest import TINY, moving_square_clip
 from tests.test_quant_steps import make_group, render
 
@@ -52,7 +53,8 @@ def test_limits_and_pruning_hold():
 
 def test_complex_tensors_are_refused():
     with pytest.raises(ArgumentError):
-        quantize_tensor(torch.randn(2, 3, 4, dtype=torch.complex64), 8, hessian=torch.eye(3).expand(2, 3, 3))
+        spec = TensorSpec((2, 3, 4), True, Kind.FRAME, Coding.ANS, (0, 2), in_axis=1)
+        quantize_tensor(torch.randn(2, 3, 4, dtype=torch.complex64), spec, 8, hessian=torch.eye(3).expand(2, 3, 3))
 
 
 def test_hessians_cover_every_real_weight_matrix():
@@ -87,17 +89,19 @@ def fitted_group():
 def test_compensated_group_decodes_bit_exact(fitted_group, residual):
     state = fitted_group.state_dict()
     quant = QuantConfig(bits_frame=5, bits_latent=5, bits_bias=5)
-    reference = pack_group({n: t * 0.9 for n, t in state.items()}, quant).decoded if residual else None
-    compensated = pack_group(state, quant, reference, hessians=measure(fitted_group).hessians)
-    decoded = unpack_group(compensated.payload, state, reference)
+    specs = fitted_group.tensors
+    reference = pack_group({n: t * 0.9 for n, t in state.items()}, specs, quant).decoded if residual else None
+    compensated = pack_group(state, specs, quant, QuantPlan(reference, hessians=measure(fitted_group).hessians))
+    decoded = unpack_group(compensated.payload, specs, reference)
     assert all(torch.equal(decoded[n], compensated.decoded[n]) for n in state)
 
 
 def test_compensated_group_renders_closer_at_the_same_rate(fitted_group):
     state = fitted_group.state_dict()
     quant = QuantConfig(bits_frame=5, bits_latent=5, bits_bias=5)
-    nearest = pack_group(state, quant)
-    compensated = pack_group(state, quant, hessians=measure(fitted_group).hessians)
+    specs = fitted_group.tensors
+    nearest = pack_group(state, specs, quant)
+    compensated = pack_group(state, specs, quant, QuantPlan(hessians=measure(fitted_group).hessians))
     truth = render(fitted_group)
 
     def error(packed):

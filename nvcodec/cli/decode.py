@@ -21,7 +21,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from nvcodec import __version__
 from nvcodec.cli.common import (
     Parser,
     UsageError,
@@ -36,6 +35,7 @@ from nvcodec.cli.common import (
 )
 from nvcodec.io import PngFolderWriter, VideoWriter
 from nvcodec.reader import VideoReader
+from nvcodec.version import __version__
 
 PROG = "actv-decode"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".y4m")

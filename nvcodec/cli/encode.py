@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from nvcodec import __version__
 from nvcodec.cli.common import (
     Parser,
     UsageError,
@@ -37,7 +36,7 @@ from nvcodec.cli.common import (
     progress_enabled,
     run,
 )
-from nvcodec.config import PRESETS, Config, QuantConfig
+from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, QuantConfig
 from nvcodec.device import resolve_device
 from nvcodec.encoder import EncodeStats, GroupCoded, encode
 from nvcodec.errors import InputError
@@ -46,11 +45,11 @@ from nvcodec.io import Video, read_video
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.reader import VideoReader
 from nvcodec.sample import sample_clip
+from nvcodec.version import __version__
 
 PROG = "actv-encode"
 RESUME_SUFFIX = ".partial"
 SAMPLE_FPS = 25.0
-MIN_BITS, MAX_BITS = 2, 16
 
 
 def build_parser() -> Parser:

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nvcodec import __version__
 from nvcodec.cli.common import Parser, run
 from nvcodec.container import ContainerReader
-from nvcodec.header import group_parameter_count, is_intra, parse_header
+from nvcodec.header import group_parameter_count, is_intra, parse_header_map
+from nvcodec.version import __version__
 
 PROG = "actv-info"
 
@@ -34,7 +34,7 @@ def build_parser() -> Parser:
 def describe(path: Path) -> dict:
     """Everything ``actv-info`` reports, as plain data."""
     with ContainerReader(path) as container:
-        header = parse_header(container.header)
+        header = parse_header_map(container.header)
         intact = container.verify()
         entries = container.entries
         file_bytes = container.file_size

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn import functional
 
 from nvcodec.config import ModelConfig
+from nvcodec.model.tensors import frame_bias_widths
 
 # Heads start with small weights so that all patches and times begin near the
 # frame INR's initial biases, and learn their variation from there.
@@ -27,19 +28,18 @@ class BiasINR(nn.Module):
         self,
         num_patches: int,
         config: ModelConfig,
-        bias_shapes: list[tuple[int, bool]],
         initial_biases: list[torch.Tensor],
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        self.bias_shapes = bias_shapes
+        self.bias_shapes = frame_bias_widths(config)
         # Fixed frequencies in cycles per group; stored (not re-drawn) so decode never depends on an RNG.
         self.register_buffer("frequencies", torch.randn(config.rff_freqs, generator=generator) * config.rff_sigma)
         self.latents = nn.Parameter(torch.randn(num_patches, config.latent_dim, generator=generator) * 0.1)
         in_features = 2 * config.rff_freqs + config.latent_dim
         self.trunk = nn.Linear(in_features, config.hyper_hidden)
         self.heads = nn.ModuleList(
-            nn.Linear(config.hyper_hidden, width * (2 if is_complex else 1)) for width, is_complex in bias_shapes
+            nn.Linear(config.hyper_hidden, width * (2 if is_complex else 1)) for width, is_complex in self.bias_shapes
         )
         with torch.no_grad():
             bound = 1.0 / math.sqrt(in_features)

@@ -8,7 +8,6 @@ complex, as in WIRE; the output is the real part of a final linear layer.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 
@@ -16,23 +15,20 @@ import torch
 from torch import nn
 
 from nvcodec.config import ModelConfig
-from nvcodec.model.activations import ACTIVATION_FUNCTIONS
+from nvcodec.model.activations import ACTIVATIONS
+from nvcodec.model.tensors import frame_bias_widths, frame_inr_tensors
 
-# Initialization. A Gabor unit is a wavelet at position -b/|w| (in patch
-# coordinates [-1, 1]) with frequency omega0*|w| and width 1/(s0*|w|). Units
-# whose envelope misses the patch never receive a gradient, so the first layer
-# spreads positions over the patch and keeps |w| moderate, and hidden layers
-# keep pre-activations inside the envelope (about 1/s0), as SIREN keeps them
-# inside one period of its sine.
-FIRST_LAYER_SCALE = {"wire": 2.0, "gabor": 2.0, "siren": 6.0, "gauss": 2.0}
-HIDDEN_GAIN = 2.0
-OUTPUT_BIAS = 0.5  # mid-grey, so training starts from a sensible image
+OUTPUT_BIAS = 0.5
+"""Initial bias of the RGB layer: mid-grey, so training starts from a sensible image."""
+OUTPUT_GAIN = 0.1
+"""The RGB layer starts small (a tenth of its uniform bound), so the first frames are near-flat grey."""
 
 
 def hidden_bound(config: ModelConfig, fan_in: int) -> float:
-    """Uniform-init bound of a hidden layer: unit variance inputs -> pre-activations of ~1/scale."""
-    scale = max(config.omega0, config.s0) if config.activation != "siren" else config.omega0
-    return HIDDEN_GAIN * math.sqrt(6.0 / fan_in) / scale
+    """Uniform-init bound of a hidden layer: unit variance inputs -> pre-activations inside the envelope."""
+    activation = ACTIVATIONS[config.activation]
+    scale = activation.pre_activation_scale(config.omega0, config.s0)
+    return activation.hidden_gain * math.sqrt(6.0 / fan_in) / scale
 
 
 class FrameINR(nn.Module):
@@ -42,29 +38,19 @@ class FrameINR(nn.Module):
         super().__init__()
         self.config = config
         self.num_patches = num_patches
-        self.activation = ACTIVATION_FUNCTIONS[config.activation]
-        self.complex = config.activation == "wire"
-        widths = [2] + [config.hidden] * config.layers + [3]
-        self.weights = nn.ParameterList()
-        for index, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-            complex_layer = self.complex and index > 0
-            dtype = torch.complex64 if complex_layer else torch.float32
-            self.weights.append(nn.Parameter(torch.zeros(num_patches, fan_in, fan_out, dtype=dtype)))
+        self.activation = ACTIVATIONS[config.activation].function
+        specs = frame_inr_tensors(num_patches, config)
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.zeros(spec.shape, dtype=torch.complex64 if spec.complex else torch.float32))
+            for spec in specs.values()
+        )
         self.reset_parameters(generator)
-
-    @property
-    def bias_shapes(self) -> list[tuple[int, bool]]:
-        """``(width, is_complex)`` of the bias each layer expects, in order."""
-        shapes = [(w.shape[-1], w.is_complex()) for w in self.weights]
-        width, _ = shapes[-1]
-        shapes[-1] = (width, False)  # only the real part of the output is used
-        return shapes
 
     def initial_biases(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """Biases to start from (per layer, shared by patches); the bias INR learns around them."""
-        first = FIRST_LAYER_SCALE[self.config.activation]
+        first = ACTIVATIONS[self.config.activation].first_layer_scale
         out = []
-        for index, (width, is_complex) in enumerate(self.bias_shapes):
+        for index, (width, is_complex) in enumerate(frame_bias_widths(self.config)):
             if index == 0:
                 bound = first
             elif index == len(self.weights) - 1:
@@ -79,13 +65,13 @@ class FrameINR(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        first = FIRST_LAYER_SCALE[self.config.activation]
+        first = ACTIVATIONS[self.config.activation].first_layer_scale
         last = len(self.weights) - 1
         for index, weight in enumerate(self.weights):
             fan_in = weight.shape[1]
             bound = first if index == 0 else hidden_bound(self.config, fan_in)
             if index == last:
-                bound = math.sqrt(6.0 / fan_in) * 0.1
+                bound = math.sqrt(6.0 / fan_in) * OUTPUT_GAIN
             shape = (*weight.shape, 2) if weight.is_complex() else weight.shape
             values = (torch.rand(shape, generator=generator) * 2 - 1) * bound
             weight.copy_(torch.view_as_complex(values) if weight.is_complex() else values)

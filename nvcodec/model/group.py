@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -11,6 +11,7 @@ from nvcodec.config import ModelConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.model.bias_inr import BiasINR
 from nvcodec.model.frame_inr import FrameINR
+from nvcodec.model.tensors import group_tensors
 from nvcodec.tiling import PatchGrid, PixelPlan
 
 # Pixel evaluations per render chunk, by device type. On CPU small chunks keep
@@ -47,10 +48,30 @@ class GroupModel(nn.Module):
         self.start = start
         self.end = end
         self.frame_inr = FrameINR(grid.num_patches, config, generator)
-        self.bias_inr = BiasINR(
-            grid.num_patches, config, self.frame_inr.bias_shapes, self.frame_inr.initial_biases(generator), generator
-        )
+        self.bias_inr = BiasINR(grid.num_patches, config, self.frame_inr.initial_biases(generator), generator)
+        self.tensors = group_tensors(grid.num_patches, config)
+        """The stored tensors and their roles, as the codec reads them (:mod:`nvcodec.model.tensors`)."""
+        self._check_tensors()
         self._plans: dict[tuple[int, int, str], PixelPlan] = {}
+
+    def _check_tensors(self) -> None:
+        # The codec trusts the table; a model that drifted from it would write files no reader can decode.
+        actual = {name: (tuple(t.shape), t.is_complex()) for name, t in self.state_dict().items()}
+        declared = {name: (spec.shape, spec.complex) for name, spec in self.tensors.items()}
+        if actual != declared:
+            raise AssertionError(f"GroupModel's tensors {actual} differ from its declared table {declared}")
+
+    @classmethod
+    def from_state(
+        cls, grid: PatchGrid, config: ModelConfig, start: int, end: int, state: Mapping[str, torch.Tensor]
+    ) -> GroupModel:
+        """A group holding decoded parameters ``state``, on the device of ``state``'s tensors.
+
+        Its random initialization is overwritten; a private generator keeps the global RNG untouched.
+        """
+        group = cls(grid, config, start, end, torch.Generator().manual_seed(0))
+        group.load_state_dict(state)
+        return group.to(next(iter(state.values())).device)
 
     def local_time(self, t: torch.Tensor) -> torch.Tensor:
         """Frame times to group-local ``tau`` in [0, 1]."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import torch
@@ -26,11 +29,57 @@ def group_bounds(num_frames: int, group_size: int) -> list[int]:
     return [round(x) for x in np.linspace(0, num_frames - 1, count + 1)]
 
 
+def as_time(t: object) -> float:
+    """A time in frame units as a float; anything that is not a real number is an :class:`ArgumentError`."""
+    if isinstance(t, bool) or not isinstance(t, Real):
+        raise ArgumentError(f"a time must be a number of frames, got {type(t).__name__} {t!r}")
+    return float(t)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Which group decodes which time: the frame spans of a video's groups.
+
+    Shared by :class:`VideoModel` and :class:`nvcodec.reader.VideoReader`, so
+    the two agree on every boundary.
+    """
+
+    ends: tuple[int, ...]
+    """Last frame of each group; group ``k`` starts where group ``k - 1`` ends (group 0 at frame 0)."""
+    num_frames: int
+
+    def group_of(self, t: object) -> int:
+        """Index of the group that decodes time ``t``; a shared boundary belongs to the later group."""
+        time = as_time(t)
+        if not (math.isfinite(time) and 0 <= time <= self.num_frames - 1):
+            raise ArgumentError(f"time {t!r} is outside the video's [0, {self.num_frames - 1}]")
+        return min(bisect.bisect_right(self.ends, time), len(self.ends) - 1)
+
+    def render(
+        self,
+        times: Sequence[object],
+        group: Callable[[int], GroupModel],
+        size: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """Frames ``[F, h, w, 3]`` at ``times``; the times of one group render together through ``group(k)``."""
+        values = [as_time(t) for t in times]
+        if not values:
+            raise ArgumentError("no times given")
+        owners = [self.group_of(t) for t in values]
+        out: list[torch.Tensor | None] = [None] * len(values)
+        for index in dict.fromkeys(owners):  # groups in order of first use
+            picked = [i for i, owner in enumerate(owners) if owner == index]
+            for i, frame in zip(picked, group(index).render([values[i] for i in picked], size)):
+                out[i] = frame
+        return torch.stack(out)  # type: ignore[arg-type]
+
+
 class VideoModel(nn.Module):
     def __init__(self, groups: Sequence[GroupModel], num_frames: int):
         super().__init__()
         self.groups = nn.ModuleList(groups)
         self.num_frames = num_frames
+        self.timeline = Timeline(tuple(g.end for g in groups), num_frames)
 
     @property
     def height(self) -> int:
@@ -45,27 +94,12 @@ class VideoModel(nn.Module):
 
     def group_of(self, t: float) -> int:
         """Index of the group that decodes time ``t``; a shared boundary belongs to the later group."""
-        if not (isinstance(t, (int, float)) and math.isfinite(t)) or not 0 <= t <= self.num_frames - 1:
-            raise ArgumentError(f"time {t!r} is outside the video's [0, {self.num_frames - 1}]")
-        for index, group in enumerate(self.groups):
-            if t < group.end:
-                return index
-        return len(self.groups) - 1
+        return self.timeline.group_of(t)
 
     def render(self, t: float | Sequence[float], size: tuple[int, int] | None = None) -> torch.Tensor:
         """Frame(s) at time(s) ``t`` (frame units) and output ``size = (h, w)``; see :meth:`GroupModel.render`."""
         if size is not None and (len(size) != 2 or min(size) < 1):
             raise ArgumentError(f"size must be (height, width) of at least 1 pixel, got {size!r}")
-        if isinstance(t, (int, float)):
-            return self.groups[self.group_of(float(t))].render(float(t), size)
-        times = [float(x) for x in t]
-        if not times:
-            raise ArgumentError("no times given")
-        owners = [self.group_of(x) for x in times]
-        out: list[torch.Tensor | None] = [None] * len(times)
-        for index in sorted(set(owners)):
-            picked = [i for i, owner in enumerate(owners) if owner == index]
-            frames = self.groups[index].render([times[i] for i in picked], size)
-            for i, frame in zip(picked, frames):
-                out[i] = frame
-        return torch.stack(out)  # type: ignore[arg-type]
+        if isinstance(t, (Sequence, torch.Tensor)):
+            return self.timeline.render(list(t), lambda k: self.groups[k], size)
+        return self.groups[self.group_of(t)].render(as_time(t), size)

@@ -16,21 +16,13 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from nvcodec.config import QuantConfig
-from nvcodec.container import INDEX_ENTRY_SIZE, PREAMBLE_SIZE, RECORD_PREFIX_SIZE, TRAILER_SIZE
+from nvcodec.config import MIN_BITS, QuantConfig
+from nvcodec.container import container_overhead
 from nvcodec.errors import ArgumentError
-
-MIN_BITS = 3
-"""Lowest depth rate control goes to: below it the fit is mostly lost."""
-
-
-def container_overhead(header_bytes: int, groups: int) -> int:
-    """Bytes of an ``.actv`` file that are not group payloads."""
-    return PREAMBLE_SIZE + header_bytes + 4 + groups * (RECORD_PREFIX_SIZE + INDEX_ENTRY_SIZE) + TRAILER_SIZE
 
 
 def lower_depths(quant: QuantConfig) -> Iterator[QuantConfig]:
-    """``quant``, then the same with every per-kind depth one bit lower, down to :data:`MIN_BITS`."""
+    """``quant``, then the same with every per-kind depth one bit lower, down to :data:`~nvcodec.config.MIN_BITS`."""
     for drop in range(max(quant.bits_frame, quant.bits_latent, quant.bits_bias) - MIN_BITS + 1):
         yield dataclasses.replace(
             quant,

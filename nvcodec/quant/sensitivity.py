@@ -6,10 +6,10 @@ frames the decoder will render (every frame of the group, at native size up to
 beyond, which keeps memory bounded at 1080p), neither needing the source frames:
 
 - the output sensitivity of each channel, which decides the quantization steps
-  (``nvcodec.quant.quantization_steps``);
+  (``nvcodec.quant.steps.quantization_steps``);
 - per output channel of each weight matrix, the sensitivity-weighted second
   moment of its input, which lets rounding choose symbols whose errors cancel
-  in the decoded frames (``nvcodec.rounding.compensated_round``).
+  in the decoded frames (``nvcodec.quant.rounding.compensated_round``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from nvcodec.model.group import GroupModel
-from nvcodec.quant import RAW_TENSORS, as_real, channel_axes
+from nvcodec.model.tensors import Kind
+from nvcodec.quant.uniform import as_real
 from nvcodec.tiling import PixelPlan
 
 SENSITIVITY_PROBES = 8
@@ -67,7 +68,7 @@ def measure(group: GroupModel, probes: int = SENSITIVITY_PROBES, seed: int = 0) 
     """
     generator = torch.Generator().manual_seed(seed)
     device = group.bias_inr.frequencies.device
-    params = {n: p for n, p in group.named_parameters() if n not in RAW_TENSORS}
+    params = {n: p for n, p in group.named_parameters() if group.tensors[n].quantized}
     plan, taus = _samples(group)
     frames, pixels = taus.shape[0], plan.height * plan.width
     layers: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -93,16 +94,15 @@ def measure(group: GroupModel, probes: int = SENSITIVITY_PROBES, seed: int = 0) 
                 if grad is not None:
                     total += as_real(grad.detach()).float().square()
     sensitivity = {}
-    for (name, param), total in zip(params.items(), totals):
-        axes = channel_axes(param.ndim)
-        reduce = [d for d in range(total.ndim) if d not in axes]
+    for name, total in zip(params, totals):
+        reduce = group.tensors[name].shared_axes
         mean = total.mean(dim=reduce, keepdim=True) if reduce else total
         sensitivity[name] = (mean / (probes * out.numel())).cpu()
     hessians = {}
     scale = 1.0 / (probes * out.numel())  # so that dw^T H dw is the added output MSE, as for sensitivity
     for (name, (inputs, _)), total in zip(layers.items(), totals[len(params) :]):
         total = total * scale
-        if name.startswith("frame_inr."):  # [P, F|1, N, in] and [P, F, N, out]: one per patch
+        if group.tensors[name].kind is Kind.FRAME:  # [P, F|1, N, in] and [P, F, N, out]: one per patch
             x = inputs.expand(*total.shape[:3], inputs.shape[-1]).flatten(1, 2)
             hessians[name] = _weighted_moments(x, total.flatten(1, 2)).cpu()
         else:  # [P, F, in] and [P, F, out]: one for all patches and frames

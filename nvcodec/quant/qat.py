@@ -8,10 +8,7 @@ the rounded layers held fixed, so they absorb the rounding error instead of
 passing it on. The bias INR and the latents are rounded last, by the encoder.
 
 It replaced fine-tuning through fake quantization (straight-through
-gradients), which recovered little: on carphone at 6 bits, 300 such steps
-still lost 1.39 dB (``benchmarks/codec_size.py`` at commit c3ddbfc; 0.89 dB
-at a tenth of the learning rate in a side experiment). Numbers for this
-method are in ``benchmarks/results/codec_size.json``.
+gradients), which recovered little (``benchmarks/results/README.md``).
 """
 
 from __future__ import annotations
@@ -25,56 +22,50 @@ from torch.func import functional_call
 
 from nvcodec.config import Config, QuantConfig
 from nvcodec.fit import GroupFit, fit_group
-from nvcodec.quant import parameter_kind, quantize_state
-from nvcodec.sensitivity import measure
+from nvcodec.model.tensors import Kind, TensorSpec
+from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.uniform import QuantPlan, quantize_state
 
 STAGES = 2
 """Frame-INR weight layers are rounded in this many stages of consecutive layers."""
+REFIT_LR_DECAY = 0.1
+"""Each stage's refit decays its learning rate tenfold, like a fit."""
 
 
-def frame_stages(names: list[str], stages: int = STAGES) -> list[list[str]]:
-    """Frame-INR weight names in order, split into ``stages`` runs of consecutive layers."""
-    frame = [n for n in names if parameter_kind(n) == "frame"]
+def frame_stages(specs: Mapping[str, TensorSpec], stages: int = STAGES) -> list[list[str]]:
+    """Frame-INR weight names in layer order, split into ``stages`` runs of consecutive layers."""
+    frame = [name for name, spec in specs.items() if spec.kind is Kind.FRAME]
     count = min(stages, len(frame))
     bounds = [round(i * len(frame) / count) for i in range(count + 1)]
     return [frame[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def finetune_for_quantization(
-    fit: GroupFit,
-    config: Config,
-    quant: QuantConfig,
-    reference: Mapping[str, torch.Tensor] | None,
-    generator: torch.Generator,
-    steps: Mapping[str, torch.Tensor] | None = None,
-    hessians: Mapping[str, torch.Tensor] | None = None,
+    fit: GroupFit, config: Config, quant: QuantConfig, plan: QuantPlan, generator: torch.Generator
 ) -> None:
     """Round the frame INR stage by stage, refitting the rest after each stage; in place.
 
     Afterwards the frame-INR weights hold exactly the values the decoder will
-    see, so coding them again with the same ``steps`` reproduces them.
-    ``steps`` fix the grid (without them each tensor's steps follow its peak
-    magnitude). ``hessians`` (``nvcodec.sensitivity.measure(fit.group).hessians``)
-    select error-compensated rounding (:mod:`nvcodec.rounding`), as the encoder
-    does by default; later stages measure the refitted group again. Without
-    them values round to nearest. ``quant.qat_iters`` refit steps are shared
-    among the stages.
+    see, so coding them again with the same ``plan`` reproduces them.
+    ``plan.steps`` fix the grid (without them each tensor's steps follow its
+    peak magnitude); ``plan.hessians`` select error-compensated rounding
+    (:mod:`nvcodec.quant.rounding`), as the encoder does by default, and later
+    stages measure the refitted group again; without them values round to
+    nearest. ``quant.qat_iters`` refit steps are shared among the stages.
     """
     group = fit.group
     params = dict(group.named_parameters())
-    stages = frame_stages(list(params))
-    refit = Config(config.model, dataclasses.replace(config.fit, lr=quant.qat_lr, lr_final_factor=0.1))
+    stages = frame_stages(group.tensors)
+    refit = Config(config.model, dataclasses.replace(config.fit, lr=quant.qat_lr, lr_final_factor=REFIT_LR_DECAY))
     fixed: dict[str, torch.Tensor] = {}
     for index, names in enumerate(stages):
-        state = {n: params[n].detach() for n in names}
-        if hessians is not None and index > 0:
-            hessians = measure(group).hessians
-        ref = {n: reference[n] for n in names} if reference is not None else None
-        chosen = {n: steps[n] for n in names} if steps is not None else None
-        quantized = quantize_state(state, quant, ref, chosen, hessians)
+        if plan.hessians is not None and index > 0:
+            plan = dataclasses.replace(plan, hessians=measure(group).hessians)
+        quantized = quantize_state({n: params[n].detach() for n in names}, group.tensors, quant, plan)
         with torch.no_grad():
             for name, q in quantized.items():
-                value = q.dequantize(ref[name] if ref is not None else None).to(params[name].device)
+                reference = plan.reference[name] if plan.reference is not None else None
+                value = q.dequantize(reference).to(params[name].device)
                 params[name].copy_(value)
                 fixed[name] = value
         iterations = quant.qat_iters // len(stages) + (index < quant.qat_iters % len(stages))

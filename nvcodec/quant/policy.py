@@ -1,0 +1,105 @@
+"""The encoder's recipe for coding one fitted group: depth, steps, rounding and fine-tuning.
+
+Everything here is the encoder's free choice under the format: the decoder
+reads integers and steps and never learns how they were chosen. The recipe,
+in order: rate control picks the bit depth (:mod:`~nvcodec.quant.ratecontrol`),
+the output sensitivity of every channel picks the steps
+(:mod:`~nvcodec.quant.steps`), optional fine-tuning rounds the frame INR in
+stages (:mod:`~nvcodec.quant.qat`), and error-compensated rounding picks the
+symbols (:mod:`~nvcodec.quant.rounding`). :class:`CodingPolicy` switches the
+steps and the rounding back to their plain forms for benchmarks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+
+from nvcodec.codec import PackedGroup, pack_group
+from nvcodec.config import Config, QuantConfig
+from nvcodec.errors import ArgumentError
+from nvcodec.fit import GroupFit, stream_seed
+from nvcodec.quant.qat import finetune_for_quantization
+from nvcodec.quant.ratecontrol import RateControl
+from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.steps import quantization_steps
+from nvcodec.quant.uniform import QuantPlan
+
+STEP_RULES = ("sensitivity", "peak")
+"""``sensitivity`` spends the bits where the decoded frames need them (:mod:`nvcodec.quant.steps`);
+``peak`` is each channel's peak magnitude over the depth's levels."""
+
+ROUNDINGS = ("compensated", "nearest")
+"""``compensated`` rounds so that errors cancel in each layer's output (:mod:`nvcodec.quant.rounding`);
+``nearest`` rounds every value on its own."""
+
+
+@dataclass(frozen=True)
+class CodingPolicy:
+    """How steps and symbols are chosen; the defaults are the encoder's, the others are for comparison."""
+
+    step_rule: str = "sensitivity"
+    rounding: str = "compensated"
+
+    def __post_init__(self) -> None:
+        if self.step_rule not in STEP_RULES:
+            raise ArgumentError(f"unknown step rule {self.step_rule!r}; use {' or '.join(STEP_RULES)}")
+        if self.rounding not in ROUNDINGS:
+            raise ArgumentError(f"unknown rounding {self.rounding!r}; use {' or '.join(ROUNDINGS)}")
+
+    @property
+    def needs_measurement(self) -> bool:
+        return (self.step_rule, self.rounding) != ("peak", "nearest")
+
+
+ENCODER_POLICY = CodingPolicy()
+"""What :func:`nvcodec.encode` uses."""
+
+
+def code_group(
+    fit: GroupFit,
+    config: Config,
+    quant: QuantConfig,
+    reference: Mapping[str, torch.Tensor] | None,
+    rate: RateControl | None = None,
+    policy: CodingPolicy = ENCODER_POLICY,
+) -> tuple[PackedGroup, QuantConfig]:
+    """Fine-tune (if ``quant.qat_iters``) and code one group at the depth rate control allows.
+
+    ``reference`` is the previous group's decoded parameters for a residual
+    group, None for an intra one. Returns the packed group and the depths used.
+    Fine-tuning changes ``fit.group`` in place.
+    """
+    specs = fit.group.tensors
+    cost = measure(fit.group) if policy.needs_measurement else None
+    sensitivity = cost.sensitivity if cost is not None and policy.step_rule == "sensitivity" else None
+    hessians = cost.hessians if cost is not None and policy.rounding == "compensated" else None
+
+    def plan_for(state: Mapping[str, torch.Tensor], q: QuantConfig) -> QuantPlan:
+        steps = quantization_steps(state, specs, q, sensitivity, reference) if sensitivity is not None else None
+        return QuantPlan(reference, steps, hessians)
+
+    def payload_bytes(state: Mapping[str, torch.Tensor]) -> Callable[[QuantConfig], int]:
+        return lambda q: len(pack_group(state, specs, q, plan_for(state, q)).payload)
+
+    state = fit.group.state_dict()
+    if rate is not None:
+        quant = rate.choose(fit.group.end, quant, payload_bytes(state))
+    plan = plan_for(state, quant)  # fixed before fine-tuning, so it sees the grid it will be coded on
+    if quant.qat_iters:
+        generator = torch.Generator(device=fit.frames.device)
+        generator.manual_seed(stream_seed(config.fit.seed, "qat", fit.index))
+        finetune_for_quantization(fit, config, quant, plan, generator)
+        state = fit.group.state_dict()
+        if hessians is not None:  # the layers' inputs moved with the weights
+            hessians = measure(fit.group).hessians
+            plan = dataclasses.replace(plan, hessians=hessians)
+    packed = pack_group(state, specs, quant, plan)
+    if rate is not None and len(packed.payload) > rate.allowance(fit.group.end):
+        # Fine-tuning moved the weights enough to need fewer bits still.
+        quant = rate.choose(fit.group.end, quant, payload_bytes(state))
+        packed = pack_group(state, specs, quant, plan_for(state, quant))
+    return packed, quant
