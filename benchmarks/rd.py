@@ -35,7 +35,7 @@ import torch
 
 from benchmarks.baselines.base import Coded
 from benchmarks.baselines.classical import available_systems, codec_version, default_crfs, encode_classical
-from benchmarks.baselines.nerv_common import run_rd_point
+from benchmarks.baselines.rd_point import run_rd_point
 from benchmarks.clips import CLIPS, clip_info, load_clip
 from benchmarks.common import RESULTS
 from benchmarks.plot import plot_clip

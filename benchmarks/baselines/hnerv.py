@@ -42,16 +42,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.baselines.nerv_common import (
-    FrameModel,
-    TrainProgress,
-    UpBlock,
-    grid_size,
-    reconstruction_loss,
-    resolve_device,
-    train,
-    training_set,
-)
+from benchmarks.baselines.blocks import FrameModel, UpBlock, grid_size
+from benchmarks.baselines.loss import reconstruction_loss
+from benchmarks.baselines.training import TrainProgress, resolve_device, train, training_set
 
 
 @dataclass
@@ -104,6 +97,7 @@ class HNeRV(FrameModel):
     """The stored part: decoder plus per-frame embeddings."""
 
     kind = "hnerv"
+    config_class = HNeRVConfig
 
     def __init__(self, config: HNeRVConfig) -> None:
         super().__init__()

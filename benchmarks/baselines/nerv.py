@@ -30,18 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.baselines.nerv_common import (
-    FrameModel,
-    TrainProgress,
-    UpBlock,
-    activation,
-    grid_size,
-    normalised_time,
-    reconstruction_loss,
-    resolve_device,
-    train,
-    training_set,
-)
+from benchmarks.baselines.blocks import FrameModel, UpBlock, activation, grid_size
+from benchmarks.baselines.loss import reconstruction_loss
+from benchmarks.baselines.training import TrainProgress, normalised_time, resolve_device, train, training_set
 
 
 @dataclass
@@ -85,6 +76,7 @@ LR = 5e-3
 
 class NeRV(FrameModel):
     kind = "nerv"
+    config_class = NeRVConfig
 
     def __init__(self, config: NeRVConfig) -> None:
         super().__init__()
@@ -145,7 +137,7 @@ def fit_nerv(
 ) -> NeRV:
     """Train NeRV on ``frames`` (``[T, H, W, 3]``, uint8 or float in [0, 1]).
 
-    ``times``/``mask``/``num_frames``: see :func:`nerv_common.training_set`.
+    ``times``/``mask``/``num_frames``: see :func:`benchmarks.baselines.training.training_set`.
     The budget is ``iters`` steps, ``seconds`` of wall clock, or whichever ends
     first. The returned model carries ``train_stats`` (iterations, seconds, losses).
     """
