@@ -1,8 +1,9 @@
 """Rate–distortion sweep of every system on every clip, from real file sizes.
 
-Systems:
+Systems (found by name in :mod:`benchmarks.systems`; each codes a clip at the plan's rate points):
 - ``nvcodec``: one fit per model width, each coded at several bit depths
-  (the same fit coded twice costs seconds, a new width costs a fit);
+  (the same fit coded twice costs seconds, a new width costs a fit;
+  :mod:`benchmarks.baselines.nvcodec_system`);
 - ``nerv``, ``hnerv``: the baselines in :mod:`benchmarks.baselines`, each point
   trained for the same wall-clock time that nvcodec's fit took on that clip,
   and coded with nvcodec's quantizer and ANS;
@@ -24,29 +25,17 @@ HNeRV go to ``benchmarks/results/bd.json`` and ``bd.md``, and the curves to
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from benchmarks.baselines.base import Coded
-from benchmarks.baselines.classical import available_systems, codec_version, default_crfs, encode_classical
-from benchmarks.baselines.rd_point import run_rd_point
+from benchmarks import systems as registry
 from benchmarks.clips import CLIPS, clip_info, load_clip
 from benchmarks.common import RESULTS
 from benchmarks.plot import plot_clip
 from benchmarks.rd_metrics import bd_metric, bd_rate
 from benchmarks.results_io import point_from_coded, read_results, write_result
-from nvcodec import Config, QuantConfig, VideoReader, __version__
-from nvcodec.encoder import write_groups
-from nvcodec.fit import fit_groups
-from nvcodec.header import build_header
+from benchmarks.systems import NEURAL
 
-NEURAL = ("nvcodec", "nerv", "hnerv")
 ANCHORS = ("x265-medium", "hnerv")
 
 # Rate points. nvcodec: model widths, each coded at these depths; the baselines: their size presets.
@@ -58,14 +47,7 @@ FULL = {
     "baseline_sizes": ("xs", "s", "m", "l"),
     "classical_points": None,  # each codec's default CRF sweep
 }
-STANDARD = {
-    "frames": 31,
-    "nvcodec_widths": (16, 24, 36, 48),
-    "nvcodec_bits": (8, 6),
-    "nvcodec_preset": "fast",
-    "baseline_sizes": ("xs", "s", "m", "l"),
-    "classical_points": None,
-}
+STANDARD = {**FULL, "nvcodec_preset": "fast"}
 QUICK = {
     "frames": 11,
     "nvcodec_widths": (20, 36),
@@ -78,70 +60,13 @@ QUICK = {
 }
 
 
-def _decode_actv(path: Path, count: int) -> tuple[np.ndarray, float]:
-    started = time.perf_counter()
-    with VideoReader(path) as reader:
-        frames = np.stack([reader.frame(t) for t in range(count)])
-    return frames, count / (time.perf_counter() - started)
+def default_systems(plan: dict) -> list[str]:
+    """The neural systems (nvcodec first: its fit time is the others' budget), then every other available one.
 
-
-def nvcodec_points(frames: np.ndarray, fps: float, plan: dict) -> list[Coded]:
-    """Fit once per width, then code the fit at each bit depth and decode it through ``VideoReader``."""
-    count, height, width = frames.shape[:3]
-    out = []
-    for hidden in plan["nvcodec_widths"]:
-        overrides: dict = {"hidden": hidden, "device": "auto"}
-        if "nvcodec_iters" in plan:
-            overrides.update(iters=plan["nvcodec_iters"], iters_warm=plan["nvcodec_iters"] * 2 // 3, compile=False)
-        config = Config.preset(plan["nvcodec_preset"], **overrides)
-        started = time.perf_counter()
-        fits = list(fit_groups(frames, config))
-        fit_seconds = time.perf_counter() - started
-        for bits in plan["nvcodec_bits"]:
-            quant = QuantConfig(bits_frame=bits, bits_latent=bits, bits_bias=bits)
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "clip.actv"
-                began = time.perf_counter()
-                header = build_header(count, height, width, fps, config, quant)
-                write_groups([copy.deepcopy(f) for f in fits], path, header, config, quant)
-                code_seconds = time.perf_counter() - began
-                decoded, decode_fps = _decode_actv(path, count)
-                size = path.stat().st_size
-            settings = {
-                "preset": plan["nvcodec_preset"],
-                "hidden": hidden,
-                "bits": bits,
-                "iters": config.fit.iters,
-                "iters_warm": config.fit.iters_warm,
-                "group_size": config.fit.group_size,
-                "patch": config.model.patch,
-            }
-            extra = {"fit_seconds": fit_seconds}
-            out.append(Coded("nvcodec", settings, size, decoded, fit_seconds + code_seconds, decode_fps, extra))
-            print(
-                f"  nvcodec hidden {hidden} {bits} bits: {8 * size / frames[..., 0].size:.3f} bpp, fit {fit_seconds:.0f} s"
-            )
-    return out
-
-
-def baseline_points(system: str, frames: np.ndarray, fps: float, plan: dict, seconds: float) -> list[Coded]:
-    out = []
-    for size in plan["baseline_sizes"]:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        coded = run_rd_point(
-            frames, fps, {"system": system, "size": size, "seconds": seconds, "bits": 8, "device": device}
-        )
-        print(f"  {system} {size}: {8 * coded.file_bytes / frames[..., 0].size:.3f} bpp in {seconds:.0f} s")
-        out.append(coded)
-    return out
-
-
-def classical_points(system: str, frames: np.ndarray, fps: float, plan: dict) -> list[Coded]:
-    crfs = list(default_crfs(system))
-    if plan["classical_points"]:
-        picks = np.linspace(0, len(crfs) - 1, plan["classical_points"]).round().astype(int)
-        crfs = [crfs[i] for i in sorted(set(picks))]
-    return [encode_classical(frames, system, crf, fps) for crf in crfs]
+    A plan's ``classical_systems`` narrows the others to those named.
+    """
+    others = [name for name in registry.names() if name not in NEURAL and registry.get(name).available()]
+    return [*NEURAL, *[name for name in others if name in plan.get("classical_systems", others)]]
 
 
 def bd_tables(clips: list[str], results: Path) -> dict:
@@ -204,8 +129,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     plan = {"quick": QUICK, "standard": STANDARD, "full": FULL}[args.plan]
-    classical = [s for s in available_systems() if s in plan.get("classical_systems", available_systems())]
-    systems = args.systems or [*NEURAL, *classical]
+    systems = args.systems or default_systems(plan)
     results = args.results / f"rd_{args.plan}"
     expected = {
         "quick": "about 10 minutes",
@@ -220,22 +144,11 @@ def main() -> None:
         print(f"{clip}: {frames.shape[0]} frames {frames.shape[2]}x{frames.shape[1]}")
         budget = None
         for system in systems:
-            if system == "nvcodec":
-                coded = nvcodec_points(frames, fps, plan)
-                budget = float(np.median([c.extra["fit_seconds"] for c in coded]))
-                version = f"nvcodec {__version__}"
-                settings = {"plan": {k: v for k, v in plan.items() if k.startswith("nvcodec")}}
-            elif system in ("nerv", "hnerv"):
-                seconds = budget if budget is not None else 60.0
-                coded = baseline_points(system, frames, fps, plan, seconds)
-                version = f"benchmarks.baselines.{system} (nvcodec {__version__})"
-                settings = {"seconds_per_point": seconds, "budget": "nvcodec's median fit time on this clip"}
-            else:
-                coded = classical_points(system, frames, fps, plan)
-                version = codec_version(system)
-                settings = {}
-            points = [point_from_coded(frames, c) for c in coded]
-            write_result(info, system, version, points, settings, results=results)
+            run = registry.get(system).rate_points(frames, fps, plan, budget)
+            if run.budget is not None:
+                budget = run.budget
+            points = [point_from_coded(frames, c) for c in run.coded]
+            write_result(info, system, run.version, points, run.settings, results=results)
     for clip in args.clips:
         if (results / clip).is_dir():
             plot_clip(clip, read_results(clip, results), results / clip / "rd.png")

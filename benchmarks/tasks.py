@@ -77,9 +77,9 @@ import torch
 from benchmarks import task_baselines as classical
 from benchmarks.common import json_clean, to_float32
 from benchmarks.rd_metrics import mse_to_psnr, psnr_rgb, ssim
+from benchmarks.systems import NEURAL, frame_model
 
 TASKS: tuple[str, ...] = ("slowmo", "sr", "denoise", "inpaint")
-NEURAL: tuple[str, ...] = ("nvcodec", "nerv", "hnerv")
 
 SLOWMO_STEP = 10
 SLOWMO_FRAMES = 31
@@ -296,22 +296,6 @@ def run_nvcodec(
     return NeuralRun(output, result.seconds, info, trained)
 
 
-def matched_size(kind: str, numbers: int, height: int, width: int, num_frames: int, times: Sequence[int]) -> str:
-    """The NeRV / HNeRV preset whose stored-number count is nearest ``numbers`` (on a log scale)."""
-    if kind == "nerv":
-        from benchmarks.baselines.nerv import PRESETS, NeRV, nerv_config
-
-        def count(size: str) -> int:
-            return NeRV(nerv_config(height, width, num_frames, size)).numbers()
-    else:
-        from benchmarks.baselines.hnerv import PRESETS, HNeRV, hnerv_config
-
-        def count(size: str) -> int:
-            return HNeRV(hnerv_config(height, width, num_frames, list(times), size)).numbers()
-
-    return min(PRESETS, key=lambda size: abs(math.log(count(size) / max(numbers, 1))))
-
-
 def run_frame_model(
     kind: str,
     frames: np.ndarray,
@@ -324,17 +308,15 @@ def run_frame_model(
     mask: np.ndarray | None = None,
     numbers: int | None = None,
 ) -> NeuralRun:
-    """Fit NeRV or HNeRV for ``seconds`` of wall clock and render ``render_times``."""
-    if kind == "nerv":
-        from benchmarks.baselines.nerv import fit_nerv as fit
-    elif kind == "hnerv":
-        from benchmarks.baselines.hnerv import fit_hnerv as fit
-    else:
-        raise ValueError(f"unknown frame model {kind!r}")
+    """Fit NeRV or HNeRV for ``seconds`` of wall clock and render ``render_times``.
+
+    The preset is ``settings.nerv_size``, or the one whose stored-number count is nearest ``numbers``.
+    """
+    system = frame_model(kind)
     _, height, width, _ = frames.shape
-    size = settings.nerv_size or matched_size(kind, numbers or 0, height, width, num_frames, times)
+    size = settings.nerv_size or system.matched_size(numbers or 0, height, width, num_frames, times)
     started = time.perf_counter()
-    model = fit(
+    model = system.fit(
         frames,
         size=size,
         seconds=seconds,

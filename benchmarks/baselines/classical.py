@@ -41,14 +41,17 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
 from benchmarks.baselines.base import Coded
+from benchmarks.baselines.registry import RatePoints, register
 from benchmarks.common import to_uint8
 
 # SVT-AV1 prints its configuration to stderr at INFO level unless told otherwise; errors still show.
@@ -87,6 +90,22 @@ class ClassicalSystem:
     """Entries for the encoder's ``*-params`` string (x265/SVT-AV1 ``key=value:...``)."""
     pix_fmts: tuple[str, ...] = PIX_FMTS
     """Sampling formats the encoder takes (SVT-AV1: 4:2:0 only)."""
+
+    def available(self) -> bool:
+        """Whether PyAV's FFmpeg has this system's encoder and decoder."""
+        try:
+            check_available(self)
+        except EncoderMissing:
+            return False
+        return True
+
+    def rate_points(self, frames: np.ndarray, fps: float, plan: Mapping[str, Any], budget: float | None) -> RatePoints:
+        """The CRF sweep (``plan["classical_points"]`` of it, evenly picked, when set); ``budget`` is not used."""
+        crfs = list(self.crfs)
+        if plan["classical_points"]:
+            picks = np.linspace(0, len(crfs) - 1, plan["classical_points"]).round().astype(int)
+            crfs = [crfs[i] for i in sorted(set(picks))]
+        return RatePoints([encode_classical(frames, self, crf, fps) for crf in crfs], codec_version(self))
 
 
 def _x264(name: str, preset: str, bframes: bool, what: str) -> ClassicalSystem:
@@ -170,6 +189,9 @@ CLASSICAL_SYSTEMS: dict[str, ClassicalSystem] = {
 }
 """The classical baselines by name; the name is the ``system`` of their results."""
 
+for _system in CLASSICAL_SYSTEMS.values():
+    register(_system)
+
 
 def get_system(system: str | ClassicalSystem) -> ClassicalSystem:
     """Look a system up by name (``KeyError`` listing the names) or pass a custom one through."""
@@ -202,14 +224,7 @@ def check_available(system: str | ClassicalSystem) -> None:
 
 def available_systems() -> list[str]:
     """Names of the classical systems this PyAV build can both encode and decode."""
-    out = []
-    for name in CLASSICAL_SYSTEMS:
-        try:
-            check_available(name)
-        except EncoderMissing:
-            continue
-        out.append(name)
-    return out
+    return [name for name, system in CLASSICAL_SYSTEMS.items() if system.available()]
 
 
 def _loaded_library(fragment: str) -> str | None:

@@ -25,7 +25,8 @@ def decode(data: bytes, device: str | torch.device = "cpu") -> FrameModel:
     """Rebuild a model from :func:`code`'s bytes, ready to ``render``.
 
     The header's ``kind`` names the model class (:meth:`FrameModel.of_kind`):
-    its module must have been imported.
+    its module must have been imported, as :mod:`benchmarks.systems` does for
+    every baseline.
     """
     payload = read_header(data)
     model_class = FrameModel.of_kind(payload["kind"])

@@ -43,7 +43,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.baselines.blocks import FrameModel, UpBlock, grid_size
+from benchmarks.baselines.frame_system import FrameModelSystem
 from benchmarks.baselines.loss import reconstruction_loss
+from benchmarks.baselines.registry import register
 from benchmarks.baselines.training import TrainProgress, resolve_device, train, training_set
 
 
@@ -241,4 +243,6 @@ def fit_hnerv(
     return model
 
 
-__all__ = ["PRESETS", "Encoder", "HNeRV", "HNeRVConfig", "fit_hnerv", "hnerv_config"]
+SYSTEM = register(FrameModelSystem(HNeRV, fit_hnerv, PRESETS, hnerv_config))
+
+__all__ = ["PRESETS", "SYSTEM", "Encoder", "HNeRV", "HNeRVConfig", "fit_hnerv", "hnerv_config"]

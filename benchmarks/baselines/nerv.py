@@ -31,7 +31,9 @@ import torch
 from torch import nn
 
 from benchmarks.baselines.blocks import FrameModel, UpBlock, activation, grid_size
+from benchmarks.baselines.frame_system import FrameModelSystem
 from benchmarks.baselines.loss import reconstruction_loss
+from benchmarks.baselines.registry import register
 from benchmarks.baselines.training import TrainProgress, normalised_time, resolve_device, train, training_set
 
 
@@ -175,4 +177,13 @@ def config_dict(model: NeRV) -> dict:
     return asdict(model.config)
 
 
-__all__ = ["PRESETS", "NeRV", "NeRVConfig", "fit_nerv", "nerv_config", "normalised_time"]
+SYSTEM = register(
+    FrameModelSystem(
+        NeRV,
+        fit_nerv,
+        PRESETS,
+        lambda height, width, num_frames, times, size: nerv_config(height, width, num_frames, size),
+    )
+)
+
+__all__ = ["PRESETS", "SYSTEM", "NeRV", "NeRVConfig", "fit_nerv", "nerv_config", "normalised_time"]

@@ -11,8 +11,8 @@ from benchmarks.baselines.codec import code, decode, pack, quantized
 from benchmarks.baselines.hnerv import fit_hnerv
 from benchmarks.baselines.loss import reconstruction_loss
 from benchmarks.baselines.nerv import fit_nerv
-from benchmarks.baselines.rd_point import run_rd_point
 from benchmarks.baselines.training import learning_rate
+from benchmarks.systems import run_rd_point
 
 # Small networks so a step takes milliseconds; 32x48 is not a multiple of the strides' product (48).
 SMALL = {"strides": [2, 2, 2], "channels": 8, "min_channels": 4}
