@@ -15,6 +15,9 @@ from nvcodec.errors import ConfigError
 from nvcodec.model.activations import ACTIVATIONS
 
 PRECISIONS = ("fp32", "tf32", "bf16")
+MAX_WIDTH = 4096
+"""Widest layer a configuration (or a file's header) may ask for: far beyond any useful per-patch MLP."""
+MAX_LAYERS = 16
 MIN_BITS, MAX_BITS = 2, 16
 """Bit depths a quantized tensor may have: 2 is the coarsest that still holds a sign, 16 fits float16 steps."""
 
@@ -67,8 +70,11 @@ class ModelConfig:
         for name in ("hidden", "layers", "patch", "rff_freqs", "latent_dim", "hyper_hidden"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, f"{name} must be a positive integer, got {value!r}")
-        _check(self.hidden <= 4096 and self.hyper_hidden <= 4096, "hidden widths above 4096 are not supported")
-        _check(self.layers <= 16, f"layers must be at most 16, got {self.layers}")
+        _check(
+            self.hidden <= MAX_WIDTH and self.hyper_hidden <= MAX_WIDTH,
+            f"hidden widths above {MAX_WIDTH} are not supported",
+        )
+        _check(self.layers <= MAX_LAYERS, f"layers must be at most {MAX_LAYERS}, got {self.layers}")
         _check(self.patch >= 4, f"patch must be at least 4 pixels, got {self.patch}")
         _check(
             _is_int(self.overlap) and 0 <= self.overlap <= self.patch // 2,
@@ -107,8 +113,8 @@ class FitConfig:
     precision: str = "tf32"
     """Matmul precision on CUDA: ``fp32``, ``tf32`` or ``bf16`` autocast. CPU always runs fp32."""
     compile: bool = False
-    """Run the fit through ``torch.compile``: about 1.7x faster per step on 2 CPU cores after a
-    ~25 s warm-up; falls back to eager mode with a warning where compilation fails."""
+    """Run the fit through ``torch.compile``: faster per step after a warm-up of some seconds, so
+    worth it for long fits; falls back to eager mode with a warning where compilation fails."""
 
     def __post_init__(self) -> None:
         for name in ("group_size", "iters", "iters_warm", "batch_pixels"):
@@ -151,8 +157,8 @@ class QuantConfig:
     bits_vector: int = 16
     """Bits per element of 1-D tensors (the bias INR's biases: ~1% of the numbers).
 
-    The first head's biases place every Gabor atom; at 8 bits with one step per
-    tensor they alone cost 0.5 dB on carphone."""
+    The first head's biases place every Gabor atom, so they get a deeper depth
+    than the weights (``benchmarks/results/README.md``)."""
     prune: float = 0.0
     """Fraction of the smallest frame-INR weights (or residuals) set to 0 before quantization."""
     qat_iters: int = 0

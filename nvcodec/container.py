@@ -71,6 +71,7 @@ _U32 = struct.Struct("<I")
 _RECORD_PREFIX = struct.Struct("<II")  # payload_len, payload_crc
 _INDEX_ENTRY = struct.Struct("<QQQII")  # start, end, offset, length, crc32
 _TRAILER = struct.Struct("<QII4s")  # index_offset, chunk_count, index_crc, END_MAGIC
+_TRAILER_COVERED = struct.Struct("<QI")  # the part of the trailer the index CRC covers: index_offset, chunk_count
 
 assert len(MAGIC) == 8 and len(END_MAGIC) == 4
 
@@ -291,7 +292,7 @@ class ContainerWriter:
         if self._closed:
             return
         index = b"".join(_INDEX_ENTRY.pack(e.start, e.end, e.offset, e.length, e.crc32) for e in self._entries)
-        covered = index + struct.pack("<QI", self._offset, len(self._entries))
+        covered = index + _TRAILER_COVERED.pack(self._offset, len(self._entries))
         self._write(covered + _U32.pack(zlib.crc32(covered)) + END_MAGIC)
         try:
             self._file.flush()
@@ -433,7 +434,7 @@ class ContainerReader:
                 f"index of {count} chunks ({index_len} bytes) at offset {index_offset} does not end at the "
                 f"trailer (offset {size - TRAILER_SIZE}); the file is truncated or damaged"
             )
-        covered = self._read_at(index_offset, index_len) + trailer[:12]
+        covered = self._read_at(index_offset, index_len) + trailer[: _TRAILER_COVERED.size]
         if zlib.crc32(covered) != index_crc:
             raise self._error("index checksum mismatch (damaged file)")
         entries: list[ChunkEntry] = []

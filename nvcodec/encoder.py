@@ -214,7 +214,8 @@ def encode(
     header = new_header_map(count, height, width, fps, config, quant)  # refuses what no reader would accept
     header_bytes = header_map_to_bytes(header)
     rate = RateControl(max_bpp, count, height, width, len(header_bytes), fitter.count) if max_bpp is not None else None
-    journal, resumed = None, []
+    journal: EncodeJournal | None = None
+    resumed: list[JournalChunk] = []
     if resume_folder is not None:
         key = fingerprint(header_bytes, [torch.as_tensor(frames), mask], f"max_bpp={max_bpp}")
         journal, resumed = _resumable(resume_folder, key, fitter)

@@ -74,7 +74,7 @@ def _as_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def _as_mask(mask: np.ndarray | torch.Tensor | None, shape: tuple[int, int, int]) -> torch.Tensor | None:
+def _as_mask(mask: np.ndarray | torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor | None:
     if mask is None:
         return None
     tensor = torch.as_tensor(mask)
@@ -141,14 +141,14 @@ def stream_seed(seed: int, stream: str, index: int) -> int:
 def _bias_curvature(group: GroupModel, generator: torch.Generator) -> torch.Tensor:
     """Mean squared second difference of every bias over one frame step, at random times."""
     step = 1.0 / max(group.end - group.start, 1)
-    device = group.bias_inr.frequencies.device
+    device = group.device
     tau = torch.rand(CURVATURE_SAMPLES, generator=generator, device=device)
     biases = group.bias_inr(torch.cat([tau - step, tau, tau + step]))
-    total = 0.0
+    terms = []
     for b in biases:
         before, now, after = torch.view_as_real(b).chunk(3, dim=1) if b.is_complex() else b.chunk(3, dim=1)
-        total = total + (after - 2 * now + before).square().mean()
-    return total / len(biases)
+        terms.append((after - 2 * now + before).square().mean())
+    return sum(terms[1:], terms[0]) / len(terms)
 
 
 def fit_group(

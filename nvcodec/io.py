@@ -62,7 +62,7 @@ def _read_container(
 ) -> Video:
     name = str(path) if isinstance(path, Path) else str(getattr(path, "name", "the input stream"))
     try:
-        container = av.open(path if not isinstance(path, Path) else str(path), format=fmt)
+        container = av.open(path if not isinstance(path, Path) else str(path), mode="r", format=fmt)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot open {name}: {exc}") from None
     with container:

@@ -57,7 +57,7 @@ def fingerprint(header_bytes: bytes, arrays: Iterable[np.ndarray | torch.Tensor 
             continue
         values = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
         digest.update(f"{values.dtype.str}{values.shape}".encode())
-        digest.update(np.ascontiguousarray(values).view(np.uint8).reshape(-1))
+        digest.update(np.ascontiguousarray(values).data)
     digest.update(extra.encode())
     return digest.hexdigest()
 

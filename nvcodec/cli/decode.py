@@ -18,7 +18,9 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
+import numpy as np
 from tqdm import tqdm
 
 from nvcodec.cli.common import (
@@ -131,6 +133,7 @@ def _body(argv: Sequence[str] | None) -> int:
         else:
             size = (reader.height, reader.width)
         fps = args.fps or reader.fps
+        writer: PngFolderWriter | VideoWriter
         if kind == "png":
             writer = PngFolderWriter(path)
         else:
@@ -144,7 +147,7 @@ def _body(argv: Sequence[str] | None) -> int:
         try:
             bar = tqdm(times, desc="decoding", unit="frame", disable=not progress_enabled(args.quiet), leave=False)
             for t in bar:
-                writer.write(reader.frame(t, size=size))
+                writer.write(cast(np.ndarray, reader.frame(t, size=size)))
         except BaseException:
             writer.abort()
             raise

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from tqdm import tqdm
@@ -236,7 +237,7 @@ def decoded_psnr(path: Path, frames: np.ndarray, mask: np.ndarray | None, device
         for t in tqdm(
             range(len(reader)), desc="checking", unit="frame", leave=False, disable=not progress_enabled(quiet)
         ):
-            error = (reader.frame(t).astype(np.float32) / 255 - frames[t]) ** 2
+            error = (cast(np.ndarray, reader.frame(t)).astype(np.float32) / 255 - frames[t]) ** 2
             if mask is not None:
                 known = mask if mask.ndim == 2 else mask[t]
                 error = error[known]

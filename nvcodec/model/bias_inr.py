@@ -21,9 +21,16 @@ from nvcodec.model.tensors import frame_bias_widths
 # Heads start with small weights so that all patches and times begin near the
 # frame INR's initial biases, and learn their variation from there.
 HEAD_WEIGHT_SCALE = 0.1
+HEAD_MIN_BIAS = 1e-3
+"""Floor of the typical initial bias that sizes a head's weights (the RGB head starts at grey, not 0)."""
+LATENT_INIT_SCALE = 0.1
+"""Latents start small and random: patches are told apart from the first step without dominating the time features."""
 
 
 class BiasINR(nn.Module):
+    frequencies: torch.Tensor
+    trunk: nn.Linear
+
     def __init__(
         self,
         num_patches: int,
@@ -35,18 +42,22 @@ class BiasINR(nn.Module):
         self.bias_shapes = frame_bias_widths(config)
         # Fixed frequencies in cycles per group; stored (not re-drawn) so decode never depends on an RNG.
         self.register_buffer("frequencies", torch.randn(config.rff_freqs, generator=generator) * config.rff_sigma)
-        self.latents = nn.Parameter(torch.randn(num_patches, config.latent_dim, generator=generator) * 0.1)
+        self.latents = nn.Parameter(
+            torch.randn(num_patches, config.latent_dim, generator=generator) * LATENT_INIT_SCALE
+        )
         in_features = 2 * config.rff_freqs + config.latent_dim
         self.trunk = nn.Linear(in_features, config.hyper_hidden)
-        self.heads = nn.ModuleList(
+        heads = [
             nn.Linear(config.hyper_hidden, width * (2 if is_complex else 1)) for width, is_complex in self.bias_shapes
-        )
+        ]
+        self.heads = nn.ModuleList(heads)
         with torch.no_grad():
             bound = 1.0 / math.sqrt(in_features)
             self.trunk.weight.copy_((torch.rand(self.trunk.weight.shape, generator=generator) * 2 - 1) * bound)
             self.trunk.bias.copy_((torch.rand(self.trunk.bias.shape, generator=generator) * 2 - 1) * bound)
-            for head, start in zip(self.heads, initial_biases):
-                scale = HEAD_WEIGHT_SCALE * start.abs().mean().clamp(min=1e-3) / math.sqrt(config.hyper_hidden)
+            for head, start in zip(heads, initial_biases):
+                typical = start.abs().mean().clamp(min=HEAD_MIN_BIAS)
+                scale = HEAD_WEIGHT_SCALE * typical / math.sqrt(config.hyper_hidden)
                 head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * scale)
                 head.bias.copy_(torch.view_as_real(start).reshape(-1) if start.is_complex() else start)
 
@@ -77,7 +88,7 @@ class BiasINR(nn.Module):
         """
         count = 2 * self.frequencies.shape[0]
         features = self.time_features(torch.tensor([tau], device=self.frequencies.device))[0]
-        self.trunk.bias += self.trunk.weight[:, :count] @ features
+        self.trunk.bias.add_(self.trunk.weight[:, :count] @ features)
         self.trunk.weight[:, :count] = 0.0
 
     def time_features(self, tau: torch.Tensor) -> torch.Tensor:

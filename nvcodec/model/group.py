@@ -14,11 +14,10 @@ from nvcodec.model.frame_inr import FrameINR
 from nvcodec.model.tensors import group_tensors
 from nvcodec.tiling import PatchGrid, PixelPlan
 
-# Pixel evaluations per render chunk, by device type. On CPU small chunks keep
-# intermediates in cache: 8k points decoded 4x-size frames 5x faster than 2M
-# (benchmarks/render_speed.py). On GPU large chunks amortize kernel launches
-# while bounding memory at 4x of 1080p.
 RENDER_CHUNK_POINTS = {"cpu": 1 << 13, "cuda": 1 << 21}
+"""Pixel evaluations per render chunk, by device type. On CPU small chunks keep
+intermediates in cache (``benchmarks/render_speed.py``); on GPU large chunks
+amortize kernel launches while bounding memory at 4x of 1080p."""
 
 
 CACHED_PLANS = 4
@@ -33,6 +32,9 @@ def count_parameters(module: nn.Module) -> int:
 
 class GroupModel(nn.Module):
     """Frames ``start..end`` (inclusive, frame units) of a video as one continuous function."""
+
+    frame_inr: FrameINR
+    bias_inr: BiasINR
 
     def __init__(
         self,
@@ -73,6 +75,11 @@ class GroupModel(nn.Module):
         group.load_state_dict(state)
         return group.to(next(iter(state.values())).device)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return self.bias_inr.frequencies.device
+
     def local_time(self, t: torch.Tensor) -> torch.Tensor:
         """Frame times to group-local ``tau`` in [0, 1]."""
         span = max(self.end - self.start, 1)
@@ -94,9 +101,8 @@ class GroupModel(nn.Module):
 
         Every time then renders this group's last frame, the boundary the two
         share. Continuing the old time axis past its end (:meth:`move_to` alone)
-        extrapolates the bias INR outside the times it was fitted on: on a
-        smooth pan that start cost 0.9 dB on trained frames and 2.8 dB on
-        in-between ones (benchmarks/results/README.md).
+        would ask the bias INR for times it was never fitted on, a worse start
+        (measured in ``benchmarks/results/README.md``, "Warm start").
         """
         if start != self.end:
             raise ArgumentError(f"the next group must start at this group's last frame {self.end}, not {start}")
@@ -108,7 +114,7 @@ class GroupModel(nn.Module):
         return self.frame_inr(coords, self.bias_inr(tau))
 
     def pixel_plan(self, height: int, width: int) -> PixelPlan:
-        device = self.bias_inr.frequencies.device
+        device = self.device
         key = (height, width, str(device))
         if key not in self._plans:
             if len(self._plans) >= CACHED_PLANS:  # a reader asked for many sizes: keep memory bounded
@@ -122,7 +128,7 @@ class GroupModel(nn.Module):
         Returns float ``[h, w, 3]`` for a scalar ``t`` and ``[F, h, w, 3]`` for
         a sequence, clamped to [0, 1], on the model's device.
         """
-        device = self.bias_inr.frequencies.device
+        device = self.device
         times = torch.as_tensor(t, dtype=torch.float32, device=device)
         scalar = times.ndim == 0
         times = times.reshape(-1)

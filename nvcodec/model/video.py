@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
+from typing import cast
 
 import numpy as np
 import torch
@@ -81,13 +82,16 @@ class VideoModel(nn.Module):
         self.num_frames = num_frames
         self.timeline = Timeline(tuple(g.end for g in groups), num_frames)
 
+    def group(self, index: int) -> GroupModel:
+        return cast(GroupModel, self.groups[index])
+
     @property
     def height(self) -> int:
-        return self.groups[0].grid.height
+        return self.group(0).grid.height
 
     @property
     def width(self) -> int:
-        return self.groups[0].grid.width
+        return self.group(0).grid.width
 
     def num_parameters(self) -> int:
         return count_parameters(self)
@@ -101,5 +105,5 @@ class VideoModel(nn.Module):
         if size is not None and (len(size) != 2 or min(size) < 1):
             raise ArgumentError(f"size must be (height, width) of at least 1 pixel, got {size!r}")
         if isinstance(t, (Sequence, torch.Tensor)):
-            return self.timeline.render(list(t), lambda k: self.groups[k], size)
-        return self.groups[self.group_of(t)].render(as_time(t), size)
+            return self.timeline.render(list(t), self.group, size)
+        return self.group(self.group_of(t)).render(as_time(t), size)

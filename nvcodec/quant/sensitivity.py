@@ -31,7 +31,7 @@ SAMPLE_PIXELS = 1 << 14
 
 def _samples(group: GroupModel) -> tuple[PixelPlan, torch.Tensor]:
     """The pixel plan and the group-local times of every frame the measurements render."""
-    device = group.bias_inr.frequencies.device
+    device = group.device
     grid = group.grid
     shrink = min(1.0, math.sqrt(SAMPLE_PIXELS / (grid.height * grid.width)))
     height, width = max(1, round(grid.height * shrink)), max(1, round(grid.width * shrink))
@@ -67,7 +67,7 @@ def measure(group: GroupModel, probes: int = SENSITIVITY_PROBES, seed: int = 0) 
       Complex (WIRE) layers get no Hessian and are rounded to nearest.
     """
     generator = torch.Generator().manual_seed(seed)
-    device = group.bias_inr.frequencies.device
+    device = group.device
     params = {n: p for n, p in group.named_parameters() if group.tensors[n].quantized}
     plan, taus = _samples(group)
     frames, pixels = taus.shape[0], plan.height * plan.width
