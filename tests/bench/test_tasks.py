@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from benchmarks import task_baselines as tb
-from benchmarks import tasks
+from benchmarks.rd_metrics import psnr_rgb
+from benchmarks.tasks.degradations import add_noise, apply_mask, random_known_mask, text_known_mask
+from benchmarks.tasks.denoise import SIGMAS_8BIT
+from benchmarks.tasks.inpaint import inpaint_conditions
+from benchmarks.tasks.neural import split_iterations
+from benchmarks.tasks.report import markdown_table
+from benchmarks.tasks.runner import run_task
+from benchmarks.tasks.scoring import region_psnr, score
+from benchmarks.tasks.settings import Settings
 
 
 def moving_wave(frames: int, height: int = 48, width: int = 64, speed: float = 0.8) -> np.ndarray:
@@ -27,32 +35,32 @@ def moving_wave(frames: int, height: int = 48, width: int = 64, speed: float = 0
 
 def test_noise_is_seeded_shaped_and_clipped():
     clean = np.full((3, 8, 10, 3), 0.5, dtype=np.float32)
-    a = tasks.add_noise(clean, 25 / 255, seed=1)
+    a = add_noise(clean, 25 / 255, seed=1)
     assert a.shape == clean.shape and a.dtype == np.float32
-    assert np.array_equal(a, tasks.add_noise(clean, 25 / 255, seed=1))
-    assert not np.array_equal(a, tasks.add_noise(clean, 25 / 255, seed=2))
+    assert np.array_equal(a, add_noise(clean, 25 / 255, seed=1))
+    assert not np.array_equal(a, add_noise(clean, 25 / 255, seed=2))
     assert abs(float(np.std(a - clean)) - 25 / 255) < 0.01
-    strong = tasks.add_noise(np.zeros_like(clean), 1.0, seed=0)
+    strong = add_noise(np.zeros_like(clean), 1.0, seed=0)
     assert strong.min() >= 0.0 and strong.max() <= 1.0
 
 
 def test_random_mask_fraction_and_seed():
-    known = tasks.random_known_mask((4, 40, 50), 0.3, seed=3)
+    known = random_known_mask((4, 40, 50), 0.3, seed=3)
     assert known.shape == (4, 40, 50) and known.dtype == bool
     assert abs((~known).mean() - 0.3) < 0.02
-    assert np.array_equal(known, tasks.random_known_mask((4, 40, 50), 0.3, seed=3))
+    assert np.array_equal(known, random_known_mask((4, 40, 50), 0.3, seed=3))
     assert not np.array_equal(known[0], known[1])  # a new draw per frame
 
 
 def test_text_mask_is_a_subtitle_band():
-    known = tasks.text_known_mask(144, 176)
+    known = text_known_mask(144, 176)
     assert known.shape == (144, 176) and known.dtype == bool
     unknown = ~known
     assert 0.02 < unknown.mean() < 0.3
     rows = np.flatnonzero(unknown.any(axis=1))
     assert rows.min() > 144 // 2  # in the lower half, like a subtitle
     frames = np.zeros((3, 144, 176, 3), dtype=np.float32)
-    _, mask, fill = tasks.inpaint_conditions(frames, seed=0)[1]
+    _, mask, fill = inpaint_conditions(frames, seed=0)[1]
     assert fill == 1.0 and all(np.array_equal(mask[0], m) for m in mask)
 
 
@@ -60,7 +68,7 @@ def test_apply_mask_fills_only_unknown_pixels():
     frames = np.full((2, 4, 4, 3), 0.25, dtype=np.float32)
     known = np.ones((4, 4), dtype=bool)
     known[1, 2] = False
-    out = tasks.apply_mask(frames, known, 1.0)
+    out = apply_mask(frames, known, 1.0)
     assert np.all(out[:, 1, 2] == 1.0)
     out[:, 1, 2] = 0.25
     assert np.array_equal(out, frames)
@@ -76,12 +84,12 @@ def test_region_psnr_scores_only_the_region():
     region[:, 0, 0] = True
     output[:, 0, 0] = 0.1  # error inside the region
     output[:, 3, 3] = 1.0  # a big error outside it must not count
-    assert tasks.region_psnr(reference, output, region) == pytest.approx(20.0)
-    scores = tasks.score(reference, output, region)
+    assert region_psnr(reference, output, region) == pytest.approx(20.0)
+    scores = score(reference, output, region)
     assert scores["psnr_region"] == pytest.approx(20.0)
-    assert scores["psnr"] == pytest.approx(tasks.psnr_rgb(reference, output)) != pytest.approx(20.0)
+    assert scores["psnr"] == pytest.approx(psnr_rgb(reference, output)) != pytest.approx(20.0)
     with pytest.raises(ValueError):
-        tasks.region_psnr(reference, output, np.zeros((16, 16), dtype=bool))
+        region_psnr(reference, output, np.zeros((16, 16), dtype=bool))
 
 
 # ---------------------------------------------------------- classical methods
@@ -126,13 +134,13 @@ def test_bicubic_and_box_downscale_shapes():
 
 def test_classical_restorers_improve_degraded_frames():
     clean = moving_wave(2, 32, 32)
-    noisy = tasks.add_noise(clean, 25 / 255, seed=0)
+    noisy = add_noise(clean, 25 / 255, seed=0)
     denoised = tb.nlm_denoise(noisy, 25 / 255)
-    assert tasks.psnr_rgb(clean, denoised) > tasks.psnr_rgb(clean, noisy)
-    known = tasks.random_known_mask(clean.shape[:3], 0.3, seed=0)
-    filled = tb.biharmonic_inpaint(tasks.apply_mask(clean, known, 0.0), known)
+    assert psnr_rgb(clean, denoised) > psnr_rgb(clean, noisy)
+    known = random_known_mask(clean.shape[:3], 0.3, seed=0)
+    filled = tb.biharmonic_inpaint(apply_mask(clean, known, 0.0), known)
     assert np.array_equal(filled[known], clean[known])
-    assert tasks.region_psnr(clean, filled, ~known) > 30
+    assert region_psnr(clean, filled, ~known) > 30
 
 
 # ------------------------------------------------------------------ the runner
@@ -151,15 +159,15 @@ def one_thread():
 
 
 def test_split_iterations_keeps_the_preset_ratio():
-    first, warm = tasks.split_iterations(700, 3)
+    first, warm = split_iterations(700, 3)
     assert first + 2 * warm == pytest.approx(700, abs=2)
     assert first / warm == pytest.approx(1.5, rel=0.01)
-    assert tasks.split_iterations(0.1, 1) == (1, 1)
+    assert split_iterations(0.1, 1) == (1, 1)
 
 
 def test_denoise_task_runs_end_to_end_on_a_tiny_clip(one_thread):
     clip = moving_wave(3, 32, 32)
-    settings = tasks.Settings(
+    settings = Settings(
         budget=1.0,
         restore_frames=3,
         neural=("nvcodec", "nerv"),
@@ -167,25 +175,25 @@ def test_denoise_task_runs_end_to_end_on_a_tiny_clip(one_thread):
         nvcodec_iters=(10, 5),
         nerv_size="xs",
     )
-    rows = tasks.run_task("denoise", "tiny", clip, settings, log=lambda _: None)
+    rows = run_task("denoise", "tiny", clip, settings, log=lambda _: None)
     systems = [(r["condition"], r["system"]) for r in rows]
     assert systems == [
         (f"sigma {level}/255", system)
-        for level in tasks.SIGMAS_8BIT
+        for level in SIGMAS_8BIT
         for system in ("noisy input", "non-local means", "nvcodec", "nerv")
     ]
     for row in rows:
         assert math.isfinite(row["psnr"]) and 0 < row["ssim"] <= 1
     nv = next(r for r in rows if r["system"] == "nvcodec")
     assert nv["settings"]["iters"] == 10 and nv["settings"]["numbers"] > 0
-    table = tasks.markdown_table("denoise", rows)
+    table = markdown_table("denoise", rows)
     assert table.count("\n") == len(rows) + 1 and "nvcodec" in table
 
 
 def test_sr_task_marks_frame_models_not_applicable():
     clip = moving_wave(5, 16, 16)
-    settings = tasks.Settings(neural=("nerv",))
-    rows = tasks.run_task("sr", "tiny", clip, settings, log=lambda _: None)
+    settings = Settings(neural=("nerv",))
+    rows = run_task("sr", "tiny", clip, settings, log=lambda _: None)
     assert [r["system"] for r in rows] == ["bicubic + linear blend", "nerv"]
     assert "not applicable" in rows[1]["note"] and "psnr" not in rows[1]
     assert {"psnr", "ssim", "psnr_trained", "psnr_between"} <= rows[0].keys()
