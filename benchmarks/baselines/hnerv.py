@@ -34,8 +34,8 @@ frame and do not enter the loss.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,9 +44,8 @@ from torch import nn
 
 from benchmarks.baselines.blocks import FrameModel, UpBlock, grid_size
 from benchmarks.baselines.frame_system import FrameModelSystem
-from benchmarks.baselines.loss import reconstruction_loss
 from benchmarks.baselines.registry import register
-from benchmarks.baselines.training import TrainProgress, resolve_device, train, training_set
+from benchmarks.baselines.training import FitOptions, fit_frames, prepare_fit
 
 
 @dataclass
@@ -186,54 +185,32 @@ def fit_hnerv(
     frames: np.ndarray | torch.Tensor,
     *,
     size: str = "s",
-    iters: int | None = None,
-    seconds: float | None = None,
-    times: list[int] | None = None,
-    mask: np.ndarray | torch.Tensor | None = None,
-    num_frames: int | None = None,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-    callback: Callable[[TrainProgress], None] | None = None,
-    loss: str = "mse",
     lr: float = LR,
-    batch: int = 1,
     encoder_dims: list[int] | None = None,
     overrides: dict | None = None,
+    **options: Any,
 ) -> HNeRV:
     """Train HNeRV's encoder and decoder on ``frames``; return the decoder with every frame's embedding.
 
-    Arguments as :func:`benchmarks.baselines.nerv.fit_nerv`.
+    Arguments as :func:`benchmarks.baselines.nerv.fit_nerv`; ``encoder_dims``:
+    the training encoder's widths (default ``ENCODER_DIMS``).
     """
-    data = training_set(frames, times, mask, num_frames)
+    fitting = prepare_fit(frames, FitOptions(**options))
+    data, device = fitting.data, fitting.device
     _, _, height, width = data.frames.shape
-    torch.manual_seed(seed)
-    device = resolve_device(device)
     model = HNeRV(hnerv_config(height, width, data.num_frames, data.times, size, **(overrides or {}))).to(device)
     dims = list(encoder_dims or ENCODER_DIMS)[: len(model.config.strides)]
     encoder = Encoder(list(reversed(model.config.strides)), dims, model.config.embed_dim).to(device)
     scale = math.prod(model.config.strides)
     pad = (0, model.grid[1] * scale - width, 0, model.grid[0] * scale - height)
     inputs = F.pad(data.frames, pad, mode="replicate").to(device)  # unknown pixels are already zero
-    targets = data.frames.to(device)
-    masks = data.mask.to(device) if data.mask is not None else None
     model.train()
     encoder.train()
-
-    def step(indices: torch.Tensor) -> torch.Tensor:
-        indices = indices.to(device)
-        prediction = model.decode_embeddings(encoder(inputs[indices]))
-        return reconstruction_loss(prediction, targets[indices], masks[indices] if masks is not None else None, loss)
-
-    stats = train(
+    stats = fit_frames(
         [*model.parameters(), *encoder.parameters()],
-        step,
-        len(data.times),
-        iters=iters,
-        seconds=seconds,
-        lr=lr,
-        batch=batch,
-        seed=seed,
-        callback=callback,
+        lambda indices: model.decode_embeddings(encoder(inputs[indices])),
+        fitting,
+        lr,
     )
     encoder.eval()
     with torch.no_grad():

@@ -23,8 +23,8 @@ with ``parameters / (frames * pixels)``, so a longer clip wants a larger preset.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,9 +32,8 @@ from torch import nn
 
 from benchmarks.baselines.blocks import FrameModel, UpBlock, activation, grid_size
 from benchmarks.baselines.frame_system import FrameModelSystem
-from benchmarks.baselines.loss import reconstruction_loss
 from benchmarks.baselines.registry import register
-from benchmarks.baselines.training import TrainProgress, normalised_time, resolve_device, train, training_set
+from benchmarks.baselines.training import FitOptions, fit_frames, normalised_time, prepare_fit
 
 
 @dataclass
@@ -121,53 +120,24 @@ def nerv_config(height: int, width: int, num_frames: int, size: str = "s", **ove
 
 
 def fit_nerv(
-    frames: np.ndarray | torch.Tensor,
-    *,
-    size: str = "s",
-    iters: int | None = None,
-    seconds: float | None = None,
-    times: list[int] | None = None,
-    mask: np.ndarray | torch.Tensor | None = None,
-    num_frames: int | None = None,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-    callback: Callable[[TrainProgress], None] | None = None,
-    loss: str = "mse",
-    lr: float = LR,
-    batch: int = 1,
-    overrides: dict | None = None,
+    frames: np.ndarray | torch.Tensor, *, size: str = "s", lr: float = LR, overrides: dict | None = None, **options: Any
 ) -> NeRV:
     """Train NeRV on ``frames`` (``[T, H, W, 3]``, uint8 or float in [0, 1]).
 
-    ``times``/``mask``/``num_frames``: see :func:`benchmarks.baselines.training.training_set`.
-    The budget is ``iters`` steps, ``seconds`` of wall clock, or whichever ends
-    first. The returned model carries ``train_stats`` (iterations, seconds, losses).
+    ``size``: a preset; ``overrides``: fields of :class:`NeRVConfig`;
+    ``options``: :class:`benchmarks.baselines.training.FitOptions` (the budget
+    ``iters`` and/or ``seconds``, ``times``, ``mask``, ``num_frames``,
+    ``seed``, ``device``, ``callback``, ``loss``, ``batch``). The returned
+    model carries ``train_stats`` (iterations, seconds, losses).
     """
-    data = training_set(frames, times, mask, num_frames)
+    fitting = prepare_fit(frames, FitOptions(**options))
+    data, device = fitting.data, fitting.device
     _, _, height, width = data.frames.shape
-    torch.manual_seed(seed)
-    device = resolve_device(device)
     model = NeRV(nerv_config(height, width, data.num_frames, size, **(overrides or {}))).to(device)
-    targets = data.frames.to(device)
-    masks = data.mask.to(device) if data.mask is not None else None
     clip_times = torch.tensor(data.times, dtype=torch.float32, device=device)
     model.train()
-
-    def step(indices: torch.Tensor) -> torch.Tensor:
-        indices = indices.to(device)
-        prediction = model.frames(clip_times[indices])
-        return reconstruction_loss(prediction, targets[indices], masks[indices] if masks is not None else None, loss)
-
-    model.train_stats = train(
-        list(model.parameters()),
-        step,
-        len(data.times),
-        iters=iters,
-        seconds=seconds,
-        lr=lr,
-        batch=batch,
-        seed=seed,
-        callback=callback,
+    model.train_stats = fit_frames(
+        list(model.parameters()), lambda indices: model.frames(clip_times[indices]), fitting, lr
     )
     model.eval()
     return model

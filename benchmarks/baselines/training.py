@@ -8,6 +8,11 @@ spent, so a time budget gets a complete warm-up and decay too. Each step takes
 ``batch`` frames from a seeded random permutation of the training frames
 (epochs without replacement), as the papers do. The loss is
 :func:`benchmarks.baselines.loss.reconstruction_loss`.
+
+A fit (:func:`benchmarks.baselines.nerv.fit_nerv`, ``hnerv.fit_hnerv``) is
+:func:`prepare_fit` (the training frames on the device, the seed set), then
+building its model, then :func:`fit_frames` with how the model renders a
+batch of training frames.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+
+from benchmarks.baselines.loss import reconstruction_loss
 
 
 @dataclass(frozen=True)
@@ -186,3 +193,68 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How a NeRV-family model is trained: the keyword arguments every fit function takes besides its architecture."""
+
+    iters: int | None = None
+    """Budget in steps; ``seconds`` of wall clock, or both (whichever ends first)."""
+    seconds: float | None = None
+    times: Sequence[int] | None = None
+    """Which frames to train on; ``times``/``mask``/``num_frames``: see :func:`training_set`."""
+    mask: np.ndarray | torch.Tensor | None = None
+    num_frames: int | None = None
+    seed: int = 0
+    device: str | torch.device = "cpu"
+    callback: Callable[[TrainProgress], None] | None = None
+    loss: str = "mse"
+    """``mse`` or ``l1ssim`` (:func:`benchmarks.baselines.loss.reconstruction_loss`)."""
+    batch: int = 1
+
+
+@dataclass(frozen=True)
+class Fitting:
+    """A fit's options and its training frames on its device."""
+
+    options: FitOptions
+    data: TrainingSet
+    device: torch.device
+    targets: torch.Tensor
+    """``data.frames`` on ``device``."""
+    masks: torch.Tensor | None
+    """``data.mask`` on ``device``."""
+
+
+def prepare_fit(frames: np.ndarray | torch.Tensor, options: FitOptions) -> Fitting:
+    """The training set (:func:`training_set`) on the device, with torch's seed set for the model's initialisation."""
+    data = training_set(frames, options.times, options.mask, options.num_frames)
+    torch.manual_seed(options.seed)
+    device = resolve_device(options.device)
+    masks = data.mask.to(device) if data.mask is not None else None
+    return Fitting(options, data, device, data.frames.to(device), masks)
+
+
+def fit_frames(
+    parameters: Sequence[nn.Parameter], render: Callable[[torch.Tensor], torch.Tensor], fitting: Fitting, lr: float
+) -> TrainStats:
+    """:func:`train` ``parameters`` at peak rate ``lr`` so that ``render(indices)`` (``[B, 3, H, W]``) matches those frames."""
+    options = fitting.options
+
+    def step(indices: torch.Tensor) -> torch.Tensor:
+        indices = indices.to(fitting.device)
+        masks = fitting.masks[indices] if fitting.masks is not None else None
+        return reconstruction_loss(render(indices), fitting.targets[indices], masks, options.loss)
+
+    return train(
+        parameters,
+        step,
+        len(fitting.data.times),
+        iters=options.iters,
+        seconds=options.seconds,
+        lr=lr,
+        batch=options.batch,
+        seed=options.seed,
+        callback=options.callback,
+    )
