@@ -1,22 +1,77 @@
-"""Tiny clips generated in code, so tests need no data files."""
+"""What the tests share: tiny clips generated in code (no data files) and one tiny model.
+
+Test modules import these as ``from tests.conftest import ...`` (``pythonpath = ["."]``);
+tests/bench/ imports ``moving_square_clip`` as ``from conftest import ...``.
+
+Layout: a library module ``nvcodec/X.py`` is tested in ``tests/test_X.py``, and
+``nvcodec/{cli,model,quant}/X.py`` in ``tests/{cli,model,quant}/test_X.py``. Those
+three folders are packages (``__init__.py``), so their tests may share names with
+flat ones and each may have its own conftest.py. Tests that take more than ~5 s
+on 2 CPU cores are marked ``@pytest.mark.slow``: ``python -m pytest -q -m "not slow"``
+is the quick loop, ``python -m pytest -q`` (CI) runs everything.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
-TINY = dict(
-    hidden=12,
-    layers=2,
-    patch=24,
-    overlap=6,
-    rff_freqs=4,
-    latent_dim=4,
-    hyper_hidden=8,
-    batch_pixels=2048,
-    compile=False,
-)
-"""Config overrides for a model small enough that an encode takes a second: tests of plumbing, not quality."""
+if TYPE_CHECKING:
+    import torch
+
+    from nvcodec.model.group import GroupModel
+
+TINY_MODEL: dict[str, Any] = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
+"""``ModelConfig`` overrides for a model small enough that an encode takes a second: tests of plumbing, not quality.
+
+tools/make_vectors.py keeps its own frozen copy on purpose (the golden vectors must not move with this one).
+"""
+
+TINY: dict[str, Any] = {**TINY_MODEL, "batch_pixels": 2048, "compile": False}
+"""``Config.preset(name, **TINY, ...)`` overrides: the tiny model, a small batch and no ``torch.compile``."""
+
+GROUP_HEIGHT, GROUP_WIDTH = 40, 56
+"""Frame size of :func:`make_group`'s groups: a 3x2 patch grid with the tiny model's patches."""
+
+
+def make_group(
+    activation: str = "gabor",
+    *,
+    start: int = 0,
+    end: int = 4,
+    seed: int = 0,
+    height: int = GROUP_HEIGHT,
+    width: int = GROUP_WIDTH,
+    **model_overrides: Any,
+) -> GroupModel:
+    """A freshly initialized tiny group (``TINY_MODEL`` with ``model_overrides``) of frames ``start..end``."""
+    import torch
+
+    from nvcodec.config import ModelConfig
+    from nvcodec.model.group import GroupModel
+    from nvcodec.tiling import PatchGrid
+
+    config = ModelConfig(activation=activation, **{**TINY_MODEL, **model_overrides})
+    grid = PatchGrid.build(height, width, config.patch, config.overlap)
+    return GroupModel(grid, config, start, end, torch.Generator().manual_seed(seed))
+
+
+def render_unclamped(group: GroupModel) -> torch.Tensor:
+    """Every frame of ``group`` at its native size, ``[F, H*W, 3]``, blended but not clamped to [0, 1].
+
+    The output that quantization's measurements (:mod:`nvcodec.quant.sensitivity`) see.
+    """
+    import torch
+
+    with torch.no_grad():
+        out = torch.zeros(group.end - group.start + 1, group.grid.height * group.grid.width, 3)
+        plan = group.grid.pixel_plan(group.grid.height, group.grid.width)
+        times = torch.arange(group.start, group.end + 1, dtype=torch.float32)
+        rgb = group.frame_inr(plan.coords[:, None], group.bias_inr(group.local_time(times)))
+        weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(times.shape[0], -1, 3)
+        return out.index_add(1, plan.index.reshape(-1), weighted)
 
 
 def moving_square_clip(frames: int = 6, height: int = 48, width: int = 48, seed: int = 0) -> np.ndarray:

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import moving_square_clip
 
 from nvcodec.cli import decode as decode_cli
 from nvcodec.cli import encode as encode_cli
@@ -16,10 +15,12 @@ from nvcodec.cli import info as info_cli
 from nvcodec.io import read_video, to_uint8, write_png_folder, write_video
 from nvcodec.metrics import psnr
 from nvcodec.sample import sample_clip
+from tests.conftest import moving_square_clip
 
 FRAMES, HEIGHT, WIDTH = 5, 32, 40
-# A tiny model and short fits: these tests check the tools, not the codec's quality.
-TINY = [
+# A tiny model and short fits: these tests check the tools, not the codec's quality. Smaller than
+# tests.conftest.TINY (the options set only the width and the patch): every test here encodes.
+TINY_ARGS = [
     "--preset", "fast", "--no-compile", "--device", "cpu",
     "--hidden", "8", "--patch", "16", "--group-size", "2", "--iters", "30", "--iters-warm", "15",
 ]  # fmt: skip
@@ -40,7 +41,7 @@ def source(tmp_path_factory, clip):
 @pytest.fixture(scope="module")
 def encoded(tmp_path_factory, source):
     path = tmp_path_factory.mktemp("actv") / "clip.actv"
-    assert encode_cli.main([str(source), "-o", str(path), "-q", *TINY]) == 0
+    assert encode_cli.main([str(source), "-o", str(path), "-q", *TINY_ARGS]) == 0
     return path
 
 
@@ -54,7 +55,7 @@ def one_line_error(capsys, code: int, expected: int, needle: str) -> None:
 
 def test_encode_prints_a_summary_and_writes_a_file(tmp_path, source, capsys):
     out = tmp_path / "a.actv"
-    assert encode_cli.main([str(source), "-o", str(out), *TINY]) == 0
+    assert encode_cli.main([str(source), "-o", str(out), *TINY_ARGS]) == 0
     captured = capsys.readouterr()
     summary = captured.out.strip().splitlines()[-1]
     assert f"{FRAMES} frames {WIDTH}x{HEIGHT}" in summary and "bpp" in summary and "PSNR vs input" in summary
@@ -138,7 +139,7 @@ def test_mask_inpaints_the_unknown_pixels(tmp_path, clip):
     mask[0, 20:28, 4:12] = 0
     write_png_folder(tmp_path / "mask", mask)
     out = tmp_path / "inpainted.actv"
-    args = [str(source), "-o", str(out), "--mask", str(tmp_path / "mask" / "000000.png"), "-q", *TINY]
+    args = [str(source), "-o", str(out), "--mask", str(tmp_path / "mask" / "000000.png"), "-q", *TINY_ARGS]
     assert encode_cli.main(args) == 0
     decoded_path = tmp_path / "inpainted.y4m"
     assert decode_cli.main([str(out), "-o", str(decoded_path), "-q"]) == 0
@@ -150,11 +151,11 @@ def test_mask_summary_says_known_pixels(tmp_path, source, capsys):
     mask = np.ones((FRAMES, HEIGHT, WIDTH, 3), np.float32)
     mask[:, :4] = 0
     write_video(tmp_path / "mask.y4m", mask, fps=10)
-    args = [str(source), "-o", str(tmp_path / "m.actv"), "--mask", str(tmp_path / "mask.y4m"), *TINY]
+    args = [str(source), "-o", str(tmp_path / "m.actv"), "--mask", str(tmp_path / "mask.y4m"), *TINY_ARGS]
     assert encode_cli.main(args) == 0
     assert "PSNR on known pixels" in capsys.readouterr().out
     write_video(tmp_path / "small.y4m", mask[:, :16], fps=10)
-    args = [str(source), "-o", str(tmp_path / "n.actv"), "--mask", str(tmp_path / "small.y4m"), *TINY]
+    args = [str(source), "-o", str(tmp_path / "n.actv"), "--mask", str(tmp_path / "small.y4m"), *TINY_ARGS]
     one_line_error(capsys, encode_cli.main(args), 1, "mask")
 
 
@@ -168,14 +169,14 @@ def test_resume_after_a_kill_gives_the_same_file(tmp_path, source, encoded, monk
 
     with monkeypatch.context() as patch:
         patch.setattr(encode_cli.EncodeProgress, "group_done", killed_after_first_group)
-        code = encode_cli.main([str(source), "-o", str(out), "-q", *TINY])
+        code = encode_cli.main([str(source), "-o", str(out), "-q", *TINY_ARGS])
     err = capsys.readouterr().err
     assert code == 130 and "--resume" in err and "Traceback" not in err
     assert not out.exists(), "a killed encode leaves no half-written file"
     assert (tmp_path / "resumed.actv.partial" / "group-000000.msgpack").exists()
 
-    one_line_error(capsys, encode_cli.main([str(source), "-o", str(out), *TINY]), 2, "--resume")
-    assert encode_cli.main([str(source), "-o", str(out), "--resume", *TINY]) == 0
+    one_line_error(capsys, encode_cli.main([str(source), "-o", str(out), *TINY_ARGS]), 2, "--resume")
+    assert encode_cli.main([str(source), "-o", str(out), "--resume", *TINY_ARGS]) == 0
     assert "taken from the resume folder" in capsys.readouterr().err
     assert out.read_bytes() == encoded.read_bytes()
     assert not (tmp_path / "resumed.actv.partial").exists()
@@ -184,7 +185,7 @@ def test_resume_after_a_kill_gives_the_same_file(tmp_path, source, encoded, monk
 def test_max_bpp_is_honoured(tmp_path, source, encoded, capsys):
     full = 8 * encoded.stat().st_size / (FRAMES * HEIGHT * WIDTH)
     out = tmp_path / "small.actv"
-    assert encode_cli.main([str(source), "-o", str(out), "--max-bpp", f"{0.9 * full:.4f}", *TINY]) == 0
+    assert encode_cli.main([str(source), "-o", str(out), "--max-bpp", f"{0.9 * full:.4f}", *TINY_ARGS]) == 0
     assert 8 * out.stat().st_size / (FRAMES * HEIGHT * WIDTH) <= 0.9 * full
     err = capsys.readouterr().err
     assert "at 8 bits" not in err.splitlines()[-1] or "at 8 bits" not in err.splitlines()[-2], err
@@ -192,7 +193,7 @@ def test_max_bpp_is_honoured(tmp_path, source, encoded, capsys):
 
 def test_frame_range_and_stride(tmp_path, source, capsys):
     out = tmp_path / "sub.actv"
-    args = [str(source), "-o", str(out), "--start", "1", "--frames", "2", "--stride", "2", "-q", *TINY]
+    args = [str(source), "-o", str(out), "--start", "1", "--frames", "2", "--stride", "2", "-q", *TINY_ARGS]
     assert encode_cli.main(args) == 0
     assert info_cli.main([str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -201,7 +202,7 @@ def test_frame_range_and_stride(tmp_path, source, capsys):
 
 def test_the_sample_clip_encodes(tmp_path, capsys):
     out = tmp_path / "sample.actv"
-    args = ["--sample", "--frames", "2", "-o", str(out), "-q", *TINY]
+    args = ["--sample", "--frames", "2", "-o", str(out), "-q", *TINY_ARGS]
     assert encode_cli.main(args) == 0
     assert info_cli.main([str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["width"] == 176
@@ -250,7 +251,7 @@ def test_existing_output_needs_y(tmp_path, source, encoded, capsys):
     assert precious.read_bytes() == b"keep me"
     existing = tmp_path / "existing.actv"
     existing.write_bytes(b"keep me too")
-    one_line_error(capsys, encode_cli.main([str(source), "-o", str(existing), *TINY]), 1, "-y")
+    one_line_error(capsys, encode_cli.main([str(source), "-o", str(existing), *TINY_ARGS]), 1, "-y")
     assert existing.read_bytes() == b"keep me too"
     assert decode_cli.main([str(encoded), "-o", str(precious), "-y", "-q"]) == 0
     assert read_video(precious).frames.shape == (FRAMES, HEIGHT, WIDTH, 3)

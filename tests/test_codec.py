@@ -11,24 +11,15 @@ from hypothesis import strategies as st
 
 from nvcodec import entropy
 from nvcodec.codec import pack_group, unpack_group
-from nvcodec.config import ModelConfig, QuantConfig
+from nvcodec.config import QuantConfig
 from nvcodec.errors import ActvError, ConfigError, FormatError
-from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
 from nvcodec.quant.uniform import QuantPlan, quantize_tensor
-from nvcodec.tiling import PatchGrid
-
-SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
-
-
-def make_group(activation="gabor", seed=0) -> GroupModel:
-    config = ModelConfig(activation=activation, **SMALL)
-    grid = PatchGrid.build(40, 56, config.patch, config.overlap)
-    return GroupModel(grid, config, 0, 4, torch.Generator().manual_seed(seed))
+from tests.conftest import make_group
 
 
 def make_state(activation="gabor", seed=0):
-    return make_group(activation, seed).state_dict()
+    return make_group(activation, seed=seed).state_dict()
 
 
 SPECS = make_group().tensors

@@ -1,13 +1,13 @@
 """encode(): resuming a killed encode, and the bpp target."""
 
 import pytest
-from conftest import TINY, moving_square_clip
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
+from nvcodec.config import MIN_BITS
 from nvcodec.errors import ArgumentError
 from nvcodec.metrics import psnr
-from nvcodec.config import MIN_BITS
 from nvcodec.quant.ratecontrol import RateControl, lower_depths
+from tests.conftest import TINY, moving_square_clip
 
 CONFIG = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
 QUANT = QuantConfig(intra_period=2, qat_iters=5)

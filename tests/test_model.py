@@ -3,19 +3,10 @@ import itertools
 import pytest
 import torch
 
-from nvcodec.config import ModelConfig
 from nvcodec.errors import ArgumentError
-from nvcodec.model import ACTIVATIONS, FrameINR, GroupModel, VideoModel, group_bounds
+from nvcodec.model import ACTIVATIONS, FrameINR, VideoModel, group_bounds
 from nvcodec.model.group import RENDER_CHUNK_POINTS, count_parameters
-from nvcodec.tiling import PatchGrid
-
-SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
-
-
-def make_group(activation="gabor", height=40, width=56, start=0, end=5, seed=0):
-    config = ModelConfig(activation=activation, **SMALL)
-    grid = PatchGrid.build(height, width, config.patch, config.overlap)
-    return GroupModel(grid, config, start, end, torch.Generator().manual_seed(seed))
+from tests.conftest import make_group
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -35,7 +26,7 @@ def test_wire_real_part_is_gabor():
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_render_shapes_at_fractional_time_and_4x(activation):
-    group = make_group(activation)
+    group = make_group(activation, end=5)
     with torch.no_grad():
         assert group.render(2.37).shape == (40, 56, 3)
         frames = group.render([0.0, 0.5, 4.99], size=(160, 224))
@@ -44,7 +35,7 @@ def test_render_shapes_at_fractional_time_and_4x(activation):
 
 
 def test_batched_patches_equal_one_patch_at_a_time():
-    group = make_group()
+    group = make_group(end=5)
     coords = torch.rand(group.grid.num_patches, 2, 7, 2) * 2 - 1
     tau = torch.tensor([0.1, 0.8])
     with torch.no_grad():
@@ -59,7 +50,7 @@ def test_batched_patches_equal_one_patch_at_a_time():
 
 
 def test_render_is_continuous_in_time():
-    group = make_group()
+    group = make_group(end=5)
     with torch.no_grad():
         a, b = group.render(1.0), group.render(1.0 + 1e-4)
     assert (a - b).abs().max() < 1e-3
@@ -93,7 +84,7 @@ def test_holding_the_boundary_renders_it_at_every_time(activation):
 
 
 def test_chunked_render_matches_single_pass(monkeypatch):
-    group = make_group()
+    group = make_group(end=5)
     with torch.no_grad():
         whole = group.render([0.5, 3.0], size=(30, 70))
         monkeypatch.setitem(RENDER_CHUNK_POINTS, "cpu", 1)
@@ -125,7 +116,7 @@ def test_video_model_routes_times_and_rejects_outside():
 
 
 def test_parameter_count_counts_complex_twice():
-    real, complex_ = make_group("gabor"), make_group("wire")
+    real, complex_ = make_group("gabor", end=5), make_group("wire", end=5)
     assert count_parameters(complex_) > count_parameters(real)
 
 
@@ -135,16 +126,14 @@ def test_header_parameter_count_matches_the_model(activation, layers):
     """The header's allocation cap is computed from the config alone; it must agree with the model."""
     from nvcodec.header import group_parameter_count
 
-    config = ModelConfig(activation=activation, **{**SMALL, "layers": layers})
-    grid = PatchGrid.build(40, 56, config.patch, config.overlap)
-    model = GroupModel(grid, config, 0, 3, torch.Generator().manual_seed(0))
-    assert group_parameter_count(grid, config) == count_parameters(model)
+    model = make_group(activation, end=3, layers=layers)
+    assert group_parameter_count(model.grid, model.config) == count_parameters(model)
 
 
 def test_pixel_plan_cache_is_bounded():
     from nvcodec.model.group import CACHED_PLANS
 
-    group = make_group()
+    group = make_group(end=5)
     with torch.no_grad():
         for side in range(8, 8 + 2 * CACHED_PLANS):
             group.render(0.0, size=(side, side))

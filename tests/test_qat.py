@@ -13,8 +13,7 @@ from nvcodec.quant.qat import finetune_for_quantization, frame_stages
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import QuantPlan
-from tests.conftest import TINY, moving_square_clip
-from tests.test_quant_steps import render
+from tests.conftest import TINY, moving_square_clip, render_unclamped
 
 CONFIG = Config.preset("fast", **TINY, iters=200, group_size=5)
 
@@ -55,7 +54,7 @@ def test_finetuning_lowers_the_coded_error_and_keeps_rounded_layers_on_grid(fitt
     def error(decoded):
         group = copy.deepcopy(fitted.group)
         group.load_state_dict(decoded)
-        return float((render(group) - truth).square().mean())
+        return float((render_unclamped(group) - truth).square().mean())
 
     # The error that quantization adds to the fit's own, against the frames.
     unquantized = error(fitted.group.state_dict())

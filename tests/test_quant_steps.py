@@ -6,30 +6,11 @@ import pytest
 import torch
 
 from nvcodec.codec import pack_group, unpack_group
-from nvcodec.config import ModelConfig, QuantConfig
-from nvcodec.model.group import GroupModel
+from nvcodec.config import QuantConfig
 from nvcodec.quant.sensitivity import output_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import FINER_BITS, QuantPlan, as_real, peak_steps
-from nvcodec.tiling import PatchGrid
-
-SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
-
-
-def make_group(activation="gabor", seed=0):
-    config = ModelConfig(activation=activation, **SMALL)
-    grid = PatchGrid.build(40, 56, config.patch, config.overlap)
-    return GroupModel(grid, config, 0, 4, torch.Generator().manual_seed(seed))
-
-
-def render(group):
-    with torch.no_grad():
-        out = torch.zeros(group.end - group.start + 1, group.grid.height * group.grid.width, 3)
-        plan = group.grid.pixel_plan(group.grid.height, group.grid.width)
-        times = torch.arange(group.start, group.end + 1, dtype=torch.float32)
-        rgb = group.frame_inr(plan.coords[:, None], group.bias_inr(group.local_time(times)))
-        weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(times.shape[0], -1, 3)
-        return out.index_add(1, plan.index.reshape(-1), weighted)
+from tests.conftest import make_group, render_unclamped
 
 
 @pytest.mark.parametrize("name", ["frame_inr.weights.0", "bias_inr.heads.0.weight"])
@@ -38,7 +19,7 @@ def test_sensitivity_predicts_the_output_error_of_small_perturbations(name):
     sensitivity = output_sensitivity(group, probes=64)
     param = dict(group.named_parameters())[name]
     assert sensitivity[name].shape == peak_steps(param.detach(), group.tensors[name], 8).shape
-    base = render(group)
+    base = render_unclamped(group)
     generator = torch.Generator().manual_seed(1)
     eps = 1e-3
     measured = []
@@ -46,7 +27,7 @@ def test_sensitivity_predicts_the_output_error_of_small_perturbations(name):
         noise = (torch.randint(0, 2, param.shape, generator=generator) * 2 - 1).float() * eps
         with torch.no_grad():
             param.add_(noise)
-            measured.append(float((render(group) - base).square().mean()))
+            measured.append(float((render_unclamped(group) - base).square().mean()))
             param.sub_(noise)
     predicted = float(sensitivity[name].expand(param.shape).sum()) * eps**2
     # Cross terms of random-sign noise average out: the mean of a few draws is within a factor of 2.

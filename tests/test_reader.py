@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, moving_square_clip
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.container import ContainerReader, ContainerWriter
 from nvcodec.errors import ActvError, ArgumentError, FormatError
 from nvcodec.metrics import psnr
+from tests.conftest import TINY, moving_square_clip
 
 CONFIG = Config.preset("fast", **TINY, iters=120, iters_warm=60, group_size=2, device="cpu")
 QUANT = QuantConfig(intra_period=2)

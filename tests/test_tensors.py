@@ -5,24 +5,20 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from nvcodec.config import ModelConfig, QuantConfig
 from nvcodec.model import ACTIVATIONS, GroupModel
 from nvcodec.model.tensors import Coding, Kind, group_tensors, stored_numbers
 from nvcodec.tiling import PatchGrid
-
-SMALL = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
+from tests.conftest import TINY_MODEL, make_group
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("layers", [1, 3])
 def test_the_model_holds_exactly_the_declared_tensors(activation, layers):
-    config = ModelConfig(activation=activation, **{**SMALL, "layers": layers})
-    grid = PatchGrid.build(40, 56, config.patch, config.overlap)
-    group = GroupModel(grid, config, 0, 3, torch.Generator().manual_seed(0))
+    group = make_group(activation, end=3, layers=layers)
     state = group.state_dict()
-    specs = group_tensors(grid.num_patches, config)
+    specs = group_tensors(group.grid.num_patches, group.config)
     assert sorted(state) == sorted(specs)
     for name, tensor in state.items():
         assert tuple(tensor.shape) == specs[name].shape and tensor.is_complex() == specs[name].complex, name
@@ -31,7 +27,7 @@ def test_the_model_holds_exactly_the_declared_tensors(activation, layers):
 
 def test_roles_of_the_published_layout():
     """ACTV.md section 12.2 and section 5: kinds, step axes and coding of every tensor."""
-    specs = group_tensors(6, ModelConfig(activation="wire", **SMALL))
+    specs = group_tensors(6, ModelConfig(activation="wire", **TINY_MODEL))
     frame = specs["frame_inr.weights.1"]
     assert (frame.kind, frame.coding, frame.step_axes, frame.complex) == (Kind.FRAME, Coding.ANS, (0, 2), True)
     assert frame.step_shape == (6, 1, 12, 1) and frame.pruned
@@ -61,7 +57,7 @@ def test_a_model_that_drifts_from_its_table_fails_loudly(monkeypatch):
         return specs
 
     monkeypatch.setattr(group_module, "group_tensors", renamed)
-    config = ModelConfig(**SMALL)
+    config = ModelConfig(**TINY_MODEL)
     with pytest.raises(AssertionError, match="declared table"):
         GroupModel(PatchGrid.build(40, 56, 24, 6), config, 0, 3)
 
