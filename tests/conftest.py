@@ -4,11 +4,11 @@ Test modules import these as ``from tests.conftest import ...`` (``pythonpath = 
 tests/bench/ imports ``moving_square_clip`` as ``from conftest import ...``.
 
 Layout: a library module ``nvcodec/X.py`` is tested in ``tests/test_X.py``, and
-``nvcodec/{cli,model,quant}/X.py`` in ``tests/{cli,model,quant}/test_X.py``. Those
-three folders are packages (``__init__.py``), so their tests may share names with
-flat ones and each may have its own conftest.py. Tests that take more than ~5 s
-on 2 CPU cores are marked ``@pytest.mark.slow``: ``python -m pytest -q -m "not slow"``
-is the quick loop, ``python -m pytest -q`` (CI) runs everything.
+``nvcodec/{cli,model,quant}/X.py`` in ``tests/{cli,model,quant}/test_X.py``. Those three
+folders are packages (``__init__.py``), so their test files may share names with flat ones
+and each may have its own conftest.py. Pytest imports them as ``cli``, ``model`` and
+``quant`` with tests/ first on ``sys.path``: a package folder here must never be named like
+a top-level package of the repository (``nvcodec``, ``tools``, ``benchmarks``).
 """
 
 from __future__ import annotations

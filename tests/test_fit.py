@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from nvcodec.config import Config
-from nvcodec.errors import ActvError, ConfigError, DeviceError, InputError
+from nvcodec.errors import ActvError, DeviceError, InputError
 from nvcodec.fit import fit_video
 from nvcodec.metrics import psnr
 from tests.conftest import TINY
@@ -69,35 +69,6 @@ def test_training_on_even_frames_spans_the_whole_timeline(tiny_clip):
 def test_uint8_input_is_accepted(tiny_clip):
     frames = np.rint(tiny_clip * 255).astype(np.uint8)
     assert fit_video(frames, tiny_config(iters=2, iters_warm=1)).model.num_frames == 6
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"activation": "relu"},
-        {"hidden": 0},
-        {"hidden": 2.5},
-        {"overlap": 20, "patch": 32},
-        {"omega0": -1.0},
-        {"s0": float("nan")},
-        {"lr": 0.0},
-        {"iters": 0},
-        {"batch_pixels": -5},
-        {"device": "tpu"},
-        {"precision": "fp8"},
-        {"compile": "yes"},
-        {"no_such_field": 1},
-    ],
-)
-def test_bad_configuration_raises_config_error(overrides):
-    with pytest.raises(ConfigError) as info:
-        tiny_config(**overrides)
-    assert str(info.value)
-
-
-def test_unknown_preset():
-    with pytest.raises(ConfigError, match="unknown preset"):
-        Config.preset("ultra")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Sensitivity-weighted quantization steps: the estimate, the rate rule, and the round trip."""
+"""Sensitivity-weighted quantization steps: the rate rule and the round trip."""
 
 import math
 
@@ -10,28 +10,7 @@ from nvcodec.config import QuantConfig
 from nvcodec.quant.sensitivity import output_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import FINER_BITS, QuantPlan, as_real, peak_steps
-from tests.conftest import make_group, render_unclamped
-
-
-@pytest.mark.parametrize("name", ["frame_inr.weights.0", "bias_inr.heads.0.weight"])
-def test_sensitivity_predicts_the_output_error_of_small_perturbations(name):
-    group = make_group()
-    sensitivity = output_sensitivity(group, probes=64)
-    param = dict(group.named_parameters())[name]
-    assert sensitivity[name].shape == peak_steps(param.detach(), group.tensors[name], 8).shape
-    base = render_unclamped(group)
-    generator = torch.Generator().manual_seed(1)
-    eps = 1e-3
-    measured = []
-    for _ in range(8):
-        noise = (torch.randint(0, 2, param.shape, generator=generator) * 2 - 1).float() * eps
-        with torch.no_grad():
-            param.add_(noise)
-            measured.append(float((render_unclamped(group) - base).square().mean()))
-            param.sub_(noise)
-    predicted = float(sensitivity[name].expand(param.shape).sum()) * eps**2
-    # Cross terms of random-sign noise average out: the mean of a few draws is within a factor of 2.
-    assert 0.5 * predicted < sum(measured) / len(measured) < 2 * predicted
+from tests.conftest import make_group
 
 
 def test_steps_keep_the_rate_of_peak_steps_and_follow_sensitivity():

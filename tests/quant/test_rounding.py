@@ -6,14 +6,11 @@ import pytest
 import torch
 
 from nvcodec.codec import pack_group, unpack_group
-from nvcodec.config import Config, QuantConfig
-from nvcodec.errors import ArgumentError
-from nvcodec.fit import fit_video
-from nvcodec.model.tensors import Coding, Kind, TensorSpec
+from nvcodec.config import QuantConfig
 from nvcodec.quant.rounding import compensated_round
 from nvcodec.quant.sensitivity import measure
-from nvcodec.quant.uniform import QuantPlan, quantize_tensor
-from tests.conftest import TINY, make_group, moving_square_clip, render_unclamped
+from nvcodec.quant.uniform import QuantPlan
+from tests.conftest import render_unclamped
 
 
 def correlated_inputs(count=2000, width=12, seed=0):
@@ -50,38 +47,9 @@ def test_limits_and_pruning_hold():
     assert not symbols[~keep].any()
 
 
-def test_complex_tensors_are_refused():
-    with pytest.raises(ArgumentError):
-        spec = TensorSpec((2, 3, 4), True, Kind.FRAME, Coding.ANS, (0, 2), in_axis=1)
-        quantize_tensor(torch.randn(2, 3, 4, dtype=torch.complex64), spec, 8, hessian=torch.eye(3).expand(2, 3, 3))
-
-
-def test_hessians_cover_every_real_weight_matrix():
-    group = make_group()
-    cost = measure(group, probes=32)
-    weights = {n: p for n, p in group.named_parameters() if n.endswith("weight") or ".weights." in n}
-    assert sorted(cost.hessians) == sorted(weights)
-    for name, h in cost.hessians.items():
-        w = weights[name]
-        # One [in, in] matrix per output channel (and per patch for frame-INR weights).
-        expected = (
-            (w.shape[0], w.shape[2], w.shape[1], w.shape[1]) if w.ndim == 3 else (w.shape[0], w.shape[1], w.shape[1])
-        )
-        assert h.shape == expected
-        torch.testing.assert_close(h, h.transpose(-1, -2))
-        # Its diagonal estimates each weight's sensitivity (another estimator of the same
-        # expectation, so they agree up to probe noise).
-        diagonal = torch.diagonal(h, dim1=-2, dim2=-1).mean(-1)
-        channel = cost.sensitivity[name].squeeze(-2 if w.ndim == 3 else -1)
-        assert 0.7 < float(diagonal.sum() / channel.sum()) < 1.4, name
-    # Complex WIRE layers are rounded to nearest: no Hessian for them.
-    assert "frame_inr.weights.1" not in measure(make_group("wire"), probes=1).hessians
-
-
-@pytest.fixture(scope="module")
-def fitted_group():
-    config = Config.preset("fast", **TINY, iters=200, group_size=5)
-    return fit_video(moving_square_clip(6), config).model.groups[0]
+@pytest.fixture
+def fitted_group(fitted):
+    return fitted.group
 
 
 @pytest.mark.parametrize("residual", [False, True])

@@ -1,12 +1,10 @@
-"""encode(): resuming a killed encode, and the bpp target."""
+"""encode(): the statistics it reports, resuming a killed encode, the bpp target, and what it refuses."""
 
 import pytest
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
-from nvcodec.config import MIN_BITS
 from nvcodec.errors import ArgumentError
 from nvcodec.metrics import psnr
-from nvcodec.quant.ratecontrol import RateControl, lower_depths
 from tests.conftest import TINY, moving_square_clip
 
 CONFIG = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
@@ -19,10 +17,22 @@ def clip():
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, clip):
+def encoded(tmp_path_factory, clip):
     path = tmp_path_factory.mktemp("ref") / "ref.actv"
-    encode(clip, path, CONFIG, QUANT, fps=12)
-    return path.read_bytes()
+    return path, encode(clip, path, CONFIG, QUANT, fps=12)
+
+
+@pytest.fixture(scope="module")
+def reference(encoded):
+    return encoded[0].read_bytes()
+
+
+def test_encode_reports_real_sizes(encoded, clip):
+    path, stats = encoded
+    assert stats.file_bytes == path.stat().st_size
+    assert stats.bpp == pytest.approx(8 * stats.file_bytes / clip[..., 0].size)
+    assert stats.groups == 3 and len(stats.fit_psnr) == 3
+    assert stats.coded_bits <= 1.02 * stats.entropy_bits + 64
 
 
 class Killed(Exception):
@@ -97,14 +107,24 @@ def test_max_bpp_keeps_the_file_under_target(tmp_path, clip, reference):
     assert roomy.path.read_bytes() == reference
 
 
-def test_rate_control_shares_the_budget_by_frames():
-    rate = RateControl(max_bpp=1.0, frames=11, height=10, width=10, header_bytes=100, groups=2)
-    share = rate.budget_bytes * 6 / 11
-    assert rate.allowance(5) == pytest.approx(share)
-    rate.spend(int(share) - 10)
-    assert rate.allowance(10) == pytest.approx(rate.budget_bytes - int(share) + 10)
-    depths = list(lower_depths(QuantConfig(bits_frame=8, bits_latent=6, bits_bias=8)))
-    assert [q.bits_frame for q in depths] == list(range(8, MIN_BITS - 1, -1))
-    assert depths[-1].bits_latent == MIN_BITS and depths[1].bits_latent == 5
-    with pytest.raises(ArgumentError):
-        RateControl(max_bpp=0.0, frames=1, height=1, width=1, header_bytes=1, groups=1)
+def test_interrupted_encode_leaves_existing_output_untouched(tmp_path, clip):
+    target = tmp_path / "out.actv"
+    target.write_bytes(b"precious")
+    config = Config.preset("fast", **TINY, iters=2, iters_warm=2, group_size=2, device="cpu")
+
+    def interrupt(group):
+        if group.index == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        encode(clip, target, config, fps=12, on_group=interrupt)
+    assert target.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.actv"]
+
+
+def test_bad_encode_arguments(tmp_path, clip):
+    config = Config.preset("fast", **TINY, iters=1, iters_warm=1, group_size=2, device="cpu")
+    for fps in (0.0, -1, float("nan"), 1e-4, 3e9):
+        with pytest.raises(ArgumentError):
+            encode(clip, tmp_path / "x.actv", config, fps=fps)
+    assert list(tmp_path.iterdir()) == []

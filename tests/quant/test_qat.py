@@ -6,21 +6,14 @@ import pytest
 import torch
 
 from nvcodec.codec import pack_group
-from nvcodec.config import Config, QuantConfig
-from nvcodec.fit import fit_groups
+from nvcodec.config import QuantConfig
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
 from nvcodec.quant.qat import finetune_for_quantization, frame_stages
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import QuantPlan
-from tests.conftest import TINY, moving_square_clip, render_unclamped
-
-CONFIG = Config.preset("fast", **TINY, iters=200, group_size=5)
-
-
-@pytest.fixture(scope="module")
-def fitted():
-    return next(fit_groups(moving_square_clip(6), CONFIG))
+from tests.conftest import render_unclamped
+from tests.quant.conftest import FITTED_CONFIG as CONFIG
 
 
 def test_stages_split_frame_layers_in_order():

@@ -1,0 +1,1 @@
+"""Tests of the command-line tools (nvcodec.cli), one file per module."""

@@ -1,0 +1,101 @@
+"""actv-encode: the summary, masks, resuming a killed encode, the rate target, frame ranges and the sample clip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from nvcodec.cli import decode as decode_cli
+from nvcodec.cli import encode as encode_cli
+from nvcodec.cli import info as info_cli
+from nvcodec.io import read_video, write_png_folder, write_video
+from tests.cli.conftest import FRAMES, HEIGHT, TINY_ARGS, WIDTH, one_line_error
+
+
+def test_encode_prints_a_summary_and_writes_a_file(tmp_path, source, capsys):
+    out = tmp_path / "a.actv"
+    assert encode_cli.main([str(source), "-o", str(out), *TINY_ARGS]) == 0
+    captured = capsys.readouterr()
+    summary = captured.out.strip().splitlines()[-1]
+    assert f"{FRAMES} frames {WIDTH}x{HEIGHT}" in summary and "bpp" in summary and "PSNR vs input" in summary
+    assert "group 1/2" in captured.err and "group 2/2" in captured.err  # one line per group off a terminal
+    assert out.exists() and not (tmp_path / "a.actv.partial").exists()
+
+
+def test_mask_inpaints_the_unknown_pixels(tmp_path, clip):
+    corrupted = clip.copy()
+    corrupted[:, 20:28, 4:12] = (0.0, 1.0, 0.0)  # a green block the mask marks unknown
+    source = tmp_path / "corrupted.y4m"
+    write_video(source, corrupted, fps=10)
+    mask = np.ones((1, HEIGHT, WIDTH, 3), np.float32)
+    mask[0, 20:28, 4:12] = 0
+    write_png_folder(tmp_path / "mask", mask)
+    out = tmp_path / "inpainted.actv"
+    args = [str(source), "-o", str(out), "--mask", str(tmp_path / "mask" / "000000.png"), "-q", *TINY_ARGS]
+    assert encode_cli.main(args) == 0
+    decoded_path = tmp_path / "inpainted.y4m"
+    assert decode_cli.main([str(out), "-o", str(decoded_path), "-q"]) == 0
+    hole = read_video(decoded_path).frames[:, 20:28, 4:12]
+    assert np.abs(hole - clip[:, 20:28, 4:12]).mean() < np.abs(hole - corrupted[:, 20:28, 4:12]).mean()
+
+
+def test_mask_summary_says_known_pixels(tmp_path, source, capsys):
+    mask = np.ones((FRAMES, HEIGHT, WIDTH, 3), np.float32)
+    mask[:, :4] = 0
+    write_video(tmp_path / "mask.y4m", mask, fps=10)
+    args = [str(source), "-o", str(tmp_path / "m.actv"), "--mask", str(tmp_path / "mask.y4m"), *TINY_ARGS]
+    assert encode_cli.main(args) == 0
+    assert "PSNR on known pixels" in capsys.readouterr().out
+    write_video(tmp_path / "small.y4m", mask[:, :16], fps=10)
+    args = [str(source), "-o", str(tmp_path / "n.actv"), "--mask", str(tmp_path / "small.y4m"), *TINY_ARGS]
+    one_line_error(capsys, encode_cli.main(args), 1, "mask")
+
+
+def test_resume_after_a_kill_gives_the_same_file(tmp_path, source, encoded, monkeypatch, capsys):
+    out = tmp_path / "resumed.actv"
+    finished = encode_cli.EncodeProgress.group_done
+
+    def killed_after_first_group(self, group):
+        finished(self, group)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(encode_cli.EncodeProgress, "group_done", killed_after_first_group)
+        code = encode_cli.main([str(source), "-o", str(out), "-q", *TINY_ARGS])
+    err = capsys.readouterr().err
+    assert code == 130 and "--resume" in err and "Traceback" not in err
+    assert not out.exists(), "a killed encode leaves no half-written file"
+    assert (tmp_path / "resumed.actv.partial" / "group-000000.msgpack").exists()
+
+    one_line_error(capsys, encode_cli.main([str(source), "-o", str(out), *TINY_ARGS]), 2, "--resume")
+    assert encode_cli.main([str(source), "-o", str(out), "--resume", *TINY_ARGS]) == 0
+    assert "taken from the resume folder" in capsys.readouterr().err
+    assert out.read_bytes() == encoded.read_bytes()
+    assert not (tmp_path / "resumed.actv.partial").exists()
+
+
+def test_max_bpp_is_honoured(tmp_path, source, encoded, capsys):
+    full = 8 * encoded.stat().st_size / (FRAMES * HEIGHT * WIDTH)
+    out = tmp_path / "small.actv"
+    assert encode_cli.main([str(source), "-o", str(out), "--max-bpp", f"{0.9 * full:.4f}", *TINY_ARGS]) == 0
+    assert 8 * out.stat().st_size / (FRAMES * HEIGHT * WIDTH) <= 0.9 * full
+    err = capsys.readouterr().err
+    assert "at 8 bits" not in err.splitlines()[-1] or "at 8 bits" not in err.splitlines()[-2], err
+
+
+def test_frame_range_and_stride(tmp_path, source, capsys):
+    out = tmp_path / "sub.actv"
+    args = [str(source), "-o", str(out), "--start", "1", "--frames", "2", "--stride", "2", "-q", *TINY_ARGS]
+    assert encode_cli.main(args) == 0
+    assert info_cli.main([str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames"] == 2 and report["fps"] == 5
+
+
+def test_the_sample_clip_encodes(tmp_path, capsys):
+    out = tmp_path / "sample.actv"
+    args = ["--sample", "--frames", "2", "-o", str(out), "-q", *TINY_ARGS]
+    assert encode_cli.main(args) == 0
+    assert info_cli.main([str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["width"] == 176

@@ -1,0 +1,1 @@
+"""Tests of nvcodec.model, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of nvcodec.quant, one file per module."""
