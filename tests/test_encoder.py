@@ -27,6 +27,7 @@ def reference(encoded):
     return encoded[0].read_bytes()
 
 
+@pytest.mark.slow  # cheap itself, but the only quick test that would need the reference encode
 def test_encode_reports_real_sizes(encoded, clip):
     path, stats = encoded
     assert stats.file_bytes == path.stat().st_size
@@ -39,6 +40,7 @@ class Killed(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_a_killed_encode_resumes_to_the_same_bytes(tmp_path, clip, reference):
     target, folder = tmp_path / "out.actv", tmp_path / "out.actv.partial"
 
@@ -63,6 +65,7 @@ def test_a_killed_encode_resumes_to_the_same_bytes(tmp_path, clip, reference):
     assert not folder.exists(), "the resume folder is removed once the file is written"
 
 
+@pytest.mark.slow
 def test_a_torn_group_record_is_fitted_again(tmp_path, clip, reference):
     target, folder = tmp_path / "out.actv", tmp_path / "resume"
 
@@ -94,6 +97,7 @@ def test_a_resume_folder_of_another_encode_is_refused(tmp_path, clip):
         encode(clip[:, ::-1].copy(), tmp_path / "a.actv", CONFIG, QUANT, fps=12, resume_folder=folder)
 
 
+@pytest.mark.slow
 def test_max_bpp_keeps_the_file_under_target(tmp_path, clip, reference):
     full_bpp = 8 * len(reference) / clip[..., 0].size
     target = 0.85 * full_bpp

@@ -17,6 +17,7 @@ def tiny_config(**overrides) -> Config:
     return Config.preset("fast", **settings)
 
 
+@pytest.mark.slow
 def test_tiny_clip_reaches_stated_psnr(tiny_clip):
     """48x48x6, two groups, a few seconds of CPU: the fit must be far above a flat image (~14 dB)."""
     progress = []
@@ -29,6 +30,7 @@ def test_tiny_clip_reaches_stated_psnr(tiny_clip):
     assert all(np.isfinite(p.psnr) for p in progress)
 
 
+@pytest.mark.slow
 def test_same_seed_same_parameters(tiny_clip):
     a = fit_video(tiny_clip, tiny_config(iters=20, iters_warm=10)).model.state_dict()
     b = fit_video(tiny_clip, tiny_config(iters=20, iters_warm=10)).model.state_dict()
@@ -38,6 +40,7 @@ def test_same_seed_same_parameters(tiny_clip):
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_masked_pixels_do_not_influence_the_fit(tiny_clip):
     mask = np.ones(tiny_clip.shape[:3], dtype=bool)
     mask[:, 10:30, 5:25] = False
@@ -50,6 +53,7 @@ def test_masked_pixels_do_not_influence_the_fit(tiny_clip):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_mask_changes_the_fit(tiny_clip):
     mask = np.ones(tiny_clip.shape[:3], dtype=bool)
     mask[:, 10:30, 5:25] = False

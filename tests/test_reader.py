@@ -86,6 +86,7 @@ def test_truncated_files_raise_library_errors(encoded, tmp_path):
             reader.frames(range(7))
 
 
+@pytest.mark.slow
 def test_flipped_bytes_raise_library_errors(encoded, tmp_path):
     data = encoded[0].read_bytes()
     target = tmp_path / "flip.actv"
@@ -151,6 +152,7 @@ def test_intra_flag_must_match_the_header(encoded, tmp_path):
         reader.frame(3)
 
 
+@pytest.mark.slow
 def test_long_residual_chains_decode_without_recursion(tmp_path, clip):
     """A late frame of a file with one independent group then hundreds of residuals."""
     from nvcodec.encoder import write_groups

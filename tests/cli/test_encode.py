@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from nvcodec.cli import decode as decode_cli
 from nvcodec.cli import encode as encode_cli
@@ -13,6 +14,7 @@ from nvcodec.io import read_video, write_png_folder, write_video
 from tests.cli.conftest import FRAMES, HEIGHT, TINY_ARGS, WIDTH, one_line_error
 
 
+@pytest.mark.slow
 def test_encode_prints_a_summary_and_writes_a_file(tmp_path, source, capsys):
     out = tmp_path / "a.actv"
     assert encode_cli.main([str(source), "-o", str(out), *TINY_ARGS]) == 0
@@ -23,6 +25,7 @@ def test_encode_prints_a_summary_and_writes_a_file(tmp_path, source, capsys):
     assert out.exists() and not (tmp_path / "a.actv.partial").exists()
 
 
+@pytest.mark.slow
 def test_mask_inpaints_the_unknown_pixels(tmp_path, clip):
     corrupted = clip.copy()
     corrupted[:, 20:28, 4:12] = (0.0, 1.0, 0.0)  # a green block the mask marks unknown
@@ -40,6 +43,7 @@ def test_mask_inpaints_the_unknown_pixels(tmp_path, clip):
     assert np.abs(hole - clip[:, 20:28, 4:12]).mean() < np.abs(hole - corrupted[:, 20:28, 4:12]).mean()
 
 
+@pytest.mark.slow
 def test_mask_summary_says_known_pixels(tmp_path, source, capsys):
     mask = np.ones((FRAMES, HEIGHT, WIDTH, 3), np.float32)
     mask[:, :4] = 0
@@ -52,6 +56,7 @@ def test_mask_summary_says_known_pixels(tmp_path, source, capsys):
     one_line_error(capsys, encode_cli.main(args), 1, "mask")
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_gives_the_same_file(tmp_path, source, encoded, monkeypatch, capsys):
     out = tmp_path / "resumed.actv"
     finished = encode_cli.EncodeProgress.group_done
@@ -75,6 +80,7 @@ def test_resume_after_a_kill_gives_the_same_file(tmp_path, source, encoded, monk
     assert not (tmp_path / "resumed.actv.partial").exists()
 
 
+@pytest.mark.slow
 def test_max_bpp_is_honoured(tmp_path, source, encoded, capsys):
     full = 8 * encoded.stat().st_size / (FRAMES * HEIGHT * WIDTH)
     out = tmp_path / "small.actv"
@@ -93,6 +99,7 @@ def test_frame_range_and_stride(tmp_path, source, capsys):
     assert report["frames"] == 2 and report["fps"] == 5
 
 
+@pytest.mark.slow
 def test_the_sample_clip_encodes(tmp_path, capsys):
     out = tmp_path / "sample.actv"
     args = ["--sample", "--frames", "2", "-o", str(out), "-q", *TINY_ARGS]

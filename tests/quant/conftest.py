@@ -14,5 +14,8 @@ FITTED_CONFIG = Config.preset("fast", **TINY, iters=200, group_size=5)
 
 @pytest.fixture(scope="package")
 def fitted() -> GroupFit:
-    """The fitted group with its frames; tests copy it before changing it."""
+    """The fitted group with its frames; tests copy it before changing it.
+
+    Fitting takes 10-30 s on 2 CPU cores, so the tests that use it are marked slow.
+    """
     return next(fit_groups(moving_square_clip(6), FITTED_CONFIG))

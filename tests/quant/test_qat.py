@@ -26,6 +26,7 @@ def test_stages_split_frame_layers_in_order():
     assert frame_stages({names[0]: frame, "bias_inr.latents": other}, 2) == [names[:1]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compensated", [False, True])
 def test_finetuning_lowers_the_coded_error_and_keeps_rounded_layers_on_grid(fitted, compensated):
     quant = QuantConfig(bits_frame=4, bits_latent=4, bits_bias=4, qat_iters=120, qat_lr=1e-3)

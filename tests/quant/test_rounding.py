@@ -52,6 +52,7 @@ def fitted_group(fitted):
     return fitted.group
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("residual", [False, True])
 def test_compensated_group_decodes_bit_exact(fitted_group, residual):
     state = fitted_group.state_dict()
@@ -63,6 +64,7 @@ def test_compensated_group_decodes_bit_exact(fitted_group, residual):
     assert all(torch.equal(decoded[n], compensated.decoded[n]) for n in state)
 
 
+@pytest.mark.slow
 def test_compensated_group_renders_closer_at_the_same_rate(fitted_group):
     state = fitted_group.state_dict()
     quant = QuantConfig(bits_frame=5, bits_latent=5, bits_bias=5)
