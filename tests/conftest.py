@@ -10,12 +10,14 @@ and each may have its own conftest.py. Pytest imports them as ``cli``, ``model``
 ``quant`` with tests/ first on ``sys.path``: a package folder here must never be named like
 a top-level package of the repository (``nvcodec``, ``tools``, ``benchmarks``).
 
-Tests that take more than ~5 s on 2 CPU cores are marked ``@pytest.mark.slow``:
-``python -m pytest -q -m "not slow"`` is the quick loop (about a minute and a half),
-``python -m pytest -q`` (CI) runs everything. A module-scoped encode that many quick
-tests share (test_reader, cli/) stays in the quick loop. On a machine busy with other
-jobs, ``OMP_NUM_THREADS=1`` keeps torch's threads from oversubscribing the cores: with
-two other jobs running, the quick loop took 8.5 minutes without it and 1.5 with it.
+Tests that run an encode or a fit of their own, or a long sweep, are marked
+``@pytest.mark.slow``: 1-8 s each on a quiet 2-core machine, 5-30 s while other jobs
+share it. ``python -m pytest -q -m "not slow"`` is the quick loop (under a minute on a
+quiet machine), ``python -m pytest -q`` (CI) runs everything. A module-scoped encode
+that many quick tests share (test_reader, cli/) stays in the quick loop. On a machine
+busy with other jobs, ``OMP_NUM_THREADS=1`` keeps torch's threads from oversubscribing
+the cores: with two other jobs running, the quick loop took 8.5 minutes without it and
+1.5 with it.
 """
 
 from __future__ import annotations
