@@ -50,6 +50,12 @@ def machine() -> dict[str, object]:
 
 
 def command() -> str:
+    """The command line that ran this benchmark, relative to the repository root (``python -m benchmarks.x ...``)."""
+    script = Path(sys.argv[0]).resolve()
+    root = Path(__file__).resolve().parent.parent
+    if script.is_relative_to(root) and script.suffix == ".py":
+        module = ".".join(script.relative_to(root).with_suffix("").parts).removesuffix(".__main__")
+        return " ".join(["python", "-m", module, *sys.argv[1:]])
     return " ".join(["python", *sys.argv])
 
 

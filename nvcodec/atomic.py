@@ -2,10 +2,13 @@
 
 Every writer in nvcodec (the ``.actv`` container, videos, PNG folders, the
 resume folder's records) creates its temporary file or folder here, named
-``.<target name>.<random>.part<suffix>`` in the target's folder, so a rename
-moves it into place on the same file system. Temporaries are created with
-the usual permissions less the umask, so finished outputs get the same modes
-as any other tool's.
+``.<target name>.<pid>-<random>.part<suffix>`` in the target's folder, so a
+rename moves it into place on the same file system. Temporaries are created
+with the usual permissions less the umask, so finished outputs get the same
+modes as any other tool's. A process killed outright (SIGKILL, a lost
+machine) cannot clean up; the next run for the same target removes what such
+a process left (:func:`remove_stale_temporaries`), recognising it by the
+process id in the name.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from nvcodec.errors import OutputError
@@ -22,7 +26,43 @@ TEMP_TRIES = 100
 
 
 def _temp_name(target: Path, suffix: str) -> Path:
-    return target.parent / f".{target.name}.{secrets.token_hex(4)}.part{suffix}"
+    return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part{suffix}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries of ``target`` left by processes of this machine that no longer run.
+
+    Those of a process still running (another writer of the same target) are
+    left alone. Returns what was removed.
+    """
+    target = Path(target)
+    removed: list[Path] = []
+    prefix = f".{target.name}."
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and ".part" in p.name]
+    except OSError:
+        return removed
+    for path in candidates:
+        owner = path.name[len(prefix) :].split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or _alive(int(owner)):
+            continue
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _cannot_write(target: Path, exc: OSError) -> OutputError:

@@ -64,16 +64,15 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _check(
-            self.activation in ACTIVATIONS,
+            isinstance(self.activation, str) and self.activation in ACTIVATIONS,
             f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}",
         )
         for name in ("hidden", "layers", "patch", "rff_freqs", "latent_dim", "hyper_hidden"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, f"{name} must be a positive integer, got {value!r}")
-        _check(
-            self.hidden <= MAX_WIDTH and self.hyper_hidden <= MAX_WIDTH,
-            f"hidden widths above {MAX_WIDTH} are not supported",
-        )
+        for name in ("hidden", "hyper_hidden"):
+            value = getattr(self, name)
+            _check(value <= MAX_WIDTH, f"{name} must be at most {MAX_WIDTH}, got {value}")
         _check(self.layers <= MAX_LAYERS, f"layers must be at most {MAX_LAYERS}, got {self.layers}")
         _check(self.patch >= 4, f"patch must be at least 4 pixels, got {self.patch}")
         _check(

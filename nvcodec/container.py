@@ -365,7 +365,7 @@ class ContainerReader:
             self._file = source  # type: ignore[assignment]
         else:
             try:
-                self.path = os.fspath(source)  # type: ignore[arg-type]
+                self.path = os.fspath(source)
             except TypeError as exc:
                 raise ArgumentError(f"expected a path or a binary file object, got {type(source).__name__}") from exc
             self._owns = True

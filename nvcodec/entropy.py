@@ -81,14 +81,28 @@ def encode(symbols: np.ndarray) -> SymbolStream:
     return SymbolStream(int(symbols.size), low, table, coder.get_compressed().astype("<u4").tobytes())
 
 
+def _decompress(blob: bytes, limit: int, what: str) -> bytes:
+    """One zstd frame of at most ``limit`` bytes; anything else is a :class:`FormatError`.
+
+    A frame may declare its own size, and zstandard allocates what it declares
+    before looking further, whatever ``max_output_size`` says: that size is
+    checked against ``limit`` first, so a hostile chunk cannot make a reader
+    allocate more than the model needs.
+    """
+    try:
+        declared = zstandard.frame_content_size(blob)
+        if declared > limit:
+            raise FormatError(f"{what} declares {declared} bytes, more than the {limit} it may hold")
+        return zstandard.ZstdDecompressor().decompress(blob, max_output_size=limit)
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"{what} is damaged: {exc}") from None
+
+
 def decode(stream: SymbolStream) -> np.ndarray:
     """Inverse of :func:`encode`; any inconsistency raises :class:`FormatError`."""
     if stream.size == 0:
         return np.zeros(0, dtype=np.int64)
-    try:
-        raw = zstandard.ZstdDecompressor().decompress(stream.table, max_output_size=4 * MAX_ALPHABET)
-    except zstandard.ZstdError as exc:
-        raise FormatError(f"symbol table is damaged: {exc}") from None
+    raw = _decompress(stream.table, 4 * MAX_ALPHABET, "symbol table")
     if not raw or len(raw) % 4 or len(raw) > 4 * MAX_ALPHABET:
         raise FormatError("symbol table has an invalid size")
     counts = np.frombuffer(raw, dtype="<u4").astype(np.uint64)
@@ -121,10 +135,7 @@ def encode_vectors(symbols: np.ndarray) -> bytes:
 
 def decode_vectors(blob: bytes, count: int) -> np.ndarray:
     """Inverse of :func:`encode_vectors` for exactly ``count`` symbols; anything else is a :class:`FormatError`."""
-    try:
-        raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=4 * count + 1)
-    except zstandard.ZstdError as exc:
-        raise FormatError(f"vector symbols are damaged: {exc}") from None
+    raw = _decompress(blob, 4 * count + 1, "vector symbols")
     if len(raw) != 4 * count:
         raise FormatError("vector symbols have the wrong size")
     return np.frombuffer(raw, "<i4").astype(np.int64)

@@ -27,8 +27,9 @@ from nvcodec.device import precision, resolve_device
 from nvcodec.errors import ArgumentError, InputError
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.model.group import GroupModel
-from nvcodec.model.video import VideoModel, group_bounds
+from nvcodec.model.video import VideoModel
 from nvcodec.tiling import PatchGrid, SamplingTable
+from nvcodec.timebase import group_bounds
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,19 @@ class _PixelSampler:
         coords = torch.stack([t.row_local.gather(1, kr), t.col_local.gather(1, kc)], dim=-1).view(*self.shape, 2)
         weights = (t.row_weight.gather(1, kr) * t.col_weight.gather(1, kc)).view(self.shape)
         return rows, cols, coords, weights
+
+
+def compiled(group: GroupModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``group``'s forward through ``torch.compile``, specialised to this group's shapes.
+
+    With torch's default, a group whose frame count differs from an earlier
+    group's in the same process gets kernels for symbolic shapes, and those
+    round differently from the static kernels a fresh process compiles. A
+    resumed encode (a fresh process) would then fit that group to other
+    weights and write other bytes. Static shapes make every group's kernels
+    depend on its own shapes only, whatever ran before.
+    """
+    return torch.compile(group, dynamic=False)
 
 
 CURVATURE_SAMPLES = 16
@@ -310,7 +324,7 @@ class VideoFitter:
         if group_mask is not None and not bool(group_mask.any()):
             raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
         taus = group.local_time(torch.tensor([float(self.frame_times[i]) for i in picked], device=self.device))
-        forward = torch.compile(group) if fit.compile else None
+        forward = compiled(group) if fit.compile else None
 
         def report(iteration: int, loss: float) -> None:
             if callback is not None and (iteration % report_every == 0 or iteration == iterations):

@@ -11,14 +11,16 @@ enforces are known before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nvcodec.config import Config, ModelConfig, QuantConfig
 from nvcodec.errors import ArgumentError, ConfigError, FormatError
 from nvcodec.model.tensors import TensorSpec, group_tensors, stored_numbers
 from nvcodec.tiling import PatchGrid
-from nvcodec.timebase import fps_fraction
+from nvcodec.timebase import fps_fraction, group_bounds
 from nvcodec.version import __version__
 
 FORMAT_NAME = "nvcodec-actv"
@@ -54,6 +56,44 @@ class Header:
 def group_parameter_count(grid: PatchGrid, model: ModelConfig) -> int:
     """Stored numbers of one group (complex counted twice), from the configuration alone."""
     return stored_numbers(group_tensors(grid.num_patches, model))
+
+
+def stored_bits_estimate(frames: int, height: int, width: int, config: Config, quant: QuantConfig) -> int:
+    """What the parameters of all groups cost at most: every stored number at its kind's depth.
+
+    Entropy coding usually saves a good part of this; raw tensors count 32 bits.
+    """
+    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
+    specs = group_tensors(grid.num_patches, config.model)
+    per_group = sum(spec.real_size * (spec.bits(quant) if spec.quantized else 32) for spec in specs.values())
+    return per_group * (len(group_bounds(frames, config.fit.group_size)) - 1)
+
+
+def layout_problems(header: Header, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """Every way the groups' frame ranges fail to tile the header's frames; empty for a file that decodes.
+
+    Groups follow each other and share their boundary frame: group ``k`` ends
+    where group ``k + 1`` starts, the first starts at frame 0 and the last
+    ends at the header's last frame. Only a one-group file may hold a single frame.
+    """
+    if not spans:
+        return ["the file holds no groups"]
+    problems = []
+    if spans[0][0] != 0:
+        problems.append(f"the first group starts at frame {spans[0][0]}, not at frame 0")
+    if spans[-1][1] != header.frames - 1:
+        problems.append(
+            f"the groups end at frame {spans[-1][1]}, but the header declares {header.frames} frames "
+            f"(last frame {header.frames - 1})"
+        )
+    for index, (before, after) in enumerate(itertools.pairwise(spans), start=1):
+        if after[0] != before[1]:
+            problems.append(
+                f"group {index} starts at frame {after[0]}, not at frame {before[1]} where group {index - 1} ends"
+            )
+    if len(spans) > 1:
+        problems.extend(f"group {i} covers no time (frames {s}..{e})" for i, (s, e) in enumerate(spans) if e <= s)
+    return problems
 
 
 def is_intra(index: int, quant: QuantConfig) -> bool:

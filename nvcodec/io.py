@@ -127,7 +127,7 @@ def read_video(
     """
     _check_range(start, stop, step)
     if not isinstance(path, (str, os.PathLike)):
-        video = _read_container(path, start, stop, step, fps, stream_format)  # type: ignore[arg-type]
+        video = _read_container(path, start, stop, step, fps, stream_format)
         return video
     path = Path(path)
     if not path.exists():
@@ -252,6 +252,8 @@ class VideoWriter(_AtomicOutput):
             raise OutputError(f"frame is {rgb.shape}, the video is {self.size[1]}x{self.size[0]} RGB")
         try:
             self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        except BrokenPipeError:
+            raise  # the reader of a stream went away (``| head``): not a failure to write, the caller decides
         except (av.FFmpegError, OSError) as exc:
             raise OutputError(f"cannot write {self.path or 'the output stream'}: {exc}") from None
         self.frames_written += 1
@@ -261,6 +263,8 @@ class VideoWriter(_AtomicOutput):
         try:
             self._container.mux(self._stream.encode(None))
             self._container.close()
+        except BrokenPipeError:
+            raise
         except (av.FFmpegError, OSError) as exc:
             self._discard()
             raise OutputError(f"cannot write {self.path or 'the output stream'}: {exc}") from None

@@ -7,7 +7,6 @@ Opening reads the header and the index only. A frame decodes its own group
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -20,7 +19,7 @@ from nvcodec.container import ContainerReader
 from nvcodec.decoder import GroupDecoder
 from nvcodec.device import resolve_device
 from nvcodec.errors import ArgumentError, FormatError
-from nvcodec.header import parse_header_map
+from nvcodec.header import layout_problems, parse_header_map
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import Timeline, as_time
 
@@ -58,15 +57,9 @@ class VideoReader:
         self.quant_config = header.quant
         self.encoder = header.encoder
         entries = self._container.entries
-        if not entries:
-            raise FormatError(f"{self.path} holds no groups")
-        if entries[0].start != 0 or entries[-1].end != self.num_frames - 1:
-            raise FormatError("groups do not span the video's frames")
-        for a, b in itertools.pairwise(entries):
-            if b.start != a.end or b.end <= b.start:
-                raise FormatError("groups must follow each other and share their boundary frame")
-        if len(entries) > 1 and any(e.end == e.start for e in entries):
-            raise FormatError("an empty group in a multi-group file")
+        problems = layout_problems(header, [(e.start, e.end) for e in entries])
+        if problems:
+            raise FormatError(f"{self.path}: {problems[0]}")
         self.grid = header.grid()
         self.timeline = Timeline(tuple(e.end for e in entries), self.num_frames)
         self._decoder = GroupDecoder(header.tensors(), header.quant, self._container.read_chunk, CACHED_GROUPS)

@@ -11,6 +11,9 @@ Neighbouring patches cross-fade linearly inside a *band* centred in their
 overlap. Bands never touch each other, so at most two windows per axis are
 non-zero anywhere and they are ``r`` and ``1 - r``: the 1-D windows sum to 1
 exactly, the separable 2-D windows to 1 up to one rounding of a product.
+
+The geometry needs only numpy; torch is imported when pixel plans are made,
+so that a header (which builds the grid to count patches) is read without it.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from nvcodec.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,8 @@ class SamplingTable:
 
 
 def _padded(rows: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
+    import torch
+
     width = max(len(r) for r in rows)
     out = np.zeros((len(rows), width), dtype=np.float64)
     for i, r in enumerate(rows):
@@ -184,6 +192,8 @@ class PatchGrid:
 
     def pixel_plan(self, height: int, width: int) -> PixelPlan:
         """Per-patch output pixels, coordinates and weights for a render at ``height`` × ``width``."""
+        import torch
+
         if height < 1 or width < 1:
             raise ConfigError(f"output size must be at least 1x1, got {width}x{height}")
         ys, xs = self.rows.centres(height), self.cols.centres(width)
@@ -211,6 +221,8 @@ class PatchGrid:
 
     def sampling_table(self) -> SamplingTable:
         """Native-resolution support of every patch, for drawing training pixels."""
+        import torch
+
         cells = self._cells()
         ys, xs = self.rows.centres(self.height), self.cols.centres(self.width)
         sup_r = [self.rows.support(r, self.height) for r, _ in cells]

@@ -54,7 +54,7 @@ def nvcodec_config(task: str, settings: Settings, iters: int, iters_warm: int):
 
 
 def _group_count(times: Sequence[int], group_size: int) -> int:
-    from nvcodec.model.video import group_bounds
+    from nvcodec.timebase import group_bounds
 
     return len(group_bounds(int(times[-1]) + 1, group_size)) - 1
 

@@ -9,9 +9,12 @@ tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -31,10 +34,48 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so it stops as after Ctrl-C: outputs are cleaned up."""
+
+    def __init__(self, signum: int, *args: object):
+        super().__init__(*args)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` (main thread only, as Python allows)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {number: signal.signal(number, terminate) for number in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def interruption(exc: KeyboardInterrupt) -> str:
+    """What stopped the program, in words: ``interrupted`` (Ctrl-C) or ``terminated by SIGTERM``."""
+    return f"terminated by {signal.Signals(exc.signum).name}" if isinstance(exc, Terminated) else "interrupted"
+
+
+def interrupt_status(exc: KeyboardInterrupt) -> int:
+    """130 after Ctrl-C, 128 + the signal number after SIGTERM (143) or SIGHUP (129), like a shell."""
+    return 128 + exc.signum if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
 def run(prog: str, body: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
     """Run a tool's body, turning expected failures into one line on stderr and an exit status."""
     try:
-        return body(argv)
+        with signals_as_interrupts():
+            return body(argv)
     except UsageError as exc:
         _say(prog, f"error: {exc}")
         return EXIT_USAGE
@@ -42,8 +83,8 @@ def run(prog: str, body: Callable[[Sequence[str] | None], int], argv: Sequence[s
         _say(prog, f"error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt as exc:
-        _say(prog, str(exc) or "interrupted; no output was written")
-        return EXIT_INTERRUPTED
+        _say(prog, str(exc) or f"{interruption(exc)}; no output was written")
+        return interrupt_status(exc)
     except BrokenPipeError:
         # The reader of our stdout went away (``actv-decode x.actv - | head``): not an error of ours.
         _silence_stdout()
@@ -114,6 +155,13 @@ def positive_float(text: str) -> float:
 
 def non_negative_float(text: str) -> float:
     return _number(text, float, 0, strict=False)
+
+
+def device_name(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; whether that device exists is checked later (exit 1, not 2)."""
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
 
 
 def frame_size(text: str) -> tuple[int, int]:

@@ -23,10 +23,12 @@ from typing import cast
 import numpy as np
 from tqdm import tqdm
 
+from nvcodec.atomic import remove_stale_temporaries
 from nvcodec.cli.common import (
     Parser,
     UsageError,
     check_output,
+    device_name,
     frame_size,
     info,
     non_negative_float,
@@ -75,7 +77,7 @@ def build_parser() -> Parser:
     out = parser.add_argument_group("output")
     out.add_argument("--crf", type=int, default=12, help="H.264 quality for .mp4/.mkv, 0-51 (default 12: transparent)")
     out.add_argument("--lossless", action="store_true", help="H.264 CRF 0 in 4:4:4 for .mp4/.mkv")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    parser.add_argument("--device", type=device_name, default="cpu", help="cpu (default), cuda, cuda:N or auto")
     return parser
 
 
@@ -124,6 +126,7 @@ def _body(argv: Sequence[str] | None) -> int:
     path = Path(output)
     if kind != "stdout":
         check_output(path, args.overwrite, folder=kind == "png")
+        remove_stale_temporaries(path)
     with VideoReader(args.input, device=args.device) as reader:
         times = frame_times(len(reader), reader.fps, args.start, args.end, args.fps_scale)
         if args.size is not None:

@@ -15,6 +15,7 @@ input it stays low (the noise was not kept).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import time
@@ -25,12 +26,15 @@ from typing import cast
 import numpy as np
 from tqdm import tqdm
 
+from nvcodec.atomic import remove_stale_temporaries
 from nvcodec.cli.common import (
     Parser,
     UsageError,
     check_output,
+    device_name,
     human_bytes,
     info,
+    interruption,
     non_negative_int,
     positive_float,
     positive_int,
@@ -42,6 +46,7 @@ from nvcodec.device import resolve_device
 from nvcodec.encoder import EncodeStats, GroupCoded, encode
 from nvcodec.errors import InputError
 from nvcodec.fit import FitProgress
+from nvcodec.header import stored_bits_estimate
 from nvcodec.io import Video, read_video
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.reader import VideoReader
@@ -100,7 +105,9 @@ def build_parser() -> Parser:
     model.add_argument("--iters", type=positive_int, help="fit iterations of the first group")
     model.add_argument("--iters-warm", type=positive_int, help="fit iterations of the later, warm-started groups")
     model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
-    model.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    model.add_argument(
+        "--device", type=device_name, default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N"
+    )
     model.add_argument(
         "--no-compile",
         dest="compile",
@@ -152,6 +159,40 @@ def _config(args) -> tuple[Config, QuantConfig]:
     return config, QuantConfig(**quant_options)
 
 
+MIN_SHRUNK_WIDTH = 4
+"""Narrowest network the size check shrinks to (hidden and bias-INR widths)."""
+RAW_BITS_PER_PIXEL = 24
+
+
+def sized_for_video(config: Config, quant: QuantConfig, shape: tuple[int, int, int], fixed: bool) -> tuple[Config, str]:
+    """``config``, narrowed where its parameters alone would outweigh the raw video; and a warning, or ``""``.
+
+    A tiny input (a few frames of a few pixels) can be smaller than the model
+    that stores it. When the widths were not given (``fixed`` false) they are
+    halved until the estimate (:func:`~nvcodec.header.stored_bits_estimate`)
+    is under half the raw size or reaches :data:`MIN_SHRUNK_WIDTH`.
+    """
+    frames, height, width = shape
+    raw_bits = frames * height * width * RAW_BITS_PER_PIXEL
+    estimate = stored_bits_estimate(frames, height, width, config, quant)
+    if estimate <= raw_bits:
+        return config, ""
+    message = f"the model's parameters (about {estimate // 8:,} bytes) outweigh the raw video ({raw_bits // 8:,} bytes)"
+    if fixed:
+        return config, f"warning: {message}; a smaller --hidden or --patch would suit this input"
+    model = config.model
+    while estimate > raw_bits // 2 and max(model.hidden, model.hyper_hidden) > MIN_SHRUNK_WIDTH:
+        model = dataclasses.replace(
+            model,
+            hidden=max(MIN_SHRUNK_WIDTH, model.hidden // 2),
+            hyper_hidden=max(MIN_SHRUNK_WIDTH, model.hyper_hidden // 2),
+        )
+        estimate = stored_bits_estimate(frames, height, width, dataclasses.replace(config, model=model), quant)
+    return dataclasses.replace(config, model=model), (
+        f"warning: {message}; using --hidden {model.hidden} (bias-INR width {model.hyper_hidden}) instead"
+    )
+
+
 def _read_input(args) -> tuple[Video, str]:
     stop = args.start + args.frames * args.stride if args.frames else None
     if args.sample:
@@ -184,17 +225,48 @@ def _read_mask(path: Path, args, shape: tuple[int, int, int]) -> np.ndarray:
     return known[: shape[0]]
 
 
-class EncodeProgress:
-    """A bar per group with the live mini-batch PSNR on a terminal; one line per group otherwise."""
+LOG_INTERVAL = 30.0
+"""Seconds between progress lines when stderr is a log, not a terminal."""
 
-    def __init__(self, quiet: bool):
+
+class EncodeProgress:
+    """A bar per group with the live mini-batch PSNR on a terminal.
+
+    In a log (stderr not a terminal) a line every :data:`LOG_INTERVAL` seconds
+    instead, with the iteration, the PSNR and the time left, and one line per
+    finished group. ``warm_iterations`` (of the groups after the first) lets
+    the time left count the groups not started yet.
+    """
+
+    def __init__(self, quiet: bool, warm_iterations: int, interval: float = LOG_INTERVAL):
         self.quiet = quiet
         self.bars = progress_enabled(quiet)
         self.bar: tqdm | None = None
-        self.group_started = time.perf_counter()
+        self.warm_iterations = warm_iterations
+        self.interval = interval
+        self.started = self.group_started = self.logged = time.perf_counter()
+        self.done_before = 0  # iterations of finished groups
+        self.last_iteration = 0
+
+    def eta(self, progress: FitProgress) -> float:
+        """Seconds left at this run's average speed, counting the groups not started yet."""
+        done = self.done_before + progress.iteration
+        left = progress.iterations - progress.iteration + (progress.groups - progress.group - 1) * self.warm_iterations
+        return left * (time.perf_counter() - self.started) / max(done, 1)
 
     def fit(self, progress: FitProgress) -> None:
+        self.last_iteration = progress.iteration
+        if self.quiet:
+            return
         if not self.bars:
+            now = time.perf_counter()
+            if now - self.logged >= self.interval:
+                self.logged = now
+                tqdm.write(
+                    f"group {progress.group + 1}/{progress.groups}: iteration {progress.iteration}/"
+                    f"{progress.iterations}, {progress.psnr:.2f} dB, about {_duration(self.eta(progress))} left",
+                    file=sys.stderr,
+                )
             return
         if self.bar is None:
             self.bar = tqdm(
@@ -211,7 +283,10 @@ class EncodeProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        self.done_before += self.last_iteration
+        self.last_iteration = 0
         now = time.perf_counter()
+        self.logged = now
         if group.resumed:
             line = (
                 f"group {group.index + 1}/{group.count}: frames {group.start}-{group.end}, taken from the resume folder"
@@ -228,6 +303,15 @@ class EncodeProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``: precise enough for a time left."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def decoded_psnr(path: Path, frames: np.ndarray, mask: np.ndarray | None, device: str, quiet: bool) -> float:
@@ -250,6 +334,7 @@ def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     output: Path = args.output
     check_output(output, args.overwrite)
+    remove_stale_temporaries(output)
     resume_folder = output.with_name(output.name + RESUME_SUFFIX)
     if resume_folder.exists() and not args.resume:
         if not args.overwrite:
@@ -263,6 +348,9 @@ def _body(argv: Sequence[str] | None) -> int:
     resolve_device(config.fit.device)  # fail before reading anything
     video, source = _read_input(args)
     mask = _read_mask(args.mask, args, video.shape) if args.mask is not None else None
+    config, warning = sized_for_video(config, quant, video.shape, fixed=args.hidden is not None)
+    if warning:
+        info(PROG, warning, args.quiet)
     count, height, width = video.shape
     info(
         PROG,
@@ -270,7 +358,7 @@ def _body(argv: Sequence[str] | None) -> int:
         f"{quant.bits_frame} bits{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
         args.quiet,
     )
-    progress = EncodeProgress(args.quiet)
+    progress = EncodeProgress(args.quiet, config.fit.iters_warm)
     try:
         stats = encode(
             video.frames,
@@ -284,10 +372,13 @@ def _body(argv: Sequence[str] | None) -> int:
             callback=progress.fit,
             on_group=progress.group_done,
         )
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(
-            f"interrupted; finished groups are kept in {resume_folder}: run the same command with --resume to go on"
-        ) from None
+    except KeyboardInterrupt as exc:
+        if resume_folder.exists():
+            what = f"finished groups are kept in {resume_folder}: run the same command with --resume to go on"
+        else:
+            what = "no group had finished, so nothing was kept"
+        exc.args = (f"{interruption(exc)}; {what}",)
+        raise
     finally:
         progress.close()
     quality = decoded_psnr(output, video.frames, mask, str(resolve_device(config.fit.device)), args.quiet)

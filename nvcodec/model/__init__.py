@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from nvcodec.model.bias_inr import BiasINR
     from nvcodec.model.frame_inr import FrameINR
     from nvcodec.model.group import GroupModel
-    from nvcodec.model.video import VideoModel, group_bounds
+    from nvcodec.model.video import VideoModel
+    from nvcodec.timebase import group_bounds
 
 _EXPORTS = {
     "ACTIVATIONS": "nvcodec.model.activations",
@@ -24,7 +25,7 @@ _EXPORTS = {
     "FrameINR": "nvcodec.model.frame_inr",
     "GroupModel": "nvcodec.model.group",
     "VideoModel": "nvcodec.model.video",
-    "group_bounds": "nvcodec.model.video",
+    "group_bounds": "nvcodec.timebase",
 }
 __all__ = ["ACTIVATIONS", "Activation", "BiasINR", "FrameINR", "GroupModel", "VideoModel", "group_bounds"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,25 +9,11 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import cast
 
-import numpy as np
 import torch
 from torch import nn
 
 from nvcodec.errors import ArgumentError
 from nvcodec.model.group import GroupModel, count_parameters
-
-
-def group_bounds(num_frames: int, group_size: int) -> list[int]:
-    """Boundary frames ``b_0 = 0 < b_1 < ... < b_G = T - 1`` of groups of about ``group_size`` frames.
-
-    Group ``k`` covers frames ``b_k..b_{k+1}`` inclusive, so neighbours share a
-    frame and every time in ``[0, T - 1]`` falls inside a group. Sizes are spread
-    evenly rather than leaving a short last group.
-    """
-    if num_frames < 1:
-        raise ArgumentError(f"a video needs at least one frame, got {num_frames}")
-    count = max(1, math.ceil((num_frames - 1) / group_size))
-    return [round(x) for x in np.linspace(0, num_frames - 1, count + 1)]
 
 
 def as_time(t: object) -> float:

@@ -134,12 +134,6 @@ def test_command_line_writes_counts(base_paths: list[Path], tmp_path: Path) -> N
     assert status == (1 if report["failures"] else 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MemoryError,
-    reason="known bug: nvcodec.entropy lets zstd allocate the content size a frame declares "
-    "(max_output_size does not bound it); remove this mark once the reader raises FormatError",
-)
 @pytest.mark.parametrize("field", ["vectors", "table"])
 def test_a_zstd_frame_that_declares_a_petabyte_is_a_format_error(
     base_paths: list[Path], tmp_path: Path, field: str
