@@ -132,3 +132,42 @@ def test_bad_encode_arguments(tmp_path, clip):
         with pytest.raises(ArgumentError):
             encode(clip, tmp_path / "x.actv", config, fps=fps)
     assert list(tmp_path.iterdir()) == []
+
+
+COMPILED_RUN = """
+import sys
+from pathlib import Path
+from nvcodec import Config, QuantConfig, encode
+from tests.conftest import TINY, moving_square_clip
+out, stop_after = Path(sys.argv[1]), int(sys.argv[2])
+# 8 frames in groups of 3, 4 and 3 frames: a group whose shapes differ from the group before it.
+config = Config.preset("fast", **{**TINY, "compile": True}, iters=30, iters_warm=20, group_size=3, device="cpu")
+def stop(group):
+    if group.index == stop_after and not group.resumed:
+        raise KeyboardInterrupt
+try:
+    encode(moving_square_clip(frames=8, height=32, width=40), out, config, QuantConfig(), fps=10,
+           resume_folder=str(out) + ".partial", on_group=stop)
+except KeyboardInterrupt:
+    pass
+"""
+
+
+@pytest.mark.slow
+def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_path):
+    """The default (compiled) path: the resumed process compiles afresh and must fit the same weights."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def run(out: Path, stop_after: int) -> None:
+        subprocess.run([sys.executable, "-c", COMPILED_RUN, str(out), str(stop_after)], check=True, cwd=root)
+
+    whole, resumed = tmp_path / "whole.actv", tmp_path / "resumed.actv"
+    run(whole, -1)
+    run(resumed, 0)  # killed after the first group
+    assert not resumed.exists() and (tmp_path / "resumed.actv.partial").exists()
+    run(resumed, -1)  # a new process resumes it
+    assert resumed.read_bytes() == whole.read_bytes()

@@ -99,3 +99,13 @@ def test_missing_cuda_is_a_device_error(tiny_clip):
     with pytest.raises(DeviceError):
         fit_video(tiny_clip, tiny_config(device="cuda"))
     assert issubclass(DeviceError, ActvError)
+
+
+def test_compiled_fits_specialise_to_each_groups_shapes(tiny_clip, monkeypatch):
+    """Symbolic-shape kernels (torch's default after a shape change) round unlike a fresh process's:
+    a resumed encode would write other bytes. Every group is compiled for static shapes."""
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda module, **options: calls.append(options) or module)
+    config = Config.preset("fast", **{**TINY, "compile": True}, iters=2, iters_warm=2, group_size=2)
+    fit_video(tiny_clip[:5], config)
+    assert calls and all(options.get("dynamic") is False for options in calls)

@@ -189,3 +189,42 @@ def test_chunk_from_a_different_model_is_rejected(encoded, tmp_path):
     rewrite_section(path, target, "model", hidden=13)
     with VideoReader(target) as reader, pytest.raises(FormatError):
         reader.frame(0)
+
+
+def test_a_header_that_declares_a_huge_frame_is_refused_before_allocating(tmp_path):
+    """A well-formed file of a few kilobytes declaring one 32768x32768 frame (a 1-patch model fits the cap)."""
+    from nvcodec.codec import pack_group
+    from nvcodec.config import ModelConfig
+    from nvcodec.header import new_header_map
+    from nvcodec.model.group import GroupModel
+    from nvcodec.tiling import PatchGrid
+
+    side = 1 << 15
+    model = ModelConfig(hidden=4, layers=1, patch=side, overlap=0, rff_freqs=2, latent_dim=2, hyper_hidden=4)
+    config = Config(model=model)
+    group = GroupModel(PatchGrid.build(side, side, side, 0), model, 0, 0, torch.Generator().manual_seed(0))
+    path = tmp_path / "bomb.actv"
+    with ContainerWriter(path, new_header_map(1, side, side, 25.0, config, QuantConfig())) as writer:
+        writer.add_chunk(0, 0, pack_group(group.state_dict(), group.tensors, QuantConfig()).payload)
+    assert path.stat().st_size < 10_000
+    with VideoReader(path) as reader:
+        for read in (
+            lambda: reader.frame(0),
+            lambda: reader.frames([0]),
+            lambda: reader[0],
+            lambda: next(iter(reader)),
+        ):
+            with pytest.raises(ArgumentError, match="cap"):
+                read()
+        assert reader.frame(0, size=(8, 8)).shape == (8, 8, 3)  # a smaller render of the same frame works
+
+
+def test_times_that_are_not_numbers_are_type_errors(encoded):
+    path, _ = encoded
+    with VideoReader(path) as reader:
+        for bad in ("3", True, None, [1]):
+            with pytest.raises(ArgumentError, match="must be a number"):
+                reader.frame(bad)
+        with pytest.raises(ArgumentError, match="outside"):
+            reader.frame(99)
+        assert reader.frame(np.float32(2.5)).shape == (40, 56, 3)

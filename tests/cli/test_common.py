@@ -50,3 +50,83 @@ def test_existing_output_needs_y(tmp_path, source, encoded, capsys):
     assert existing.read_bytes() == b"keep me too"
     assert decode_cli.main([str(encoded), "-o", str(precious), "-y", "-q"]) == 0
     assert read_video(precious).frames.shape == (FRAMES, HEIGHT, WIDTH, 3)
+
+
+def test_a_bad_device_name_is_a_bad_option(tmp_path, source, encoded, capsys):
+    out = tmp_path / "x.actv"
+    one_line_error(capsys, encode_cli.main([str(source), "-o", str(out), "--device", "tpu"]), 2, "--device")
+    one_line_error(capsys, decode_cli.main([str(encoded), "-o", str(tmp_path / "x.mp4"), "--device", "tpu"]), 2, "tpu")
+
+
+def test_a_read_only_folder_is_named_as_the_users_output(tmp_path, encoded, capsys):
+    import os
+
+    import pytest
+
+    if os.name != "posix" or os.geteuid() == 0:
+        pytest.skip("needs POSIX permissions that bind this user (root writes anywhere)")
+    locked = tmp_path / "locked"
+    locked.mkdir(0o555)
+    code = decode_cli.main([str(encoded), "-o", str(locked / "out.mp4")])
+    err = capsys.readouterr().err
+    assert code == 1 and "out.mp4" in err and ".part" not in err
+
+
+def test_the_temporary_names_the_users_output_when_creation_fails(tmp_path, monkeypatch):
+    """Whatever makes creating the temporary fail, the error names the output, not the temporary."""
+    import os
+
+    import pytest
+
+    from nvcodec.atomic import create_temp_file
+    from nvcodec.errors import OutputError
+
+    def refuse(path, flags, mode=0o777):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(OutputError) as info:
+        create_temp_file(tmp_path / "out.mp4")
+    assert "out.mp4" in str(info.value) and ".part" not in str(info.value)
+
+
+SIGNAL_SCRIPT = """
+import sys, time
+from nvcodec.cli import common
+def body(argv):
+    from nvcodec.atomic import create_temp_file
+    handle, temp = create_temp_file(sys.argv[1])
+    try:
+        print("ready", flush=True)
+        time.sleep(60)
+    finally:
+        import os
+        os.close(handle); os.unlink(temp)
+    return 0
+sys.exit(common.run("tool", body, []))
+"""
+
+
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path):
+    """Exit 128 + the signal, one line, and the writer's cleanup ran (no temporary left)."""
+    import signal
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("POSIX signals")
+    for number, status in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
+        process = subprocess.Popen(
+            [sys.executable, "-c", SIGNAL_SCRIPT, str(tmp_path / "out.bin")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout.readline().strip() == "ready"
+        process.send_signal(number)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == status, err
+        assert f"terminated by {signal.Signals(number).name}" in err and "Traceback" not in err
+        assert list(tmp_path.iterdir()) == []

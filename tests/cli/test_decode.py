@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 
 from nvcodec.cli import decode as decode_cli
 from nvcodec.io import read_video, to_uint8
@@ -74,3 +77,46 @@ def test_ctrl_c_during_decode_leaves_no_file(tmp_path, encoded, monkeypatch, cap
         assert decode_cli.main([str(encoded), "-o", str(target)]) == 130
         assert "interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [], "no output and no temporary file is left"
+
+
+def test_a_closed_pipe_ends_the_decode_quietly(encoded):
+    """``actv-decode x.actv - | head -c 100``: the reader went away; not an error."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if os.name != "posix":
+        pytest.skip("POSIX pipes")
+    command = f"{sys.executable} -m nvcodec.cli.decode {encoded} - -q --scale 4 | head -c 100 > /dev/null"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_outputs_honour_the_umask(tmp_path, encoded):
+    old = os.umask(0o022)
+    try:
+        for name in ("out.mp4", "out.y4m", "frames"):
+            assert decode_cli.main([str(encoded), "-o", str(tmp_path / name), "-q"]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.mp4").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "out.y4m").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "frames").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_later_run_clears_what_a_killed_one_left(tmp_path, encoded):
+    """A SIGKILL leaves a temporary; the next decode to the same output removes it, not a live writer's."""
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".out.mp4.{int(dead.stdout)}-0badf00d.part.mp4"
+    stale.write_bytes(b"half a video")
+    live = tmp_path / f".out.mp4.{os.getpid()}-0badf00d.part.mp4"
+    live.write_bytes(b"someone is writing this")
+    assert decode_cli.main([str(encoded), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    assert not stale.exists() and live.exists()

@@ -106,3 +106,52 @@ def test_the_sample_clip_encodes(tmp_path, capsys):
     assert encode_cli.main(args) == 0
     assert info_cli.main([str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["width"] == 176
+
+
+def test_an_interrupt_before_any_group_says_nothing_was_kept(tmp_path, source, monkeypatch, capsys):
+    def interrupted(self, progress):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(encode_cli.EncodeProgress, "fit", interrupted)
+    out = tmp_path / "early.actv"
+    assert encode_cli.main([str(source), "-o", str(out), *TINY_ARGS]) == 130
+    err = capsys.readouterr().err
+    assert "nothing was kept" in err and "--resume" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_log_gets_progress_lines_with_the_time_left(capsys):
+    """Off a terminal the bar is replaced by a line at a steady interval."""
+    from nvcodec.fit import FitProgress
+
+    progress = encode_cli.EncodeProgress(quiet=False, warm_iterations=100, interval=0.0)
+    progress.fit(FitProgress(0, 3, 50, 200, 1e-3, 30.0, 1.0))
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("group 1/3: iteration 50/200, 30.00 dB, about") and line.endswith("left")
+    quiet = encode_cli.EncodeProgress(quiet=True, warm_iterations=100, interval=0.0)
+    quiet.fit(FitProgress(0, 3, 50, 200, 1e-3, 30.0, 1.0))
+    assert capsys.readouterr().err == ""
+
+
+def test_the_time_left_counts_the_groups_not_started():
+    from nvcodec.fit import FitProgress
+
+    progress = encode_cli.EncodeProgress(quiet=True, warm_iterations=100)
+    progress.started -= 10.0  # 10 s for the first 50 iterations: 0.2 s each
+    left = progress.eta(FitProgress(0, 3, 50, 200, 1e-3, 30.0, 10.0))
+    assert left == pytest.approx(0.2 * (150 + 2 * 100), rel=0.05)
+
+
+def test_a_model_larger_than_the_video_is_narrowed_with_a_warning(tmp_path, capsys):
+    """Two frames of 16x16 (1,536 raw bytes) once became a 9,428-byte file without a word."""
+    clip = np.random.default_rng(0).random((2, 16, 16, 3)).astype(np.float32)
+    source = tmp_path / "tiny.y4m"
+    write_video(source, clip, fps=10)
+    out = tmp_path / "tiny.actv"
+    args = [str(source), "-o", str(out), "--preset", "fast", "--no-compile", "--iters", "20", "--iters-warm", "10"]
+    assert encode_cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "outweigh the raw video" in err and "using --hidden" in err
+    assert out.stat().st_size < 2 * clip.size  # was about six times the raw video
+    assert encode_cli.main([*args, "-y", "--hidden", "36"]) == 0
+    assert "a smaller --hidden or --patch would suit" in capsys.readouterr().err

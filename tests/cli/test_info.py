@@ -29,3 +29,78 @@ def test_info_flags_a_damaged_group(tmp_path, encoded, capsys):
     assert info_cli.main([str(damaged)]) == 1
     captured = capsys.readouterr()
     assert "damaged" in captured.out and "damaged" in captured.err
+
+
+def _rewrite(source, target, header_changes=None, keep_chunks=None):
+    """``source`` rewritten with changed header fields and/or only some of its chunks (valid checksums)."""
+    from nvcodec.container import ContainerReader, ContainerWriter
+
+    with ContainerReader(source) as reader:
+        header = {**reader.header, **(header_changes or {})}
+        chunks = [(e.start, e.end, reader.read_chunk(i)) for i, e in enumerate(reader.entries)]
+    with ContainerWriter(target, header) as writer:
+        for index, chunk in enumerate(chunks):
+            if keep_chunks is None or index in keep_chunks:
+                writer.add_chunk(*chunk)
+
+
+def test_a_file_without_groups_is_reported_not_a_traceback(tmp_path, encoded, capsys):
+    empty = tmp_path / "empty.actv"
+    _rewrite(encoded, empty, keep_chunks=[])
+    assert info_cli.main([str(empty), "--json"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["groups"] == [] and not report["decodes"] and "no groups" in report["problems"][0]
+    assert info_cli.main([str(empty)]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "would not decode" in captured.err
+    assert "groups      0" in captured.out
+
+
+def test_a_header_that_lies_about_the_frames_fails_like_the_reader(tmp_path, encoded, capsys):
+    from nvcodec import VideoReader
+    from nvcodec.errors import FormatError
+
+    lying = tmp_path / "lying.actv"
+    _rewrite(encoded, lying, header_changes={"frames": 10_000_000})
+    assert info_cli.main([str(lying), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["checksums_ok"] and "10000000 frames" in report["problems"][0]
+    with pytest.raises(FormatError, match="10000000 frames"):
+        VideoReader(lying)
+
+
+def test_decode_finds_a_damaged_payload_behind_a_valid_checksum(tmp_path, encoded, capsys):
+    import msgpack
+
+    from nvcodec.container import ContainerReader, ContainerWriter
+
+    with ContainerReader(encoded) as reader:
+        header = reader.header
+        chunks = [(e.start, e.end, reader.read_chunk(i)) for i, e in enumerate(reader.entries)]
+    payload = msgpack.unpackb(chunks[0][2], raw=False)
+    payload["symbols"]["n"] += 1
+    forged = tmp_path / "forged.actv"
+    with ContainerWriter(forged, header) as writer:
+        writer.add_chunk(chunks[0][0], chunks[0][1], msgpack.packb(payload, use_bin_type=True))
+        for chunk in chunks[1:]:
+            writer.add_chunk(*chunk)
+    assert info_cli.main([str(forged)]) == 0  # structure and checksums hold
+    capsys.readouterr()
+    assert info_cli.main([str(forged), "--decode", "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert problems[0].startswith("group 0 does not decode") and "symbols" in problems[0]
+    assert problems[1].startswith("group 1 cannot decode")  # its residual chain starts at group 0
+
+
+def test_reading_a_header_loads_no_torch(encoded):
+    """actv-info answers in a fraction of a second: torch is never imported for a header and an index."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nvcodec.cli import info; "
+        f"assert info.main([{str(encoded)!r}, '--json']) == 0; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
