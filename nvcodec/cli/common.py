@@ -164,6 +164,22 @@ def device_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
 
 
+def add_threads_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads torch may use, like ffmpeg's -threads (default: one per core)",
+    )
+
+
+def apply_threads(threads: int | None) -> None:
+    """Set torch's CPU threads when asked; the default stays torch's own (one per core)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def frame_size(text: str) -> tuple[int, int]:
     """``WxH`` (as ffmpeg writes sizes) -> ``(height, width)``."""
     parts = text.lower().split("x")

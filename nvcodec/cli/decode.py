@@ -27,6 +27,8 @@ from nvcodec.atomic import remove_stale_temporaries
 from nvcodec.cli.common import (
     Parser,
     UsageError,
+    add_threads_option,
+    apply_threads,
     check_output,
     device_name,
     frame_size,
@@ -78,6 +80,7 @@ def build_parser() -> Parser:
     out.add_argument("--crf", type=int, default=12, help="H.264 quality for .mp4/.mkv, 0-51 (default 12: transparent)")
     out.add_argument("--lossless", action="store_true", help="H.264 CRF 0 in 4:4:4 for .mp4/.mkv")
     parser.add_argument("--device", type=device_name, default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    add_threads_option(parser)
     return parser
 
 
@@ -113,6 +116,7 @@ def _output_kind(output: str) -> str:
 
 def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    apply_threads(args.threads)
     if args.output is not None and args.output_option is not None:
         raise UsageError("give the output once, either positionally or with -o")
     output = args.output if args.output is not None else args.output_option

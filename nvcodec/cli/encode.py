@@ -30,6 +30,8 @@ from nvcodec.atomic import remove_stale_temporaries
 from nvcodec.cli.common import (
     Parser,
     UsageError,
+    add_threads_option,
+    apply_threads,
     check_output,
     device_name,
     human_bytes,
@@ -105,6 +107,7 @@ def build_parser() -> Parser:
     model.add_argument("--iters", type=positive_int, help="fit iterations of the first group")
     model.add_argument("--iters-warm", type=positive_int, help="fit iterations of the later, warm-started groups")
     model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
+    add_threads_option(model)
     model.add_argument(
         "--device", type=device_name, default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N"
     )
@@ -332,6 +335,7 @@ def decoded_psnr(path: Path, frames: np.ndarray, mask: np.ndarray | None, device
 
 def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    apply_threads(args.threads)
     output: Path = args.output
     check_output(output, args.overwrite)
     remove_stale_temporaries(output)

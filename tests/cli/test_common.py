@@ -130,3 +130,27 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path):
         assert process.returncode == status, err
         assert f"terminated by {signal.Signals(number).name}" in err and "Traceback" not in err
         assert list(tmp_path.iterdir()) == []
+
+
+def test_threads_sets_torchs_cpu_threads(tmp_path, encoded):
+    before = torch.get_num_threads()
+    try:
+        assert decode_cli.main([str(encoded), "-o", str(tmp_path / "t.y4m"), "-q", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_openmp_threads_spin_briefly_unless_told_otherwise():
+    import subprocess
+    import sys
+
+    code = "import os, nvcodec.cli; print(os.environ.get('GOMP_SPINCOUNT'))"
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    assert (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "100000"
+    )
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "None"
+    )
