@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,9 @@ from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
 from nvcodec.quant.policy import ENCODER_POLICY, CodingPolicy, code_group
 from nvcodec.quant.ratecontrol import RateControl
+from nvcodec.segments import SegmentPlan
+from nvcodec.source import FrameSource
+from nvcodec.tiling import PatchGrid
 
 
 @dataclass(frozen=True)
@@ -87,53 +90,52 @@ class CodedTotals:
 class GroupWriter:
     """Appends coded groups to a container in order, and does the bookkeeping of each.
 
-    Every group is counted in the totals, charged to the rate budget, saved in
-    the resume journal (when there is one) and announced to ``on_group``.
+    Every group is counted in the totals, saved in the resume journal (when
+    there is one and the group is new) and announced to ``on_group``.
     """
 
     def __init__(
         self,
         container: ContainerWriter,
-        rate: RateControl | None = None,
         journal: EncodeJournal | None = None,
         on_group: Callable[[GroupCoded], None] | None = None,
     ):
         self.container = container
-        self.rate = rate
         self.journal = journal
         self.on_group = on_group
         self.totals = CodedTotals()
 
-    def replay(self, chunk: JournalChunk) -> None:
-        """Append a group finished by an earlier, interrupted encode."""
+    def add(self, chunk: JournalChunk, resumed: bool = False) -> None:
+        """Append one coded group; ``resumed`` for a group an earlier, interrupted encode finished."""
         info = chunk.info
         group = GroupCoded(
-            chunk.index, info["count"], chunk.start, chunk.end, len(chunk.payload), info["bits"], info["fit_psnr"], True
+            chunk.index,
+            info["count"],
+            chunk.start,
+            chunk.end,
+            len(chunk.payload),
+            info["bits"],
+            info["fit_psnr"],
+            resumed,
         )
-        self._append(group, chunk.payload, info["coded_bits"], info["entropy_bits"])
-
-    def add(self, fit: GroupFit, packed: PackedGroup, used: QuantConfig) -> None:
-        """Append a group fitted and coded now (``used``: the depths it was coded at)."""
-        start, end = fit.group.start, fit.group.end
-        group = GroupCoded(fit.index, fit.count, start, end, len(packed.payload), used.bits_frame, fit.psnr, False)
-        if self.journal is not None:
-            info = {
-                "count": fit.count,
-                "bits": used.bits_frame,
-                "fit_psnr": fit.psnr,
-                "coded_bits": packed.coded_bits,
-                "entropy_bits": packed.entropy_bits,
-            }
-            self.journal.add(JournalChunk(fit.index, start, end, packed.payload, info))
-        self._append(group, packed.payload, packed.coded_bits, packed.entropy_bits)
-
-    def _append(self, group: GroupCoded, payload: bytes, coded_bits: int, entropy_bits: float) -> None:
-        self.container.add_chunk(group.start, group.end, payload)
-        self.totals.add(group, coded_bits, entropy_bits)
-        if self.rate is not None:
-            self.rate.spend(len(payload))
+        if self.journal is not None and not resumed:
+            self.journal.add(chunk)
+        self.container.add_chunk(chunk.start, chunk.end, chunk.payload)
+        self.totals.add(group, info["coded_bits"], info["entropy_bits"])
         if self.on_group is not None:
             self.on_group(group)
+
+
+def coded_chunk(fit: GroupFit, packed: PackedGroup, used: QuantConfig) -> JournalChunk:
+    """A coded group as the container and the journal keep it, with what the statistics need."""
+    info = {
+        "count": fit.count,
+        "bits": used.bits_frame,
+        "fit_psnr": fit.psnr,
+        "coded_bits": packed.coded_bits,
+        "entropy_bits": packed.entropy_bits,
+    }
+    return JournalChunk(fit.index, fit.group.start, fit.group.end, packed.payload, info)
 
 
 def write_groups(
@@ -156,51 +158,98 @@ def write_groups(
     """
     decoded: State | None = None
     with ContainerWriter(output, header) as container:
-        writer = GroupWriter(container, rate, on_group=on_group)
+        writer = GroupWriter(container, on_group=on_group)
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
             packed, used = code_group(fit, config, quant, reference, rate, policy)
-            writer.add(fit, packed, used)
+            if rate is not None:
+                rate.spend(len(packed.payload))
+            writer.add(coded_chunk(fit, packed, used))
             decoded = packed.decoded
     return writer.totals
 
 
-def _resumable(
-    folder: str | os.PathLike[str], key: str, fitter: VideoFitter
-) -> tuple[EncodeJournal, list[JournalChunk]]:
-    """The resume journal, and its finished groups that still match this encode's group plan."""
-    journal = EncodeJournal(folder, key)
-    resumed: list[JournalChunk] = []
-    for chunk in journal.finished():
-        if chunk.index >= fitter.count or (chunk.start, chunk.end) != fitter.span(chunk.index):
+def encode_segment(
+    fitter: VideoFitter,
+    quant: QuantConfig,
+    plan: SegmentPlan,
+    segment: range,
+    *,
+    done: Sequence[JournalChunk] = (),
+    rate: RateControl | None = None,
+    callback: ProgressCallback | None = None,
+    on_chunk: Callable[[JournalChunk], None] | None = None,
+) -> list[JournalChunk]:
+    """Fit and code the groups of one segment that are not in ``done`` (its first groups, finished earlier).
+
+    The unit of work of serial and parallel encodes alike: the result depends
+    only on the segment's frames and the settings, not on what ran before in
+    this process. Each group after a segment's first starts from the previous
+    group as the decoder will see it, so residuals stay small. Returns the new
+    chunks; ``on_chunk`` hears each as soon as it is coded.
+    """
+    config = fitter.config
+    specs = group_tensors(fitter.grid.num_patches, config.model)
+    reference = (
+        GroupDecoder(specs, quant, lambda i: done[i - segment.start].payload).state(done[-1].index) if done else None
+    )
+    if rate is not None:
+        for chunk in done:
+            rate.spend(len(chunk.payload))
+    chunks = []
+    for index in segment[len(done) :]:
+        start_from = None
+        if reference is not None and not plan.starts_segment(index):
+            start_from = GroupModel.from_state(fitter.grid, config.model, *fitter.span(index - 1), reference)
+        fit = fitter.fit(index, start_from, callback=callback)
+        packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate)
+        if rate is not None:
+            rate.spend(len(packed.payload))
+        chunk = coded_chunk(fit, packed, used)
+        chunks.append(chunk)
+        if on_chunk is not None:
+            on_chunk(chunk)
+        reference = packed.decoded
+    return chunks
+
+
+def resumable_prefix(plan: SegmentPlan, segment: range, saved: Mapping[int, JournalChunk]) -> list[JournalChunk]:
+    """The saved groups that start ``segment`` and still match the group plan."""
+    done = []
+    for index in segment:
+        chunk = saved.get(index)
+        if chunk is None or (chunk.start, chunk.end) != (plan.bounds[index], plan.bounds[index + 1]):
             break
-        resumed.append(chunk)
-    return journal, resumed
+        done.append(chunk)
+    return done
 
 
 def encode(
-    frames: np.ndarray | torch.Tensor,
+    frames: np.ndarray | torch.Tensor | FrameSource,
     output: str | os.PathLike[str],
     config: Config | None = None,
     quant: QuantConfig | None = None,
     *,
     fps: float = 25.0,
-    mask: np.ndarray | torch.Tensor | None = None,
+    mask: np.ndarray | torch.Tensor | FrameSource | None = None,
     max_bpp: float | None = None,
+    segment_groups: int | None = None,
     resume_folder: str | os.PathLike[str] | None = None,
     callback: ProgressCallback | None = None,
     on_group: Callable[[GroupCoded], None] | None = None,
 ) -> EncodeStats:
-    """Fit ``frames`` ``[T, H, W, 3]`` and write them to ``output`` as ``.actv``.
+    """Fit ``frames`` ``[T, H, W, 3]`` (or a :class:`~nvcodec.source.FrameSource`) and write ``output`` as ``.actv``.
 
     Each group is quantized, entropy-coded and appended to the file as soon as
-    it is fitted, so memory holds one group's parameters at a time; the file
-    appears (atomically) only when the last group is written. Each group after
-    the first starts from the previous group as the decoder will see it, so
-    residuals stay small.
+    it is fitted, so memory holds one group's parameters (and, with a source,
+    one group's frames) at a time; the file appears (atomically) only when
+    the last group is written.
 
     max_bpp: a rate target for the whole file; groups that would overrun their
         share are coded at fewer bits (:mod:`nvcodec.quant.ratecontrol`).
+    segment_groups: cut the video into closed segments of this many groups
+        (:mod:`nvcodec.segments`), the unit of parallel encoding
+        (:mod:`nvcodec.distributed`); recorded in the header.
     resume_folder: keep each finished group here (:mod:`nvcodec.journal`). If
         it already holds groups of this same encode (same frames, mask and
         settings), they are reused and fitting continues after them; the file
@@ -210,53 +259,78 @@ def encode(
     quant = quant or QuantConfig()
     started = time.perf_counter()
     fitter = VideoFitter(frames, config, mask=mask)
-    count, height, width = (int(n) for n in fitter.frames.shape[:3])
-    header = new_header_map(count, height, width, fps, config, quant)  # refuses what no reader would accept
-    header_bytes = header_map_to_bytes(header)
-    rate = RateControl(max_bpp, count, height, width, len(header_bytes), fitter.count) if max_bpp is not None else None
-    journal: EncodeJournal | None = None
-    resumed: list[JournalChunk] = []
-    if resume_folder is not None:
-        key = fingerprint(header_bytes, [torch.as_tensor(frames), mask], f"max_bpp={max_bpp}")
-        journal, resumed = _resumable(resume_folder, key, fitter)
-    specs = group_tensors(fitter.grid.num_patches, config.model)
-
-    with ContainerWriter(output, header) as container:
-        writer = GroupWriter(container, rate, journal, on_group)
-        for chunk in resumed:
-            writer.replay(chunk)
-        reference = (
-            GroupDecoder(specs, quant, lambda i: resumed[i].payload).state(len(resumed) - 1) if resumed else None
-        )
-        for index in range(len(resumed), fitter.count):
-            start_from = None
-            if reference is not None:  # the previous group as the decoder will have it
-                start_from = GroupModel.from_state(fitter.grid, config.model, *fitter.span(index - 1), reference)
-            fit = fitter.fit(index, start_from, callback=callback)
-            packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate)
-            writer.add(fit, packed, used)
-            reference = packed.decoded
-    if journal is not None:
-        journal.remove()
-    return _stats(Path(output), count, height, width, writer.totals, time.perf_counter() - started, len(resumed))
+    job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder)
+    with ContainerWriter(output, job.header) as container:
+        writer = GroupWriter(container, job.journal, on_group)
+        for segment in job.plan.segments():
+            done = resumable_prefix(job.plan, segment, job.saved)
+            for chunk in done:
+                writer.add(chunk, resumed=True)
+            if len(done) < len(segment):
+                rate = job.plan.rate_control(segment, max_bpp, fitter.grid.height, fitter.grid.width, job.header_bytes)
+                encode_segment(fitter, quant, job.plan, segment, done=done, rate=rate, callback=callback,
+                               on_chunk=writer.add)  # fmt: skip
+    if job.journal is not None:
+        job.journal.remove()
+    resumed = sum(len(resumable_prefix(job.plan, s, job.saved)) for s in job.plan.segments())
+    return encode_stats(Path(output), fitter.grid, len(fitter.frame_times), writer.totals, started, resumed)
 
 
-def _stats(
-    path: Path, frames: int, height: int, width: int, totals: CodedTotals, seconds: float, resumed: int
+@dataclass(frozen=True)
+class EncodeJob:
+    """What an encode fixes before its first fit: header, segment plan and the resume journal's saved groups."""
+
+    header: dict
+    header_bytes: int
+    plan: SegmentPlan
+    journal: EncodeJournal | None
+    saved: dict[int, JournalChunk]
+
+    @classmethod
+    def prepare(
+        cls,
+        fitter: VideoFitter,
+        fps: float,
+        config: Config,
+        quant: QuantConfig,
+        max_bpp: float | None,
+        segment_groups: int | None,
+        resume_folder: str | os.PathLike[str] | None,
+    ) -> EncodeJob:
+        plan = cls.plan_for(fitter, segment_groups)
+        plan.check(quant)
+        count = len(fitter.frame_times)
+        header = new_header_map(count, fitter.grid.height, fitter.grid.width, fps, config, quant, segment_groups)
+        header_bytes = header_map_to_bytes(header)  # refuses what no reader would accept
+        journal, saved = None, {}
+        if resume_folder is not None:
+            key = fingerprint(header_bytes, fitter.fingerprints(), f"max_bpp={max_bpp}")
+            journal = EncodeJournal(resume_folder, key)
+            saved = journal.intact()
+        return cls(header, len(header_bytes), plan, journal, saved)
+
+    @staticmethod
+    def plan_for(fitter: VideoFitter, segment_groups: int | None) -> SegmentPlan:
+        return SegmentPlan(tuple(fitter.bounds), segment_groups)
+
+
+def encode_stats(
+    path: Path, grid: PatchGrid, frames: int, totals: CodedTotals, started: float, resumed: int
 ) -> EncodeStats:
+    """The statistics of a finished file; bpp from its whole size on disk."""
     size = path.stat().st_size
     return EncodeStats(
         path,
         frames,
-        height,
-        width,
+        grid.height,
+        grid.width,
         len(totals.fit_psnr),
         size,
-        8 * size / (frames * height * width),
+        8 * size / (frames * grid.height * grid.width),
         totals.coded_bits,
         totals.entropy_bits,
         totals.fit_psnr,
-        seconds,
+        time.perf_counter() - started,
         totals.bits,
         resumed,
     )

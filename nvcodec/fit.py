@@ -28,6 +28,7 @@ from nvcodec.errors import ArgumentError, InputError
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import VideoModel
+from nvcodec.source import FrameSource
 from nvcodec.tiling import PatchGrid, SamplingTable
 from nvcodec.timebase import group_bounds
 
@@ -73,6 +74,10 @@ def _as_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     if not bool(torch.isfinite(tensor).all()):
         raise InputError("frames contain NaN or infinity")
     return tensor
+
+
+MASK_THRESHOLD = 0.5
+"""A mask frame's pixel is known where its brightest channel is at least half: black marks the unknown."""
 
 
 def _as_mask(mask: np.ndarray | torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor | None:
@@ -242,29 +247,72 @@ class GroupFit:
 class VideoFitter:
     """The groups of one video, fitted one at a time.
 
-    Holds the validated frames, mask and frame times, the patch grid and the
-    group plan. Whoever drives it decides where each group starts from
-    (:meth:`fit`): :func:`fit_groups` continues from the previous fitted
-    group, the encoder from the previous group as the decoder will see it.
+    Holds the frames (in memory, or a :class:`~nvcodec.source.FrameSource`
+    read group by group, so memory does not grow with the video), the mask,
+    the frame times, the patch grid and the group plan. Whoever drives it
+    decides where each group starts from (:meth:`fit`): :func:`fit_groups`
+    continues from the previous fitted group, the encoder from the previous
+    group as the decoder will see it.
+
+    ``mask`` is an array (``[T, H, W]`` or ``[H, W]``, true where known) or,
+    with a source, a source of mask frames (a pixel is known where its
+    brightest channel is at least half).
     """
 
     def __init__(
         self,
-        frames: np.ndarray | torch.Tensor,
+        frames: np.ndarray | torch.Tensor | FrameSource,
         config: Config | None = None,
         *,
-        mask: np.ndarray | torch.Tensor | None = None,
+        mask: np.ndarray | torch.Tensor | FrameSource | None = None,
         times: Sequence[float] | None = None,
     ):
         self.config = config or Config()
-        self.frames = _as_frames(frames)
-        self.mask = _as_mask(mask, tuple(self.frames.shape[:3]))
-        self.frame_times = _as_times(times, self.frames.shape[0])
+        self.source: FrameSource | None = frames if isinstance(frames, FrameSource) else None
+        self.mask_source: FrameSource | None = mask if isinstance(mask, FrameSource) else None
+        if self.source is None:
+            self.frames: torch.Tensor | None = _as_frames(frames)  # type: ignore[arg-type]
+            shape = tuple(self.frames.shape[:3])
+        else:
+            if times is not None:
+                raise ArgumentError("fitting only some frames (times) needs the frames in memory")
+            self.frames = None
+            shape = self.source.shape
+        if self.mask_source is not None and (
+            self.mask_source.shape[1:] != shape[1:] or self.mask_source.num_frames < shape[0]
+        ):
+            raise InputError(
+                f"the mask has {self.mask_source.num_frames} frames of {self.mask_source.width}x"
+                f"{self.mask_source.height}, the video {shape[0]} of {shape[2]}x{shape[1]}"
+            )
+        self.mask = None if self.mask_source is not None else _as_mask(mask, shape)  # type: ignore[arg-type]
+        self.frame_times = _as_times(times, shape[0])
         self.device = resolve_device(self.config.fit.device)
         self.bounds = group_bounds(self.frame_times[-1] + 1, self.config.fit.group_size)
-        _, height, width, _ = self.frames.shape
-        self.grid = PatchGrid.build(height, width, self.config.model.patch, self.config.model.overlap)
+        self.grid = PatchGrid.build(shape[1], shape[2], self.config.model.patch, self.config.model.overlap)
         self.started = time.perf_counter()
+
+    def fingerprints(self) -> list[np.ndarray | torch.Tensor | str | None]:
+        """What identifies the frames and the mask, for a resume journal's fingerprint."""
+        frames = self.source.fingerprint() if self.source is not None else self.frames
+        mask = self.mask_source.fingerprint() if self.mask_source is not None else self.mask
+        return [frames, mask]
+
+    def _group_data(self, picked: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frames ``[F, H, W, 3]`` and mask ``[F, H, W]`` (or None) of the given frame indices, on the device."""
+        if self.frames is not None:
+            frames = self.frames[picked]
+        else:
+            assert self.source is not None
+            frames = _as_frames(self.source.read(picked[0], picked[-1]))
+        if self.mask is not None:
+            mask: torch.Tensor | None = self.mask[picked]
+        elif self.mask_source is not None:
+            known = self.mask_source.read(picked[0], picked[-1]).max(axis=-1) >= MASK_THRESHOLD
+            mask = torch.from_numpy(known)
+        else:
+            mask = None
+        return frames.to(self.device), mask.to(self.device) if mask is not None else None
 
     @property
     def count(self) -> int:
@@ -319,8 +367,7 @@ class VideoFitter:
         picked = [i for i, t in enumerate(self.frame_times) if start <= t <= end]
         if not picked:
             raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
-        group_frames = self.frames[picked].to(self.device)
-        group_mask = self.mask[picked].to(self.device) if self.mask is not None else None
+        group_frames, group_mask = self._group_data(picked)
         if group_mask is not None and not bool(group_mask.any()):
             raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
         taus = group.local_time(torch.tensor([float(self.frame_times[i]) for i in picked], device=self.device))

@@ -40,6 +40,8 @@ class Header:
     model: ModelConfig
     quant: QuantConfig
     encoder: str
+    segment_groups: int | None = None
+    """Groups per closed segment, when the encoder cut the video into segments (informative)."""
 
     @property
     def fps(self) -> float:
@@ -101,8 +103,20 @@ def is_intra(index: int, quant: QuantConfig) -> bool:
     return not quant.residual or index % quant.intra_period == 0
 
 
-def new_header_map(frames: int, height: int, width: int, fps: float, config: Config, quant: QuantConfig) -> dict:
-    """The header map for a new file; refuses what a reader would refuse."""
+def new_header_map(
+    frames: int,
+    height: int,
+    width: int,
+    fps: float,
+    config: Config,
+    quant: QuantConfig,
+    segment_groups: int | None = None,
+) -> dict:
+    """The header map for a new file; refuses what a reader would refuse.
+
+    ``segment_groups`` (closed segments of that many groups, :mod:`nvcodec.segments`)
+    is recorded only when given, so files without segments keep their bytes.
+    """
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
         raise ArgumentError(f"fps must be a frame rate from {MIN_FPS} to {MAX_FPS:g}, got {fps!r}")
     if not 1 <= frames <= MAX_FRAMES:
@@ -122,7 +136,14 @@ def new_header_map(frames: int, height: int, width: int, fps: float, config: Con
         "fps": [rate.numerator, rate.denominator],
         "model": dataclasses.asdict(config.model),
         "quant": dataclasses.asdict(quant),
+        **({"segment_groups": _segment_groups(segment_groups, ArgumentError)} if segment_groups is not None else {}),
     }
+
+
+def _segment_groups(value: object, error: type[Exception]) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_FRAMES:
+        raise error(f"segment_groups must be a whole number of groups from 1 to {MAX_FRAMES}, got {value!r}")
+    return value
 
 
 def _int_field(header: dict, key: str, low: int, high: int) -> int:
@@ -164,8 +185,16 @@ def parse_header_map(header: dict) -> Header:
     model: ModelConfig = _config_field(header, "model", ModelConfig)  # type: ignore[assignment]
     quant: QuantConfig = _config_field(header, "quant", QuantConfig)  # type: ignore[assignment]
     encoder = header.get("encoder")
+    segments = header.get("segment_groups")
     parsed = Header(
-        frames, height, width, (fps[0], fps[1]), model, quant, encoder if isinstance(encoder, str) else "unknown"
+        frames,
+        height,
+        width,
+        (fps[0], fps[1]),
+        model,
+        quant,
+        encoder if isinstance(encoder, str) else "unknown",
+        _segment_groups(segments, FormatError) if segments is not None else None,
     )
     if group_parameter_count(parsed.grid(), model) > MAX_GROUP_PARAMETERS:
         raise FormatError(f"the header describes a model of more than {MAX_GROUP_PARAMETERS} numbers per group")

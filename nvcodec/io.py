@@ -19,11 +19,9 @@ import av
 import numpy as np
 
 from nvcodec.atomic import create_temp_file, create_temp_folder, publish, remove_quietly
-from nvcodec.errors import InputError, OutputError
+from nvcodec.errors import OutputError
+from nvcodec.source import SourceSpec, read_stream
 from nvcodec.timebase import fps_fraction
-
-DEFAULT_FPS = 25.0
-_PNG_SUFFIXES = (".png",)
 
 
 @dataclass(frozen=True)
@@ -40,76 +38,6 @@ class Video:
         return t, h, w
 
 
-def _frame_indices_wanted(index: int, start: int, stop: int | None, step: int) -> bool:
-    return index >= start and (stop is None or index < stop) and (index - start) % step == 0
-
-
-def _check_range(start: int, stop: int | None, step: int) -> None:
-    if start < 0:
-        raise InputError(f"start frame must be >= 0, got {start}")
-    if stop is not None and stop <= start:
-        raise InputError(f"stop frame ({stop}) must be greater than start frame ({start})")
-    if step < 1:
-        raise InputError(f"frame step must be >= 1, got {step}")
-
-
-def _to_float(rgb: np.ndarray) -> np.ndarray:
-    return rgb.astype(np.float32) * np.float32(1.0 / 255.0)
-
-
-def _read_container(
-    path: Path | BinaryIO, start: int, stop: int | None, step: int, fps_override: float | None, fmt: str | None = None
-) -> Video:
-    name = str(path) if isinstance(path, Path) else str(getattr(path, "name", "the input stream"))
-    try:
-        container = av.open(path if not isinstance(path, Path) else str(path), mode="r", format=fmt)
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot open {name}: {exc}") from None
-    with container:
-        if not container.streams.video:
-            raise InputError(f"{name} has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate
-        fps = fps_override or (float(rate) if rate else DEFAULT_FPS)
-        frames: list[np.ndarray] = []
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if stop is not None and index >= stop:
-                    break
-                if _frame_indices_wanted(index, start, stop, step):
-                    frames.append(frame.to_ndarray(format="rgb24"))
-        except av.FFmpegError as exc:
-            raise InputError(f"cannot decode {name}: {exc}") from None
-    if not frames:
-        raise InputError(f"{name} holds no frames in the requested range")
-    return Video(_to_float(np.stack(frames)), fps / step)
-
-
-def _read_png(path: Path) -> np.ndarray:
-    try:
-        with av.open(str(path)) as container:
-            frame = next(container.decode(video=0))
-            return frame.to_ndarray(format="rgb24")
-    except (av.FFmpegError, OSError, StopIteration) as exc:
-        raise InputError(f"cannot read image {path}: {exc}") from None
-
-
-def _read_png_folder(path: Path, start: int, stop: int | None, step: int, fps: float) -> Video:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in _PNG_SUFFIXES)
-    if not files:
-        raise InputError(f"folder {path} holds no PNG frames")
-    chosen = files[start:stop:step]
-    if not chosen:
-        raise InputError(f"folder {path} holds no frames in the requested range")
-    frames = [_read_png(p) for p in chosen]
-    first = frames[0].shape
-    for p, f in zip(chosen, frames):
-        if f.shape != first:
-            raise InputError(f"{p} is {f.shape[1]}x{f.shape[0]}, unlike the first frame ({first[1]}x{first[0]})")
-    return Video(_to_float(np.stack(frames)), fps / step)
-
-
 def read_video(
     path: str | os.PathLike[str] | BinaryIO,
     *,
@@ -119,24 +47,21 @@ def read_video(
     fps: float | None = None,
     stream_format: str = "yuv4mpegpipe",
 ) -> Video:
-    """Read frames ``start:stop:step`` of a video file, a folder of PNG frames, or a binary stream.
+    """Read frames ``start:stop:step`` of a video file, a folder of PNG frames, or a binary stream, whole.
 
     ``fps`` overrides the source's frame rate (a PNG folder has none; it defaults
     to 25). The returned rate is the source rate divided by ``step``. A stream
-    (``sys.stdin.buffer``) is demuxed as ``stream_format``, y4m by default.
+    (``sys.stdin.buffer``) is demuxed as ``stream_format``, y4m by default. To
+    read a long video group by group instead, open a :mod:`nvcodec.source`.
     """
-    _check_range(start, stop, step)
-    if not isinstance(path, (str, os.PathLike)):
-        video = _read_container(path, start, stop, step, fps, stream_format)
-        return video
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path} does not exist")
-    if path.is_dir():
-        video = _read_png_folder(path, start, stop, step, fps or DEFAULT_FPS)
+    if isinstance(path, (str, os.PathLike)):
+        source = SourceSpec(os.fspath(path), start, stop, step, fps).open()
     else:
-        video = _read_container(path, start, stop, step, fps)
-    return video
+        source = read_stream(path, start, stop, step, fps, stream_format)
+    try:
+        return Video(source.read(0, source.num_frames - 1), source.fps)
+    finally:
+        source.close()
 
 
 def to_uint8(frames: np.ndarray) -> np.ndarray:

@@ -48,12 +48,19 @@ class JournalChunk:
     """What the encoder wants back on resume (fit PSNR, coded bits...)."""
 
 
-def fingerprint(header_bytes: bytes, arrays: Iterable[np.ndarray | torch.Tensor | None], extra: str = "") -> str:
-    """A hash of everything that decides the encoded bytes: header (configs, sizes), input frames, mask."""
+def fingerprint(header_bytes: bytes, arrays: Iterable[np.ndarray | torch.Tensor | str | None], extra: str = "") -> str:
+    """A hash of everything that decides the encoded bytes: header (configs, sizes), input frames, mask.
+
+    An input may be given as its array or by a fingerprint of its own (a hex
+    string, :meth:`nvcodec.source.FrameSource.fingerprint`).
+    """
     digest = hashlib.blake2b(header_bytes, digest_size=16)
     for array in arrays:
         if array is None:
             digest.update(b"none")
+            continue
+        if isinstance(array, str):
+            digest.update(array.encode())
             continue
         values = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
         digest.update(f"{values.dtype.str}{values.shape}".encode())
@@ -88,30 +95,38 @@ class EncodeJournal:
     def _group_path(self, index: int) -> Path:
         return self.folder / f"group-{index:06d}.msgpack"
 
+    def _load(self, index: int) -> JournalChunk | None:
+        """Group ``index``'s record, or None when it is missing, torn or damaged (it is fitted again)."""
+        path = self._group_path(index)
+        try:
+            record = msgpack.unpackb(path.read_bytes(), raw=False)
+            chunk = JournalChunk(
+                int(record["index"]), int(record["start"]), int(record["end"]), record["payload"], dict(record["info"])
+            )
+            intact = (
+                chunk.index == index
+                and isinstance(chunk.payload, bytes)
+                and zlib.crc32(chunk.payload) == record["crc32"]
+            )
+        except _DAMAGE:
+            return None
+        return chunk if intact else None
+
     def finished(self) -> list[JournalChunk]:
         """The groups saved so far, in order, up to the first missing or damaged one."""
         chunks: list[JournalChunk] = []
-        while (path := self._group_path(len(chunks))).exists():
-            try:
-                record = msgpack.unpackb(path.read_bytes(), raw=False)
-                chunk = JournalChunk(
-                    int(record["index"]),
-                    int(record["start"]),
-                    int(record["end"]),
-                    record["payload"],
-                    dict(record["info"]),
-                )
-                intact = (
-                    chunk.index == len(chunks)
-                    and isinstance(chunk.payload, bytes)
-                    and zlib.crc32(chunk.payload) == record["crc32"]
-                )
-            except _DAMAGE:  # a torn or damaged record: fit this group again
-                intact = False
-            if not intact:
-                break
+        while (chunk := self._load(len(chunks))) is not None:
             chunks.append(chunk)
         return chunks
+
+    def intact(self) -> dict[int, JournalChunk]:
+        """Every intact saved group by index, gaps allowed: closed segments may finish in any order."""
+        found = {}
+        for path in sorted(self.folder.glob("group-*.msgpack")) if self.folder.is_dir() else []:
+            stem = path.stem.removeprefix("group-")
+            if stem.isdigit() and (chunk := self._load(int(stem))) is not None:
+                found[chunk.index] = chunk
+        return found
 
     def add(self, chunk: JournalChunk) -> None:
         """Save a finished group (the folder is created with the first one, so a failed start leaves nothing)."""

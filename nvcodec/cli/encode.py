@@ -21,9 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
 
-import numpy as np
 from tqdm import tqdm
 
 from nvcodec.atomic import remove_stale_temporaries
@@ -34,30 +32,35 @@ from nvcodec.cli.common import (
     apply_threads,
     check_output,
     device_name,
-    human_bytes,
     info,
     interruption,
+    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
     progress_enabled,
     run,
 )
+from nvcodec.cli.jobs import (
+    PROG,
+    RESUME_SUFFIX,
+    Job,
+    decoded_psnr,
+    is_complete,
+    jobs_of,
+    open_input,
+    open_mask,
+    summary,
+    writes_to_folder,
+)
 from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, QuantConfig
 from nvcodec.device import resolve_device
-from nvcodec.encoder import EncodeStats, GroupCoded, encode
-from nvcodec.errors import InputError
+from nvcodec.encoder import GroupCoded, encode
+from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.header import stored_bits_estimate
-from nvcodec.io import Video, read_video
-from nvcodec.metrics import mse_to_psnr
-from nvcodec.reader import VideoReader
-from nvcodec.sample import sample_clip
+from nvcodec.source import FrameSource
 from nvcodec.version import __version__
-
-PROG = "actv-encode"
-RESUME_SUFFIX = ".partial"
-SAMPLE_FPS = 25.0
 
 
 def build_parser() -> Parser:
@@ -66,8 +69,18 @@ def build_parser() -> Parser:
         description="Fit a video with ActINR and store it as an .actv file.",
         epilog="Exit status: 0 done, 1 error, 2 bad option, 130 interrupted.",
     )
-    parser.add_argument("input", nargs="?", help="a video file, a folder of PNG frames, or - for y4m on stdin")
-    parser.add_argument("-o", "--output", required=True, type=Path, help="the .actv file to write")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="video files or folders of PNG frames (several go to an output folder), or - for y4m on stdin",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the .actv file to write; with several inputs (or a name ending in /) a folder for one .actv each",
+    )
     parser.add_argument("-y", "--overwrite", action="store_true", help="overwrite the output if it exists")
     parser.add_argument(
         "--resume",
@@ -117,6 +130,20 @@ def build_parser() -> Parser:
         action="store_false",
         default=None,
         help="fit in eager mode: torch.compile costs about a minute up front, worth it only for long fits",
+    )
+
+    scale = parser.add_argument_group("scale out (Ray)")
+    scale.add_argument(
+        "--workers", type=positive_int, help="encode closed segments in parallel on a local Ray cluster of N CPUs"
+    )
+    scale.add_argument("--ray-address", help="join an existing Ray cluster instead (auto, or host:port)")
+    scale.add_argument(
+        "--gpus-per-task", type=non_negative_float, default=0.0, help="GPUs per segment task, fractions allowed"
+    )
+    scale.add_argument(
+        "--segment-groups",
+        type=positive_int,
+        help="groups per closed segment, the unit of parallel work (default with Ray: the intra period, 4)",
     )
 
     restore = parser.add_argument_group("restoration")
@@ -194,38 +221,6 @@ def sized_for_video(config: Config, quant: QuantConfig, shape: tuple[int, int, i
     return dataclasses.replace(config, model=model), (
         f"warning: {message}; using --hidden {model.hidden} (bias-INR width {model.hyper_hidden}) instead"
     )
-
-
-def _read_input(args) -> tuple[Video, str]:
-    stop = args.start + args.frames * args.stride if args.frames else None
-    if args.sample:
-        if args.input is not None:
-            raise UsageError("give either an input or --sample, not both")
-        clip = sample_clip()[args.start : stop : args.stride]
-        if len(clip) == 0:
-            raise InputError("the sample clip has no frames in the requested range")
-        return Video(clip, (args.fps or SAMPLE_FPS) / args.stride), "the sample clip"
-    if args.input is None:
-        raise UsageError("no input: give a video, a folder of PNG frames, - for stdin, or --sample")
-    if args.input == "-":
-        return read_video(sys.stdin.buffer, start=args.start, stop=stop, step=args.stride, fps=args.fps), "stdin"
-    return read_video(args.input, start=args.start, stop=stop, step=args.stride, fps=args.fps), args.input
-
-
-def _read_mask(path: Path, args, shape: tuple[int, int, int]) -> np.ndarray:
-    """Known-pixel mask ``[T, H, W]`` (or ``[H, W]`` for one image): black (below half intensity) is unknown."""
-    stop = args.start + args.frames * args.stride if args.frames else None
-    mask = read_video(path, stop=2)  # one image, or a video cut like the input
-    if len(mask.frames) > 1:
-        mask = read_video(path, start=args.start, stop=stop, step=args.stride)
-    known = mask.frames.max(axis=-1) >= 0.5
-    if known.shape[-2:] != shape[1:]:
-        raise InputError(f"mask {path} is {known.shape[-1]}x{known.shape[-2]}, the video is {shape[2]}x{shape[1]}")
-    if known.shape[0] == 1:
-        return known[0]
-    if known.shape[0] < shape[0]:
-        raise InputError(f"mask {path} has {known.shape[0]} frames for {shape[0]} video frames")
-    return known[: shape[0]]
 
 
 LOG_INTERVAL = 30.0
@@ -317,95 +312,103 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def decoded_psnr(path: Path, frames: np.ndarray, mask: np.ndarray | None, device: str, quiet: bool) -> float:
-    """PSNR of the file as a reader decodes it, against the input (known pixels only under a mask)."""
-    squared, counted = 0.0, 0
-    with VideoReader(path, device=device) as reader:
-        for t in tqdm(
-            range(len(reader)), desc="checking", unit="frame", leave=False, disable=not progress_enabled(quiet)
-        ):
-            error = (cast(np.ndarray, reader.frame(t)).astype(np.float32) / 255 - frames[t]) ** 2
-            if mask is not None:
-                known = mask if mask.ndim == 2 else mask[t]
-                error = error[known]
-            squared += float(error.sum(dtype=np.float64))
-            counted += error.size
-    return mse_to_psnr(squared / max(counted, 1))
+def _prepare_output(job: Job, args) -> bool:
+    """Whether ``job`` needs encoding: an existing complete output is kept (several inputs) unless -y."""
+    if len(args.inputs) > 1 and job.output.exists() and not args.overwrite and not job.resume_folder.exists():
+        if not is_complete(job.output):
+            raise OutputError(f"{job.output} exists but is not a complete .actv file; use -y to replace it")
+        info(PROG, f"{job.output} is already encoded; skipped (-y encodes it again)", args.quiet)
+        return False
+    check_output(job.output, args.overwrite)
+    remove_stale_temporaries(job.output)
+    if job.resume_folder.exists() and not args.resume:
+        if not args.overwrite:
+            raise UsageError(
+                f"{job.resume_folder} holds an interrupted encode: add --resume to continue it, or -y to start over"
+            )
+        shutil.rmtree(job.resume_folder)
+    elif args.resume and not job.resume_folder.exists():
+        info(PROG, f"nothing to resume ({job.resume_folder} does not exist); starting from the first group", args.quiet)
+    return True
+
+
+def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
+    """Encode one input serially, then print its summary."""
+    source = open_input(job, args)
+    mask = open_mask(args.mask, args, source.shape) if args.mask is not None else None
+    try:
+        config, warning = sized_for_video(config, quant, source.shape, fixed=args.hidden is not None)
+        if warning:
+            info(PROG, warning, args.quiet)
+        count, height, width = source.shape
+        info(
+            PROG,
+            f"{job.name}: {count} frames of {width}x{height} at {source.fps:g} fps, preset {args.preset}, "
+            f"{quant.bits_frame} bits{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
+            args.quiet,
+        )
+        progress = EncodeProgress(args.quiet, config.fit.iters_warm)
+        try:
+            stats = encode(
+                source,
+                job.output,
+                config,
+                quant,
+                fps=source.fps,
+                mask=mask,
+                max_bpp=args.max_bpp,
+                segment_groups=args.segment_groups,
+                resume_folder=job.resume_folder,
+                callback=progress.fit,
+                on_group=progress.group_done,
+            )
+        except KeyboardInterrupt as exc:
+            if job.resume_folder.exists():
+                what = f"finished groups are kept in {job.resume_folder}: run the same command with --resume to go on"
+            else:
+                what = "no group had finished, so nothing was kept"
+            exc.args = (f"{interruption(exc)}; {what}",)
+            raise
+        finally:
+            progress.close()
+        quality = decoded_psnr(job.output, source, mask, str(resolve_device(config.fit.device)), args.quiet)
+        summary(stats, quality, mask is not None, args)
+    finally:
+        source.close()
+        if isinstance(mask, FrameSource):
+            mask.close()
 
 
 def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     apply_threads(args.threads)
-    output: Path = args.output
-    check_output(output, args.overwrite)
-    remove_stale_temporaries(output)
-    resume_folder = output.with_name(output.name + RESUME_SUFFIX)
-    if resume_folder.exists() and not args.resume:
-        if not args.overwrite:
-            raise UsageError(
-                f"{resume_folder} holds an interrupted encode: add --resume to continue it, or -y to start over"
-            )
-        shutil.rmtree(resume_folder)
-    elif args.resume and not resume_folder.exists():
-        info(PROG, f"nothing to resume ({resume_folder} does not exist); starting from the first group", args.quiet)
     config, quant = _config(args)
     resolve_device(config.fit.device)  # fail before reading anything
-    video, source = _read_input(args)
-    mask = _read_mask(args.mask, args, video.shape) if args.mask is not None else None
-    config, warning = sized_for_video(config, quant, video.shape, fixed=args.hidden is not None)
-    if warning:
-        info(PROG, warning, args.quiet)
-    count, height, width = video.shape
-    info(
-        PROG,
-        f"{source}: {count} frames of {width}x{height} at {video.fps:g} fps, preset {args.preset}, "
-        f"{quant.bits_frame} bits{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
-        args.quiet,
-    )
-    progress = EncodeProgress(args.quiet, config.fit.iters_warm)
-    try:
-        stats = encode(
-            video.frames,
-            output,
-            config,
-            quant,
-            fps=video.fps,
-            mask=mask,
-            max_bpp=args.max_bpp,
-            resume_folder=resume_folder,
-            callback=progress.fit,
-            on_group=progress.group_done,
-        )
-    except KeyboardInterrupt as exc:
-        if resume_folder.exists():
-            what = f"finished groups are kept in {resume_folder}: run the same command with --resume to go on"
-        else:
-            what = "no group had finished, so nothing was kept"
-        exc.args = (f"{interruption(exc)}; {what}",)
-        raise
-    finally:
-        progress.close()
-    quality = decoded_psnr(output, video.frames, mask, str(resolve_device(config.fit.device)), args.quiet)
-    _summary(stats, quality, mask is not None, args)
+    jobs = jobs_of(args)
+    if writes_to_folder(args):
+        try:
+            Path(args.output).mkdir(parents=True, exist_ok=True)  # the output folder of several inputs
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {args.output}: {exc.strerror or exc}") from None
+    todo = [job for job in jobs if _prepare_output(job, args)]
+    if args.workers is not None or args.ray_address is not None:
+        from nvcodec.cli.cluster import encode_on_cluster
+
+        return encode_on_cluster(todo, config, quant, args)
+    failed = 0
+    for job in todo:
+        if len(jobs) == 1:
+            _encode_one(job, config, quant, args)  # its errors are the tool's: one line, exit 1
+            continue
+        try:
+            _encode_one(job, config, quant, args)
+        except ActvError as exc:
+            failed += 1
+            info(PROG, f"error: {job.name}: {exc}", False)
+    if failed:
+        info(PROG, f"error: {failed} of {len(jobs)} inputs failed", False)
+        return 1
     return 0
-
-
-def _summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
-    if args.quiet:
-        return
-    what = "PSNR on known pixels" if masked else "PSNR vs input"
-    print(
-        f"{stats.path}: {stats.frames} frames {stats.width}x{stats.height}, {human_bytes(stats.file_bytes)}, "
-        f"{stats.bpp:.4f} bpp, {what} {quality:.2f} dB, {stats.seconds:.1f} s",
-        flush=True,
-    )
-    if args.max_bpp is not None and stats.bpp > args.max_bpp:
-        info(
-            PROG,
-            f"warning: {stats.bpp:.4f} bpp is above --max-bpp {args.max_bpp:g} even at {min(stats.group_bits)} bits; "
-            "a smaller model (--hidden, --patch) is needed for that rate",
-            False,
-        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,11 +38,16 @@ class RateControl:
 
     max_bpp: float
     frames: int
+    """Frames this budget pays for: the whole file's, or a closed segment's (from ``first_frame`` on)."""
     height: int
     width: int
     header_bytes: int
     groups: int
+    """Groups of the whole file (for the container's overhead)."""
     spent_bytes: int = 0
+    first_frame: int = 0
+    file_frames: int | None = None
+    """Frames of the whole file, when this budget is a segment's; the overhead is shared by frames."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_bpp) and self.max_bpp > 0):
@@ -50,13 +55,16 @@ class RateControl:
 
     @property
     def budget_bytes(self) -> float:
-        """Payload bytes the whole file may hold."""
+        """Payload bytes these frames may hold."""
         total = self.max_bpp * self.frames * self.height * self.width / 8
-        return total - container_overhead(self.header_bytes, self.groups)
+        overhead = float(container_overhead(self.header_bytes, self.groups))
+        if self.file_frames is not None:
+            overhead *= self.frames / self.file_frames
+        return total - overhead
 
     def allowance(self, end: int) -> float:
         """Payload bytes a group ending at frame ``end`` may use: its share so far, less what was spent."""
-        return self.budget_bytes * (end + 1) / self.frames - self.spent_bytes
+        return self.budget_bytes * (end + 1 - self.first_frame) / self.frames - self.spent_bytes
 
     def choose(self, end: int, quant: QuantConfig, size_at: Callable[[QuantConfig], int]) -> QuantConfig:
         """The finest depth (from ``quant`` down) whose payload ``size_at(q)`` fits the allowance.

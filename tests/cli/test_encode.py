@@ -155,3 +155,38 @@ def test_a_model_larger_than_the_video_is_narrowed_with_a_warning(tmp_path, caps
     assert out.stat().st_size < 2 * clip.size  # was about six times the raw video
     assert encode_cli.main([*args, "-y", "--hidden", "36"]) == 0
     assert "a smaller --hidden or --patch would suit" in capsys.readouterr().err
+
+
+def test_several_inputs_go_to_a_folder_and_a_bad_one_fails_alone(tmp_path, source, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00 not a video" * 40)
+    out = tmp_path / "out"
+    args = [str(source), str(bad), "-o", f"{out}/", *TINY_ARGS]
+    assert encode_cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert "bad.mp4" in err and "1 of 2 inputs failed" in err and "Traceback" not in err
+    first = (out / "clip.actv").read_bytes()
+    assert encode_cli.main(args) == 1  # the finished one is kept, not encoded again
+    assert "already encoded; skipped" in capsys.readouterr().err
+    assert (out / "clip.actv").read_bytes() == first
+    (out / "clip.actv").write_bytes(first[:-5])  # damaged: not taken for finished
+    assert encode_cli.main(args) == 1
+    assert "not a complete .actv" in capsys.readouterr().err
+
+
+def test_workers_without_ray_say_how_to_install_it(tmp_path, source, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as when it is not installed
+    code = encode_cli.main([str(source), "-o", str(tmp_path / "x.actv"), "--workers", "2", *TINY_ARGS])
+    one_line_error(capsys, code, 1, 'pip install "nvcodec[ray]"')
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_workers_encode_the_same_bytes_as_a_serial_run(tmp_path, source, capsys):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    options = [*TINY_ARGS, "--segment-groups", "2", "-q"]
+    assert encode_cli.main([str(source), "-o", str(tmp_path / "serial.actv"), *options]) == 0
+    assert encode_cli.main([str(source), "-o", str(tmp_path / "ray.actv"), "--workers", "2", *options]) == 0
+    assert (tmp_path / "ray.actv").read_bytes() == (tmp_path / "serial.actv").read_bytes()

@@ -1,0 +1,138 @@
+"""Encoding on a small local Ray cluster: the same bytes as a serial encode, lost workers, failed inputs.
+
+One cluster (``ray.init(num_cpus=2)``, about ten seconds to start) serves the module.
+"""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nvcodec import Config, QuantConfig, encode
+from nvcodec.distributed import VideoRequest, encode_videos
+from nvcodec.io import write_video
+from nvcodec.source import SourceSpec
+from tests.conftest import TINY, moving_square_clip
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+QUANT = QuantConfig(intra_period=2)
+
+
+def config(iters: int = 30) -> Config:
+    return Config.preset("fast", **TINY, iters=iters, iters_warm=iters // 2, group_size=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    path = tmp_path_factory.mktemp("src") / "clip.y4m"
+    write_video(path, moving_square_clip(frames=9, height=32, width=40), fps=10)
+    return path
+
+
+def serial(source, path, iters=30):
+    encode(SourceSpec(str(source)).open(), path, config(iters), QUANT, fps=10, segment_groups=2)
+    return path.read_bytes()
+
+
+def test_two_segments_on_the_cluster_give_the_serial_bytes(cluster, source, tmp_path):
+    expected = serial(source, tmp_path / "serial.actv")
+    written = []
+    outcomes = encode_videos(
+        [VideoRequest(SourceSpec(str(source)), tmp_path / "ray.actv")],
+        config(),
+        QUANT,
+        segment_groups=2,
+        on_segment=lambda output, done, total: written.append((done, total)),
+    )
+    assert outcomes[0].error is None and outcomes[0].stats is not None
+    assert (tmp_path / "ray.actv").read_bytes() == expected
+    assert written == [(1, 2), (2, 2)]
+
+
+def _segment_workers() -> list[int]:
+    """Processes running a segment task: Ray names a worker after the task it runs (``ray::_remote_segment``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"_remote_segment" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _kill_a_segment_task(killed: list[int], stop: threading.Event) -> None:
+    """Kill (SIGKILL) the first worker process seen running a segment: a lost machine."""
+    while not stop.is_set() and not killed:
+        for pid in _segment_workers():
+            time.sleep(1.0)  # well inside its fit
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            return
+        time.sleep(0.2)
+
+
+def test_a_lost_worker_is_retried_and_the_file_is_unchanged(cluster, source, tmp_path):
+    expected = serial(source, tmp_path / "serial.actv", iters=300)
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_a_segment_task, args=(killed, stop))
+    killer.start()
+    try:
+        outcomes = encode_videos(
+            [VideoRequest(SourceSpec(str(source)), tmp_path / "ray.actv")], config(300), QUANT, segment_groups=2
+        )
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no segment task was seen running"
+    assert outcomes[0].error is None
+    assert (tmp_path / "ray.actv").read_bytes() == expected
+
+
+def test_a_bad_input_fails_alone(cluster, source, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00 not a video" * 40)
+    frames = moving_square_clip(frames=5, height=32, width=40)
+    frames[3, 0, 0, 0] = np.nan  # only a worker that reads frame 3 finds out
+    requests = [
+        VideoRequest(SourceSpec(str(source)), tmp_path / "good.actv"),
+        VideoRequest(SourceSpec(str(bad)), tmp_path / "bad.actv"),
+        VideoRequest(frames, tmp_path / "nan.actv", fps=10),
+    ]
+    outcomes = encode_videos(requests, config(), QUANT, segment_groups=2)
+    assert outcomes[0].stats is not None and (tmp_path / "good.actv").exists()
+    assert "cannot open" in outcomes[1].error and not (tmp_path / "bad.actv").exists()
+    assert "NaN" in outcomes[2].error and not (tmp_path / "nan.actv").exists()
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_killed_driver_resumes_from_finished_segments(cluster, source, tmp_path):
+    expected = serial(source, tmp_path / "serial.actv")
+    folder = tmp_path / "ray.actv.partial"
+    request = VideoRequest(SourceSpec(str(source)), tmp_path / "ray.actv", resume_folder=folder)
+
+    def stop_after_first(output, done, total):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        encode_videos([request], config(), QUANT, segment_groups=2, on_segment=stop_after_first)
+    assert not (tmp_path / "ray.actv").exists() and len(list(folder.glob("group-*"))) >= 2
+    outcomes = encode_videos([request], config(), QUANT, segment_groups=2)
+    assert outcomes[0].stats is not None and outcomes[0].stats.resumed_groups >= 2
+    assert (tmp_path / "ray.actv").read_bytes() == expected and not folder.exists()
