@@ -116,12 +116,24 @@ def _file_digest(path: Path, extra: str) -> str:
     return digest.hexdigest()
 
 
+SEEK_AHEAD = 64
+"""Frames within this distance ahead are reached by decoding on; farther ones by seeking to a keyframe."""
+
+
+class _LostTrack(Exception):
+    """After a seek, the frames' timestamps did not lead to the frame wanted."""
+
+
 class FileSource(FrameSource):
     """Frames ``start:stop:step`` of any file FFmpeg demuxes, decoded on demand.
 
     The count comes from the container (or one pass over its packets, which
     decodes nothing); a file that then holds fewer frames is an
-    :class:`InputError` when the missing ones are read.
+    :class:`InputError` when the missing ones are read. A frame far ahead of
+    (or behind) the decoder is reached by seeking to the keyframe before it,
+    where the stream's timestamps tell each frame's index (a constant frame
+    rate); otherwise by decoding from the start. So a worker that encodes
+    the last segment of a long video does not decode all the video before it.
     """
 
     def __init__(self, path: str | os.PathLike[str], start: int = 0, stop: int | None = None, step: int = 1,
@@ -130,7 +142,7 @@ class FileSource(FrameSource):
         self.path = Path(path)
         self.start, self.stop, self.step = start, stop, step
         self._container: av.container.InputContainer | None = None
-        self._frames: Iterator[np.ndarray] | None = None
+        self._frames: Iterator[tuple[int, np.ndarray]] | None = None
         self._next = 0  # file index of the next frame the open decoder yields
         self._last: tuple[int, np.ndarray] | None = None  # the frame read last: a group's end is the next one's start
         container = self._open()
@@ -161,28 +173,70 @@ class FileSource(FrameSource):
             raise InputError(f"{self.path} has no video stream")
         return container
 
-    def _decoded(self, container: av.container.InputContainer) -> Iterator[np.ndarray]:
+    def _decoded(self, container: av.container.InputContainer, first: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(file index, frame)`` from the decoder's position; indices from timestamps after a seek."""
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        index = first
         try:
             for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+                if first > 0:  # after a seek: where are we?
+                    found = self._index_of(frame, stream)
+                    if found is None:
+                        raise _LostTrack
+                    index = found
+                yield index, frame.to_ndarray(format="rgb24")
+                index += 1
         except av.FFmpegError as exc:
             raise InputError(f"cannot decode {self.path}: {exc}") from None
 
+    @staticmethod
+    def _index_of(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int | None:
+        rate = stream.average_rate
+        if frame.pts is None or not rate or stream.time_base is None:
+            return None
+        seconds = (frame.pts - (stream.start_time or 0)) * stream.time_base
+        return round(float(seconds * rate))
+
+    def _start_decoder(self, index: int) -> None:
+        """Open the file with its decoder before ``index``: at a keyframe found by seeking, or at the start."""
+        self.close()
+        self._container = self._open()
+        stream = self._container.streams.video[0]
+        first = 0
+        if index > SEEK_AHEAD and stream.average_rate and stream.time_base:
+            target = (stream.start_time or 0) + int(index / stream.average_rate / stream.time_base)
+            try:
+                self._container.seek(target, stream=stream, backward=True, any_frame=False)
+                first = 1  # the decoder yields indices from timestamps
+            except av.FFmpegError:
+                self._container.close()
+                self._container = self._open()
+        self._frames, self._next = self._decoded(self._container, first), 0
+
     def _frame(self, index: int) -> np.ndarray:
-        """File frame ``index``, decoding forward (and reopening the file to go back)."""
+        """File frame ``index``: decoding on, seeking to a keyframe when it is far, or from the start."""
         if self._last is not None and self._last[0] == index:
             return self._last[1]
-        if self._frames is None or index < self._next:
-            self.close()
-            self._container = self._open()
-            self._frames, self._next = self._decoded(self._container), 0
-        for rgb in self._frames:
-            self._next += 1
-            if self._next - 1 == index:
-                self._last = (index, rgb)
-                return rgb
+        if self._frames is None or index < self._next or index > self._next + SEEK_AHEAD:
+            self._start_decoder(index)
+        for attempt in range(2):
+            assert self._frames is not None
+            try:
+                for found, rgb in self._frames:
+                    self._next = found + 1
+                    if found == index:
+                        self._last = (index, rgb)
+                        return rgb
+                    if found > index:  # the seek landed after it, or timestamps do not count frames
+                        raise _LostTrack
+                break
+            except _LostTrack:
+                if attempt:
+                    break
+                self.close()  # decode from the start instead: slower, always right
+                self._container = self._open()
+                self._frames, self._next = self._decoded(self._container, 0), 0
         raise InputError(f"{self.path} ended before frame {index}")
 
     def read(self, first: int, last: int) -> np.ndarray:

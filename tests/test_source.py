@@ -82,3 +82,27 @@ def test_an_encode_holds_a_few_groups_of_frames_whatever_the_length(tmp_path):
     config = Config.preset("fast", **TINY, iters=3, iters_warm=2, group_size=4, device="cpu")
     encode(source, tmp_path / "long.actv", config, QuantConfig(), fps=25)
     assert 0 < source.most_alive <= 2 * (4 + 1) < len(clip)
+
+
+def test_a_far_frame_is_reached_by_seeking_not_by_decoding_all_before_it(tmp_path, monkeypatch):
+    """A worker encoding a late segment of a long video must not decode the whole video first."""
+    import nvcodec.source as source_module
+
+    clip = moving_square_clip(frames=150, height=16, width=24)
+    path = tmp_path / "long.y4m"
+    write_video(path, clip, fps=25)
+    decoded = []
+    plain = source_module.FileSource._decoded
+
+    def counting(self, container, first):
+        for item in plain(self, container, first):
+            decoded.append(item[0])
+            yield item
+
+    monkeypatch.setattr(source_module.FileSource, "_decoded", counting)
+    whole = read_video(path).frames  # decoded in order from the first frame: no seek
+    decoded.clear()
+    source = FileSource(path)
+    np.testing.assert_array_equal(source.read(140, 143), whole[140:144])
+    assert len(decoded) < 20
+    np.testing.assert_array_equal(source.read(5, 6), whole[5:7])  # and back again
