@@ -15,6 +15,7 @@ from nvcodec.errors import ConfigError
 from nvcodec.model.activations import ACTIVATIONS
 
 PRECISIONS = ("fp32", "tf32", "bf16")
+LR_SCHEDULES = ("exponential", "cosine")
 MAX_WIDTH = 4096
 """Widest layer a configuration (or a file's header) may ask for: far beyond any useful per-patch MLP."""
 MAX_LAYERS = 16
@@ -97,7 +98,11 @@ class FitConfig:
     lr: float = 1e-2
     """Initial Adam learning rate."""
     lr_final_factor: float = 0.1
-    """The learning rate decays as ``lr * factor ** (it / iters)``."""
+    """The learning rate ends at ``lr * lr_final_factor``."""
+    lr_schedule: str = "exponential"
+    """How it gets there: ``exponential`` (``lr * factor ** (it / iters)``) or ``cosine`` (half a cosine)."""
+    lr_warmup: float = 0.0
+    """Share of a group's iterations over which the learning rate first rises linearly from 0 to ``lr``."""
     time_smoothness: float = 1.0
     """Weight of a penalty on the bias INR's second difference over one frame.
 
@@ -123,6 +128,13 @@ class FitConfig:
         _check(
             _is_real(self.lr_final_factor) and 0 < self.lr_final_factor <= 1,
             f"lr_final_factor must be in (0, 1], got {self.lr_final_factor!r}",
+        )
+        _check(
+            self.lr_schedule in LR_SCHEDULES,
+            f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}",
+        )
+        _check(
+            _is_real(self.lr_warmup) and 0 <= self.lr_warmup < 1, f"lr_warmup must be in [0, 1), got {self.lr_warmup!r}"
         )
         _check(
             _is_real(self.time_smoothness) and self.time_smoothness >= 0,

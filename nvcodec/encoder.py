@@ -304,7 +304,10 @@ class EncodeJob:
         header_bytes = header_map_to_bytes(header)  # refuses what no reader would accept
         journal, saved = None, {}
         if resume_folder is not None:
-            key = fingerprint(header_bytes, fitter.fingerprints(), f"max_bpp={max_bpp}")
+            # The header holds the model and quantization; the fit settings (iterations, schedule, device) are
+            # not in it but decide the weights too: a resume with other ones must not mix the two fits.
+            settings = f"max_bpp={max_bpp};fit={sorted(dataclasses.asdict(config.fit).items())}"
+            key = fingerprint(header_bytes, fitter.fingerprints(), settings)
             journal = EncodeJournal(resume_folder, key)
             saved = journal.intact()
         return cls(header, len(header_bytes), plan, journal, saved)

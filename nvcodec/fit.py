@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nvcodec.config import Config
+from nvcodec.config import Config, FitConfig
 from nvcodec.device import precision, resolve_device
 from nvcodec.errors import ArgumentError, InputError
 from nvcodec.metrics import mse_to_psnr
@@ -148,6 +148,23 @@ def compiled(group: GroupModel) -> Callable[[torch.Tensor, torch.Tensor], torch.
     return torch.compile(group, dynamic=False)
 
 
+def learning_rate(fit: FitConfig, iteration: int, iterations: int) -> float:
+    """The learning rate of step ``iteration`` (0-based) of ``iterations``: warm-up, then the decay."""
+    warmup = int(fit.lr_warmup * iterations)
+    if iteration < warmup:
+        return fit.lr * (iteration + 1) / (warmup + 1)
+    progress = (iteration - warmup) / max(iterations - warmup, 1)
+    if fit.lr_schedule == "cosine":
+        final = fit.lr * fit.lr_final_factor
+        return final + (fit.lr - final) * 0.5 * (1 + math.cos(math.pi * progress))
+    return fit.lr * fit.lr_final_factor**progress
+
+
+def phase(name: str) -> torch.profiler.record_function:
+    """Labels a part of a training step for :mod:`benchmarks.profile_fit` (free when no profiler runs)."""
+    return torch.profiler.record_function(f"fit.{name}")
+
+
 CURVATURE_SAMPLES = 16
 
 
@@ -201,28 +218,34 @@ def fit_group(
     with precision(device, fit.precision):
         for iteration in range(iterations):
             for param_group in optimizer.param_groups:
-                param_group["lr"] = fit.lr * fit.lr_final_factor ** (iteration / iterations)
-            rows, cols, coords, weights = sampler.draw()
-            target = frames[sampler.frame_index, rows, cols]
-            try:
-                pred = forward(coords, taus).float()
-            except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
-                if forward is group or iteration > 0:
-                    raise
-                warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
-                forward = group
-                pred = forward(coords, taus).float()
-            err = (pred - target).square().sum(-1)
-            if mask is not None:
-                seen = mask[sampler.frame_index, rows, cols]
-                weights = torch.where(seen, weights, 0.0)
-                err = torch.where(seen, err, 0.0)  # also keeps NaN in unknown pixels out
-            loss = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
+                param_group["lr"] = learning_rate(fit, iteration, iterations)
+            with phase("sample"):
+                rows, cols, coords, weights = sampler.draw()
+                target = frames[sampler.frame_index, rows, cols]
+            with phase("forward"):
+                try:
+                    pred = forward(coords, taus).float()
+                except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
+                    if forward is group or iteration > 0:
+                        raise
+                    warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
+                    forward = group
+                    pred = forward(coords, taus).float()
+            with phase("loss"):
+                err = (pred - target).square().sum(-1)
+                if mask is not None:
+                    seen = mask[sampler.frame_index, rows, cols]
+                    weights = torch.where(seen, weights, 0.0)
+                    err = torch.where(seen, err, 0.0)  # also keeps NaN in unknown pixels out
+                loss = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
             if fit.time_smoothness > 0:
-                loss = loss + fit.time_smoothness * _bias_curvature(group, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+                with phase("smoothness"):
+                    loss = loss + fit.time_smoothness * _bias_curvature(group, generator)
+            with phase("backward"):
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            with phase("optimizer"):
+                optimizer.step()
             if report is not None:
                 loss_value = float(loss.detach())
                 report(iteration + 1, loss_value)

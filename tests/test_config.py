@@ -97,6 +97,8 @@ INVALID = {
         "iters_warm": [0, 2.0],
         "lr": [0.0, 1.0, -0.1, float("nan")],
         "lr_final_factor": [0.0, 1.5, float("inf")],
+        "lr_schedule": ["linear", "", None, 1],
+        "lr_warmup": [-0.1, 1.0, float("nan"), "0.1"],
         "time_smoothness": [-1.0, float("nan"), "1"],
         "batch_pixels": [0, -5, 1e6],
         "seed": [-1, 1.5, None, False],

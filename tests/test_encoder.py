@@ -1,5 +1,7 @@
 """encode(): the statistics it reports, resuming a killed encode, the bpp target, and what it refuses."""
 
+import dataclasses
+
 import pytest
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
@@ -95,6 +97,10 @@ def test_a_resume_folder_of_another_encode_is_refused(tmp_path, clip):
         encode(clip, tmp_path / "a.actv", CONFIG, other, fps=12, resume_folder=folder)
     with pytest.raises(ArgumentError, match="different input"):
         encode(clip[:, ::-1].copy(), tmp_path / "a.actv", CONFIG, QUANT, fps=12, resume_folder=folder)
+    # Fit settings are not in the header, but a group fitted longer has other weights: no mixing of the two.
+    longer = dataclasses.replace(CONFIG, fit=dataclasses.replace(CONFIG.fit, iters=CONFIG.fit.iters + 1))
+    with pytest.raises(ArgumentError, match="different settings"):
+        encode(clip, tmp_path / "a.actv", longer, QUANT, fps=12, resume_folder=folder)
 
 
 @pytest.mark.slow

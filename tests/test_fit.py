@@ -109,3 +109,16 @@ def test_compiled_fits_specialise_to_each_groups_shapes(tiny_clip, monkeypatch):
     config = Config.preset("fast", **{**TINY, "compile": True}, iters=2, iters_warm=2, group_size=2)
     fit_video(tiny_clip[:5], config)
     assert calls and all(options.get("dynamic") is False for options in calls)
+
+
+def test_learning_rate_schedules():
+    from nvcodec.config import FitConfig
+    from nvcodec.fit import learning_rate
+
+    plain = FitConfig(lr=1e-2, lr_final_factor=0.1)
+    assert [learning_rate(plain, i, 100) for i in (0, 50)] == [1e-2, 1e-2 * 0.1**0.5]  # the schedule of old
+    cosine = FitConfig(lr=1e-2, lr_final_factor=0.1, lr_schedule="cosine", lr_warmup=0.1)
+    rates = [learning_rate(cosine, i, 100) for i in range(100)]
+    assert rates[:10] == sorted(rates[:10]) and rates[0] < 2e-3, "warm-up rises from near 0"
+    assert rates[10] == pytest.approx(1e-2) and rates[10:] == sorted(rates[10:], reverse=True)
+    assert rates[-1] == pytest.approx(1e-3, rel=0.01)

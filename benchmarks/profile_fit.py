@@ -1,0 +1,139 @@
+"""Where a training step's time goes: one ``medium`` group of carphone under the torch profiler.
+
+    python -m benchmarks.profile_fit                     # eager and compiled, 60 profiled steps each
+    python -m benchmarks.profile_fit --modes eager --steps 30
+
+The fit labels the parts of a step (``nvcodec.fit.phase``): drawing pixels,
+the forward pass (bias INR and frame INR), the loss, the bias-smoothness
+penalty, the backward pass and Adam. For each mode the script reports those
+parts in milliseconds per step, and, in eager mode, the operators with the
+most self time, grouped so the rows read as the issue's candidates (the
+batched matmuls, the activation's transcendentals, the optimizer...).
+
+Warm-up steps (compilation included) run before the profiled ones.
+Writes ``benchmarks/results/profile_fit.json`` and ``profile_fit.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from benchmarks.clips import load_clip
+from benchmarks.common import RESULTS, command, machine
+from nvcodec.config import Config
+from nvcodec.fit import VideoFitter, fit_group
+
+PHASES = ("sample", "forward", "loss", "smoothness", "backward", "optimizer")
+
+OPERATOR_FAMILIES = {
+    "matmul": ("bmm", "mm", "addmm", "matmul", "linear", "baddbmm"),
+    "activation (cos, exp, sin, mul)": ("cos", "sin", "exp", "clamp", "square", "pow", "mul", "neg"),
+    "gather / index": ("gather", "index", "index_select", "take"),
+    "random": ("uniform_", "rand", "normal_"),
+    "optimizer (Adam)": ("_foreach", "lerp", "addcmul", "addcdiv", "sqrt", "adam"),
+}
+
+
+def family(name: str) -> str:
+    bare = name.removeprefix("aten::").removeprefix("_").lower()
+    for label, prefixes in OPERATOR_FAMILIES.items():
+        if any(bare == p or bare.startswith(p) for p in prefixes):
+            return label
+    return "other"
+
+
+def profile_mode(frames: torch.Tensor, mode: str, warmup: int, steps: int) -> dict:
+    config = Config.preset("medium", compile=mode == "compiled", device="cpu")
+    fitter = VideoFitter(frames[:11], config)
+    group = fitter._cold_start(0)
+    picked_frames = fitter.frames
+    assert picked_frames is not None
+    taus = group.local_time(torch.arange(11, dtype=torch.float32))
+    forward = torch.compile(group, dynamic=False) if mode == "compiled" else None
+    generator = torch.Generator().manual_seed(0)
+    started = time.perf_counter()
+    fit_group(group, picked_frames, taus, warmup, config, generator=generator, forward=forward)
+    warmup_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fit_group(group, picked_frames, taus, steps, config, generator=generator, forward=forward)
+    wall_ms = (time.perf_counter() - started) * 1000 / steps
+    events = prof.key_averages()
+    phases = {p: 0.0 for p in PHASES}
+    for event in events:
+        if event.key.startswith("fit."):
+            phases[event.key[4:]] = event.cpu_time_total / 1000 / steps
+    families: dict[str, float] = defaultdict(float)
+    operators = []
+    for event in events:
+        if event.key.startswith("fit.") or event.key.startswith("Torch-Compiled") or event.self_cpu_time_total == 0:
+            continue
+        per_step = event.self_cpu_time_total / 1000 / steps
+        families[family(event.key)] += per_step
+        operators.append({"operator": event.key, "ms_per_step": per_step, "calls_per_step": event.count / steps})
+    operators.sort(key=lambda row: -row["ms_per_step"])
+    row = {
+        "mode": mode,
+        "wall_ms_per_step_profiled": wall_ms,
+        "warmup_steps": warmup,
+        "warmup_seconds": warmup_seconds,
+        "phases_ms_per_step": phases,
+        "families_ms_per_step": dict(sorted(families.items(), key=lambda kv: -kv[1])),
+        "top_operators": operators[:20],
+    }
+    print(f"{mode}: {wall_ms:.1f} ms/step under the profiler; "
+          + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()), flush=True)  # fmt: skip
+    return row
+
+
+def markdown(rows: list[dict], header: dict) -> str:
+    lines = [
+        "# Where a training step's time goes",
+        "",
+        f"`{header['command']}` on {header['machine']['cpu']}, {header['machine']['torch_threads']} torch threads, "
+        f"torch {header['machine']['torch']}. One `medium` group (carphone frames 0-10, 176x144, 4 patches, "
+        f"{header['batch_pixels']} pixels per step); milliseconds per step, from the profiler "
+        "(which adds its own overhead, mostly to eager mode's many small operators).",
+        "",
+        "| part of the step | " + " | ".join(r["mode"] for r in rows) + " |",
+        "|---|" + "---|" * len(rows),
+    ]
+    for name in PHASES:
+        lines.append(f"| {name} | " + " | ".join(f"{r['phases_ms_per_step'][name]:.2f}" for r in rows) + " |")
+    lines.append(
+        "| **whole step (wall)** | " + " | ".join(f"{r['wall_ms_per_step_profiled']:.2f}" for r in rows) + " |"
+    )
+    for r in rows:
+        lines += ["", f"## Operators by self time, {r['mode']}", "", "| family | ms/step |", "|---|---|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in r["families_ms_per_step"].items()]
+        lines += ["", "| operator | ms/step | calls/step |", "|---|---|---|"]
+        lines += [
+            f"| `{o['operator']}` | {o['ms_per_step']:.2f} | {o['calls_per_step']:.0f} |"
+            for o in r["top_operators"][:12]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modes", nargs="+", choices=("eager", "compiled"), default=["eager", "compiled"])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--output", type=Path, default=RESULTS / "profile_fit.json")
+    args = parser.parse_args(argv)
+    frames = torch.from_numpy(load_clip("carphone", 11)[0])
+    rows = [profile_mode(frames, mode, args.warmup, args.steps) for mode in args.modes]
+    header = {"command": command(), "machine": machine(), "batch_pixels": Config.preset("medium").fit.batch_pixels}
+    args.output.write_text(json.dumps({**header, "rows": rows}, indent=2))
+    args.output.with_suffix(".md").write_text(markdown(rows, header))
+
+
+if __name__ == "__main__":
+    main()
