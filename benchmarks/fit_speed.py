@@ -1,23 +1,26 @@
-"""Time to reach a fixed quality: the fit before and after a speed change, on carphone and bikes.
+"""Time to reach a fixed quality: the fit before and after the speed work, on carphone and bikes.
 
-    python -m benchmarks.fit_speed                                    # both clips, both recipes
+    python -m benchmarks.fit_speed                                    # both clips, both recipes (~20 min)
     python -m benchmarks.fit_speed --clips carphone --recipes current
 
-A *recipe* is a way of fitting (learning-rate schedule, batch, stopping rule,
-compilation); a *budget* scales its iteration counts. Each (clip, recipe,
-budget) point fits the clip's first 31 frames (3 groups, the `medium` model:
-same size for every recipe) in a fresh process, so every point pays its own
+A *recipe* is a way of fitting (learning-rate schedule, batch, compilation);
+each is run at several iteration budgets (first group, warm groups). Every
+point fits the clip's first 31 frames (3 groups, the default model: the same
+size for every recipe) in a fresh process, so every point pays its own
 compilation, as a user's encode does (with torch's on-disk compile cache
-warmed by the first point). It reports the wall time of the fit and the
-full-frame PSNR of the unquantized model decoded to 8 bits.
+warmed by a first small fit). A point reports the wall time of the fit and the
+full-frame PSNR of the unquantized model, decoded to 8 bits.
 
-The time to reach a level (30.5 dB: the `fast` preset's quality before this
-work, 32.5 dB: `medium`'s) is read off each recipe's curve of time against
-PSNR, interpolated between the two budgets that bracket the level; a level
-no budget reached is reported as missing, never extrapolated.
+The quality levels are what the ``before`` recipe reaches on that clip at the
+budgets of the old ``fast`` and ``medium`` presets (on carphone 30.5 and
+32.5 dB). The time another recipe takes to reach a level is read off its
+curve of PSNR against time, interpolated between the two budgets that bracket
+the level; a level no budget reached is reported as missing, never
+extrapolated.
 
 ``before`` holds the fit settings of the release before the speed work,
-spelled out here so that it keeps measuring the same thing when defaults move.
+spelled out here so that it keeps measuring the same thing when defaults move;
+``current`` is the code's defaults (the presets are points on its curve).
 
 Writes ``benchmarks/results/fit_speed.json`` and a PNG of PSNR against time.
 """
@@ -34,24 +37,26 @@ from typing import Any
 
 from benchmarks.common import RESULTS, command, json_clean, machine
 
-LEVELS = (30.5, 32.5)
 FRAMES = 31
 
-RECIPES: dict[str, dict[str, Any]] = {
-    "before": {
-        "overrides": {
-            "lr": 1e-2,
-            "lr_final_factor": 0.1,
-            "batch_pixels": 32768,
-            "compile": True,
-            "iters": 4000,
-            "iters_warm": 3000,
-        },
-        "budgets": (0.3, 0.5, 0.75, 1.0),
-    },
-    "current": {"overrides": {}, "budgets": (0.3, 0.5, 0.75, 1.0)},
+BEFORE = {
+    "lr": 1e-2,
+    "lr_final_factor": 0.1,
+    "lr_schedule": "exponential",
+    "lr_warmup": 0.0,
+    "batch_pixels": 32768,
+    "compile": True,
 }
-"""Recipes by name: ``overrides`` of the ``medium`` preset; ``budgets`` multiply its iteration counts."""
+RECIPES: dict[str, dict[str, Any]] = {
+    "before": {"overrides": BEFORE, "budgets": ((1200, 800), (2000, 1500), (3000, 2200), (4000, 3000))},
+    "current": {
+        "overrides": {"compile": True},
+        "budgets": ((2000, 800), (3000, 1000), (6000, 2000), (10000, 3000), (25000, 8000)),
+    },
+}
+"""Recipes by name: ``overrides`` of the default configuration; ``budgets``: (iters, iters_warm) points."""
+LEVEL_BUDGETS = {"fast": (1200, 800), "medium": (4000, 3000)}
+"""The old presets' budgets: ``before`` at these sets the quality levels of a clip."""
 
 POINT_SCRIPT = """
 import json, sys
@@ -61,11 +66,9 @@ from nvcodec.config import Config
 from nvcodec.fit import fit_video
 from nvcodec.metrics import psnr, quantize_8bit
 
-clip, overrides, budget = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
-frames = load_clip(clip, int(sys.argv[4]))[0]
-base = Config.preset("medium", **overrides)
-config = Config.preset("medium", **{**overrides, "iters": max(1, round(base.fit.iters * budget)),
-                                    "iters_warm": max(1, round(base.fit.iters_warm * budget))})
+clip, overrides, iters, iters_warm = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+frames = load_clip(clip, int(sys.argv[5]))[0]
+config = Config.preset("medium", **{**overrides, "iters": iters, "iters_warm": iters_warm})
 result = fit_video(frames, config)
 with torch.no_grad():
     decoded = quantize_8bit(result.model.render(list(range(frames.shape[0]))))
@@ -75,9 +78,9 @@ print(json.dumps({"seconds": result.seconds, "group_seconds": result.group_secon
 """
 
 
-def fit_point(clip: str, overrides: dict[str, Any], budget: float) -> dict[str, Any]:
+def fit_point(clip: str, overrides: dict[str, Any], iters: int, iters_warm: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-c", POINT_SCRIPT, clip, json.dumps(overrides), str(budget), str(FRAMES)],
+        [sys.executable, "-c", POINT_SCRIPT, clip, json.dumps(overrides), str(iters), str(iters_warm), str(FRAMES)],
         capture_output=True,
         text=True,
     )
@@ -110,7 +113,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         for recipe, row in results["clips"][clip].items():
             points = sorted(row["points"], key=lambda p: p["seconds"])
             axis.plot([p["seconds"] for p in points], [p["psnr"] for p in points], "o-", label=recipe)
-        for level in LEVELS:
+        for level in results.get("levels", {}).get(clip, {}).values():
             axis.axhline(level, color="grey", lw=0.5, ls="--")
         axis.set(title=f"{clip}, {FRAMES} frames", xlabel="fit wall time (s)", ylabel="PSNR (dB)")
         axis.legend()
@@ -126,23 +129,33 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results: dict[str, Any] = json.loads(args.output.read_text()) if args.output.exists() else {}
     results.setdefault("clips", {})
-    fit_point("carphone", {"iters": 20, "iters_warm": 10}, 1.0)  # warms torch's on-disk compile cache
+    fit_point("carphone", {"compile": True}, 20, 10)  # warms torch's on-disk compile cache
     for clip in args.clips:
+        rows = results["clips"].setdefault(clip, {})
         for recipe in args.recipes:
             spec = RECIPES[recipe]
             points = []
-            for budget in spec["budgets"]:
-                point = {"budget": budget, **fit_point(clip, spec["overrides"], budget)}
+            for iters, iters_warm in spec["budgets"]:
+                point = {
+                    "iters": iters,
+                    "iters_warm": iters_warm,
+                    **fit_point(clip, spec["overrides"], iters, iters_warm),
+                }
                 points.append(point)
-                print(f"{clip} {recipe} x{budget}: {point['psnr']:.2f} dB in {point['seconds']:.1f} s", flush=True)
-            row = {"overrides": spec["overrides"], "points": points}
-            row["seconds_to"] = {str(level): time_to_level(points, level) for level in LEVELS}
-            results["clips"].setdefault(clip, {})[recipe] = row
-            print(
-                f"{clip} {recipe}: "
-                + ", ".join(f"{k} dB in {v and round(v, 1)} s" for k, v in row["seconds_to"].items())
-            )
-    results.update(command=command(), machine=machine(), frames=FRAMES, levels=LEVELS)
+                print(
+                    f"{clip} {recipe} {iters}/{iters_warm}: {point['psnr']:.2f} dB in {point['seconds']:.1f} s",
+                    flush=True,
+                )
+            rows[recipe] = {"overrides": spec["overrides"], "points": points}
+        before = {(p["iters"], p["iters_warm"]): p for p in rows.get("before", {}).get("points", [])}
+        levels = {name: before[budget]["psnr"] for name, budget in LEVEL_BUDGETS.items() if budget in before}
+        for recipe, row in rows.items():
+            row["seconds_to"] = {name: time_to_level(row["points"], level) for name, level in levels.items()}
+            print(f"{clip} {recipe}: " + ", ".join(
+                f"{name} quality ({levels[name]:.2f} dB) in {seconds and round(seconds, 1)} s"
+                for name, seconds in row["seconds_to"].items()), flush=True)  # fmt: skip
+        results.setdefault("levels", {})[clip] = levels
+    results.update(command=command(), machine=machine(), frames=FRAMES, level_budgets=LEVEL_BUDGETS)
     args.output.write_text(json.dumps(json_clean(results), indent=2))
     plot(results, args.output.with_suffix(".png"))
 

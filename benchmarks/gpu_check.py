@@ -81,16 +81,15 @@ def fit_speed(frames: torch.Tensor, device: str, steps: int, precision: str, com
     assert data is not None
     data = data.to(fitter.device)
     taus = group.local_time(torch.arange(GROUP_FRAMES, dtype=torch.float32, device=fitter.device))
-    forward = torch.compile(group, dynamic=False) if compile_ else None
     generator = torch.Generator(device=fitter.device).manual_seed(0)
     reset_peak(fitter.device)
     started = time.perf_counter()
     warmup = min(20, steps)
-    fit_group(group, data, taus, warmup, config, generator=generator, forward=forward)
+    fit_group(group, data, taus, warmup, config, generator=generator)
     synchronize(fitter.device)
     warm_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    fit_group(group, data, taus, steps, config, generator=generator, forward=forward)
+    fit_group(group, data, taus, steps, config, generator=generator)
     synchronize(fitter.device)
     seconds = time.perf_counter() - started
     with torch.no_grad():

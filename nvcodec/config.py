@@ -91,17 +91,17 @@ class FitConfig:
 
     group_size: int = 10
     """Frames between the boundaries of a group; neighbouring groups share a boundary frame."""
-    iters: int = 4000
+    iters: int = 10000
     """Adam iterations for the first group (it starts from scratch)."""
     iters_warm: int = 3000
     """Adam iterations for each later group (warm-started from its predecessor)."""
     lr: float = 1e-2
     """Initial Adam learning rate."""
-    lr_final_factor: float = 0.1
+    lr_final_factor: float = 0.03
     """The learning rate ends at ``lr * lr_final_factor``."""
-    lr_schedule: str = "exponential"
-    """How it gets there: ``exponential`` (``lr * factor ** (it / iters)``) or ``cosine`` (half a cosine)."""
-    lr_warmup: float = 0.0
+    lr_schedule: str = "cosine"
+    """How it gets there: ``cosine`` (half a cosine) or ``exponential`` (``lr * factor ** (it / iters)``)."""
+    lr_warmup: float = 0.02
     """Share of a group's iterations over which the learning rate first rises linearly from 0 to ``lr``."""
     time_smoothness: float = 1.0
     """Weight of a penalty on the bias INR's second difference over one frame.
@@ -109,8 +109,12 @@ class FitConfig:
     Motion is a shift of biases, so a straight bias path is steady motion; the
     penalty keeps in-between frames (slow motion, interpolation) from wandering.
     """
-    batch_pixels: int = 32768
-    """Pixel evaluations per step, spread evenly over patches and frames (bounds memory)."""
+    batch_pixels: int = 4096
+    """Pixel evaluations per step, spread evenly over patches and frames (bounds memory).
+
+    Small batches and many steps reach a given quality soonest on CPU
+    (``benchmarks/results/fit_speed.json``): at 4096, a step of carphone's
+    4 patches x 11 frames takes ~3 ms compiled."""
     seed: int = 0
     device: str = "auto"
     """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
@@ -231,7 +235,7 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    "fast": Config(fit=FitConfig(iters=1200, iters_warm=800, compile=True)),
+    "fast": Config(fit=FitConfig(iters=3000, iters_warm=1000, compile=True)),
     "medium": Config(fit=FitConfig(compile=True)),
-    "slow": Config(fit=FitConfig(iters=10000, iters_warm=7000, compile=True)),
+    "slow": Config(fit=FitConfig(iters=25000, iters_warm=8000, compile=True)),
 }

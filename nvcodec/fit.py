@@ -11,6 +11,7 @@ the blended frame, and no patch spends capacity where its window is 0.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import math
@@ -135,19 +136,6 @@ class _PixelSampler:
         return rows, cols, coords, weights
 
 
-def compiled(group: GroupModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``group``'s forward through ``torch.compile``, specialised to this group's shapes.
-
-    With torch's default, a group whose frame count differs from an earlier
-    group's in the same process gets kernels for symbolic shapes, and those
-    round differently from the static kernels a fresh process compiles. A
-    resumed encode (a fresh process) would then fit that group to other
-    weights and write other bytes. Static shapes make every group's kernels
-    depend on its own shapes only, whatever ran before.
-    """
-    return torch.compile(group, dynamic=False)
-
-
 def learning_rate(fit: FitConfig, iteration: int, iterations: int) -> float:
     """The learning rate of step ``iteration`` (0-based) of ``iterations``: warm-up, then the decay."""
     warmup = int(fit.lr_warmup * iterations)
@@ -174,17 +162,67 @@ def stream_seed(seed: int, stream: str, index: int) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
-def _bias_curvature(group: GroupModel, generator: torch.Generator) -> torch.Tensor:
-    """Mean squared second difference of every bias over one frame step, at random times."""
-    step = 1.0 / max(group.end - group.start, 1)
-    device = group.device
-    tau = torch.rand(CURVATURE_SAMPLES, generator=generator, device=device)
+def frame_step(group: GroupModel) -> float:
+    """One frame in group-local time."""
+    return 1.0 / max(group.end - group.start, 1)
+
+
+def bias_curvature(group: GroupModel, tau: torch.Tensor, step: float) -> torch.Tensor:
+    """Mean squared second difference of every bias over ``step`` (one frame), at group-local times ``tau``."""
     biases = group.bias_inr(torch.cat([tau - step, tau, tau + step]))
     terms = []
     for b in biases:
         before, now, after = torch.view_as_real(b).chunk(3, dim=1) if b.is_complex() else b.chunk(3, dim=1)
         terms.append((after - 2 * now + before).square().mean())
     return sum(terms[1:], terms[0]) / len(terms)
+
+
+def step_loss(
+    group: GroupModel,
+    coords: torch.Tensor,
+    taus: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    seen: torch.Tensor | None,
+    curvature_taus: torch.Tensor | None,
+    time_smoothness: float,
+    step: float,
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The loss of one step: the window-weighted MSE of the sampled pixels, plus the bias-smoothness penalty.
+
+    ``seen`` marks the known pixels (None: all are); ``curvature_taus`` are the
+    times of the penalty (None: no penalty), ``step`` its frame step
+    (:func:`frame_step`, passed in: a compiled graph that read the group's
+    frame numbers would be compiled again for every group); ``forward`` replaces the group's
+    own (quantization-aware fine-tuning freezes some tensors through it).
+    A plain function of its arguments, the group included, so that one
+    compiled graph serves every group of the same shapes (a closure over the
+    group would be compiled again for each group).
+    """
+    pred = (forward or group)(coords, taus).float()
+    err = (pred - target).square().sum(-1)
+    if seen is not None:
+        weights = torch.where(seen, weights, 0.0)
+        err = torch.where(seen, err, 0.0)  # also keeps NaN in unknown pixels out
+    value = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
+    if curvature_taus is not None:
+        value = value + time_smoothness * bias_curvature(group, curvature_taus, step)
+    return value
+
+
+@functools.cache
+def compiled_step_loss() -> Callable[..., torch.Tensor]:
+    """:func:`step_loss` through ``torch.compile``: one graph for its forward and one for its backward.
+
+    Shapes are static: with torch's default, a group whose frame count differs
+    from an earlier group's in the same process gets kernels for symbolic shapes,
+    and those round differently from the static kernels a fresh process compiles.
+    A resumed encode (a fresh process) would then fit that group to other weights
+    and write other bytes. Static shapes make every group's kernels depend on its
+    own shapes only, whatever ran before.
+    """
+    return torch.compile(step_loss, dynamic=False)
 
 
 def fit_group(
@@ -201,6 +239,13 @@ def fit_group(
 ) -> float:
     """Adam on one group, in place. ``frames`` ``[F, H, W, 3]`` sit at local times ``taus``.
 
+    ``forward`` replaces the group's own (quantization-aware fine-tuning
+    freezes some tensors through it); without one, ``config.fit.compile``
+    runs the loss through ``torch.compile`` (forward, backward and the
+    smoothness penalty as one graph each: on CPU at a small batch, eager
+    mode's per-operator overhead is much of a step,
+    ``benchmarks/results/profile_fit.md``). Where compilation fails (no C
+    compiler...), the first step warns and the fit goes on in eager mode.
     Returns the final mini-batch MSE.
     """
     fit = config.fit
@@ -211,9 +256,9 @@ def fit_group(
         max(1, fit.batch_pixels // (group.grid.num_patches * frames.shape[0])),
         generator,
     )
-    if forward is None:
-        forward = group
     optimizer = torch.optim.Adam(group.parameters(), lr=fit.lr)
+    compiled = fit.compile and forward is None
+    step = frame_step(group)
     loss_value = math.nan
     with precision(device, fit.precision):
         for iteration in range(iterations):
@@ -222,34 +267,37 @@ def fit_group(
             with phase("sample"):
                 rows, cols, coords, weights = sampler.draw()
                 target = frames[sampler.frame_index, rows, cols]
-            with phase("forward"):
-                try:
-                    pred = forward(coords, taus).float()
-                except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
-                    if forward is group or iteration > 0:
-                        raise
-                    warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
-                    forward = group
-                    pred = forward(coords, taus).float()
-            with phase("loss"):
-                err = (pred - target).square().sum(-1)
-                if mask is not None:
-                    seen = mask[sampler.frame_index, rows, cols]
-                    weights = torch.where(seen, weights, 0.0)
-                    err = torch.where(seen, err, 0.0)  # also keeps NaN in unknown pixels out
-                loss = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
-            if fit.time_smoothness > 0:
-                with phase("smoothness"):
-                    loss = loss + fit.time_smoothness * _bias_curvature(group, generator)
+                seen = mask[sampler.frame_index, rows, cols] if mask is not None else None
+                curvature_taus = (
+                    torch.rand(CURVATURE_SAMPLES, generator=generator, device=device)
+                    if fit.time_smoothness > 0
+                    else None
+                )
+            inputs = (group, coords, taus, target, weights, seen, curvature_taus, fit.time_smoothness, step, forward)
+            with phase("objective"):
+                if compiled:
+                    try:
+                        loss = compiled_step_loss()(*inputs)
+                    except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
+                        if iteration > 0:
+                            raise
+                        warnings.warn(
+                            f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2
+                        )
+                        compiled = False
+                        loss = step_loss(*inputs)
+                else:
+                    loss = step_loss(*inputs)
             with phase("backward"):
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
             with phase("optimizer"):
                 optimizer.step()
-            if report is not None:
+            if report is not None or iteration == iterations - 1:
                 loss_value = float(loss.detach())
+            if report is not None:
                 report(iteration + 1, loss_value)
-    return float(loss.detach()) if iterations else loss_value
+    return loss_value
 
 
 @dataclass(frozen=True)
@@ -394,7 +442,6 @@ class VideoFitter:
         if group_mask is not None and not bool(group_mask.any()):
             raise InputError(f"frames {start}..{end} have no known pixel; use larger groups")
         taus = group.local_time(torch.tensor([float(self.frame_times[i]) for i in picked], device=self.device))
-        forward = compiled(group) if fit.compile else None
 
         def report(iteration: int, loss: float) -> None:
             if callback is not None and (iteration % report_every == 0 or iteration == iterations):
@@ -409,7 +456,6 @@ class VideoFitter:
             self.config,
             mask=group_mask,
             generator=sample_generator,
-            forward=forward,
             report=report if callback is not None else None,
         )
         group.eval()

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -6,7 +8,7 @@ from nvcodec.config import Config
 from nvcodec.errors import ActvError, DeviceError, InputError
 from nvcodec.fit import fit_video
 from nvcodec.metrics import psnr
-from tests.conftest import TINY
+from tests.conftest import TINY, moving_square_clip
 
 FIT = {**TINY, "hidden": 16, "patch": 32, "overlap": 8, "hyper_hidden": 16, "batch_pixels": 4096}
 """The tiny model a little wider, with larger patches and batches: the PSNR bound below was set for it."""
@@ -104,18 +106,44 @@ def test_missing_cuda_is_a_device_error(tiny_clip):
 def test_compiled_fits_specialise_to_each_groups_shapes(tiny_clip, monkeypatch):
     """Symbolic-shape kernels (torch's default after a shape change) round unlike a fresh process's:
     a resumed encode would write other bytes. Every group is compiled for static shapes."""
+    from nvcodec import fit
+
     calls = []
-    monkeypatch.setattr(torch, "compile", lambda module, **options: calls.append(options) or module)
-    config = Config.preset("fast", **{**TINY, "compile": True}, iters=2, iters_warm=2, group_size=2)
-    fit_video(tiny_clip[:5], config)
+    monkeypatch.setattr(torch, "compile", lambda function, **options: calls.append(options) or function)
+    fit.compiled_step_loss.cache_clear()
+    try:
+        config = Config.preset("fast", **{**TINY, "compile": True}, iters=2, iters_warm=2, group_size=2)
+        fit_video(tiny_clip[:5], config)
+    finally:
+        fit.compiled_step_loss.cache_clear()  # the next caller compiles with the real torch.compile
     assert calls and all(options.get("dynamic") is False for options in calls)
+
+
+@pytest.mark.slow
+def test_compiled_and_eager_fits_agree_and_groups_share_one_graph():
+    """The compiled step is the eager one, faster: the same fit within float tolerance. Groups of one shape
+    share the compiled graph (a graph per group would recompile every group, and past torch's limit of 8
+    fall back to eager mode in the middle of an encode)."""
+    from torch._dynamo.utils import counters
+
+    clip = moving_square_clip(13, 24, 24)
+    config = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
+    eager = fit_video(clip, config)
+    torch._dynamo.reset()
+    counters.clear()
+    compiled = fit_video(clip, dataclasses.replace(config, fit=dataclasses.replace(config.fit, compile=True)))
+    assert counters["stats"]["unique_graphs"] == 1, "six groups of one shape, one graph"
+    with torch.no_grad():
+        a, b = eager.model.render(list(range(13))), compiled.model.render(list(range(13)))
+    assert (a - b).abs().max() < 2e-2
+    assert abs(psnr(a.numpy(), clip) - psnr(b.numpy(), clip)) < 0.1
 
 
 def test_learning_rate_schedules():
     from nvcodec.config import FitConfig
     from nvcodec.fit import learning_rate
 
-    plain = FitConfig(lr=1e-2, lr_final_factor=0.1)
+    plain = FitConfig(lr=1e-2, lr_final_factor=0.1, lr_schedule="exponential", lr_warmup=0.0)
     assert [learning_rate(plain, i, 100) for i in (0, 50)] == [1e-2, 1e-2 * 0.1**0.5]  # the schedule of old
     cosine = FitConfig(lr=1e-2, lr_final_factor=0.1, lr_schedule="cosine", lr_warmup=0.1)
     rates = [learning_rate(cosine, i, 100) for i in range(100)]

@@ -111,10 +111,15 @@ def configs(name: str) -> tuple[Config, QuantConfig]:
     return Config.preset("fast", **TINY, **overrides), quant
 
 
+FIT_FIELDS_ADDED_LATER = {"lr_schedule": "exponential", "lr_warmup": 0.0}
+"""Fit settings newer than some manifests, at the values that reproduce how those vectors were fitted."""
+
+
 def configs_from_manifest(entry: dict) -> tuple[Config, QuantConfig]:
     """The configs a manifest entry records (what the vector was encoded with)."""
     config = entry["config"]
-    return Config(ModelConfig(**config["model"]), FitConfig(**config["fit"])), QuantConfig(**entry["quant"])
+    fit = {**FIT_FIELDS_ADDED_LATER, **config["fit"]}
+    return Config(ModelConfig(**config["model"]), FitConfig(**fit)), QuantConfig(**entry["quant"])
 
 
 def renders(frames: int, height: int, width: int) -> list[dict]:

@@ -56,7 +56,12 @@ def finetune_for_quantization(
     group = fit.group
     params = dict(group.named_parameters())
     stages = frame_stages(group.tensors)
-    refit = Config(config.model, dataclasses.replace(config.fit, lr=quant.qat_lr, lr_final_factor=REFIT_LR_DECAY))
+    refit = Config(
+        config.model,
+        dataclasses.replace(
+            config.fit, lr=quant.qat_lr, lr_final_factor=REFIT_LR_DECAY, lr_schedule="exponential", lr_warmup=0.0
+        ),
+    )
     fixed: dict[str, torch.Tensor] = {}
     for index, names in enumerate(stages):
         if plan.hessians is not None and index > 0:
