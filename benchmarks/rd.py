@@ -17,7 +17,7 @@ HNeRV go to ``benchmarks/results/bd.json`` and ``bd.md``, and the curves to
 ``<clip>/rd.png``.
 
     python -m benchmarks.rd --quick              # 11 frames, 150-iteration fits: a smoke test, ~10 min on 2 CPU cores
-    python -m benchmarks.rd --plan standard      # 31 frames, the fast preset: ~20 minutes per clip
+    python -m benchmarks.rd --plan standard      # 31 frames, the fast preset (~20 min per clip before the 3-4x faster fit)
     python -m benchmarks.rd                      # 31 frames, the medium preset: several hours on 2 CPU cores
     python -m benchmarks.rd --quick --report-only   # redo BD tables and plots from stored results
 """
@@ -118,7 +118,7 @@ def main() -> None:
         choices=("quick", "standard", "full"),
         default="full",
         help="quick: 11 frames, 150-iteration fits, four classical codecs (a smoke test, about 10 minutes); "
-        "standard: 31 frames, fast preset (about 20 minutes per clip); full: medium preset (hours)",
+        "standard: 31 frames, fast preset (about 20 minutes per clip with the fit before 2026-12-02, less now); full: medium preset (hours)",
     )
     parser.add_argument("--quick", action="store_const", dest="plan", const="quick", help="same as --plan quick")
     parser.add_argument("--report-only", action="store_true", help="redo BD tables and plots from stored results")
@@ -133,7 +133,7 @@ def main() -> None:
     results = args.results / f"rd_{args.plan}"
     expected = {
         "quick": "about 10 minutes",
-        "standard": "about 20 minutes per clip",
+        "standard": "about 20 minutes per clip (with the fit before 2026-12-02)",
         "full": "several hours (minutes on a GPU)",
     }[args.plan]
     if not args.report_only:

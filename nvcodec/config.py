@@ -96,7 +96,7 @@ class FitConfig:
     iters_warm: int = 3000
     """Adam iterations for each later group (warm-started from its predecessor)."""
     lr: float = 1e-2
-    """Initial Adam learning rate."""
+    """Peak Adam learning rate (reached after the warm-up)."""
     lr_final_factor: float = 0.03
     """The learning rate ends at ``lr * lr_final_factor``."""
     lr_schedule: str = "cosine"

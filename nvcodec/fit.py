@@ -149,7 +149,7 @@ def learning_rate(fit: FitConfig, iteration: int, iterations: int) -> float:
 
 
 def phase(name: str) -> torch.profiler.record_function:
-    """Labels a part of a training step for :mod:`benchmarks.profile_fit` (free when no profiler runs)."""
+    """Labels a part of a training step for :mod:`benchmarks.profile_fit` (microseconds when no profiler runs)."""
     return torch.profiler.record_function(f"fit.{name}")
 
 
@@ -211,6 +211,23 @@ def step_loss(
     return value
 
 
+def _loss_and_gradients(loss: Callable[..., torch.Tensor], inputs: tuple) -> torch.Tensor:
+    with phase("objective"):
+        value = loss(*inputs)
+    with phase("backward"):
+        value.backward()  # compiled, the backward graph is built here, at the first call
+    return value
+
+
+COMPILED_SHAPES = 64
+"""Compiled graphs the loss may have in one process (one per frame count, patch grid and mask presence).
+
+Past torch's default of 8, a process encoding many inputs of other sizes would
+fall back to eager mode without a word, and a resumed encode (compiled afresh)
+would then write other bytes. Past this limit, the compile fails loudly and
+the fit warns and goes on in eager mode."""
+
+
 @functools.cache
 def compiled_step_loss() -> Callable[..., torch.Tensor]:
     """:func:`step_loss` through ``torch.compile``: one graph for its forward and one for its backward.
@@ -236,16 +253,17 @@ def fit_group(
     generator: torch.Generator,
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     report: Callable[[int, float], None] | None = None,
+    report_every: int = 1,
 ) -> float:
     """Adam on one group, in place. ``frames`` ``[F, H, W, 3]`` sit at local times ``taus``.
 
     ``forward`` replaces the group's own (quantization-aware fine-tuning
     freezes some tensors through it); without one, ``config.fit.compile``
-    runs the loss through ``torch.compile`` (forward, backward and the
-    smoothness penalty as one graph each: on CPU at a small batch, eager
-    mode's per-operator overhead is much of a step,
-    ``benchmarks/results/profile_fit.md``). Where compilation fails (no C
-    compiler...), the first step warns and the fit goes on in eager mode.
+    runs the loss through ``torch.compile`` (:func:`compiled_step_loss`: on
+    CPU at a small batch, eager mode's per-operator overhead is much of a
+    step, ``benchmarks/results/profile_fit.md``). Where compilation fails (no
+    C compiler...), the first step warns and the fit goes on in eager mode.
+    ``report(iteration, loss)`` is called every ``report_every`` iterations.
     Returns the final mini-batch MSE.
     """
     fit = config.fit
@@ -274,29 +292,27 @@ def fit_group(
                     else None
                 )
             inputs = (group, coords, taus, target, weights, seen, curvature_taus, fit.time_smoothness, step, forward)
-            with phase("objective"):
-                if compiled:
-                    try:
-                        loss = compiled_step_loss()(*inputs)
-                    except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
-                        if iteration > 0:
-                            raise
-                        warnings.warn(
-                            f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2
-                        )
-                        compiled = False
-                        loss = step_loss(*inputs)
-                else:
-                    loss = step_loss(*inputs)
-            with phase("backward"):
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+            optimizer.zero_grad(set_to_none=True)
+            if compiled:
+                try:
+                    with torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES, fail_on_recompile_limit_hit=True):
+                        loss = _loss_and_gradients(compiled_step_loss(), inputs)
+                except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
+                    if iteration > 0 or isinstance(exc, torch.OutOfMemoryError):
+                        raise
+                    warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
+                    compiled = False
+                    optimizer.zero_grad(set_to_none=True)
+                    loss = _loss_and_gradients(step_loss, inputs)
+            else:
+                loss = _loss_and_gradients(step_loss, inputs)
             with phase("optimizer"):
                 optimizer.step()
-            if report is not None or iteration == iterations - 1:
-                loss_value = float(loss.detach())
-            if report is not None:
-                report(iteration + 1, loss_value)
+            last = iteration == iterations - 1
+            if last or (report is not None and (iteration + 1) % report_every == 0):
+                loss_value = float(loss.detach())  # a device sync on CUDA: only when someone reads it
+                if report is not None:
+                    report(iteration + 1, loss_value)
     return loss_value
 
 
@@ -457,6 +473,7 @@ class VideoFitter:
             mask=group_mask,
             generator=sample_generator,
             report=report if callback is not None else None,
+            report_every=report_every,
         )
         group.eval()
         seconds = time.perf_counter() - group_started

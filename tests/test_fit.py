@@ -105,7 +105,7 @@ def test_missing_cuda_is_a_device_error(tiny_clip):
 
 def test_compiled_fits_specialise_to_each_groups_shapes(tiny_clip, monkeypatch):
     """Symbolic-shape kernels (torch's default after a shape change) round unlike a fresh process's:
-    a resumed encode would write other bytes. Every group is compiled for static shapes."""
+    a resumed encode would write other bytes. The fit's loss is compiled for static shapes."""
     from nvcodec import fit
 
     calls = []

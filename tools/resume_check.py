@@ -28,7 +28,14 @@ def encode_command(out: Path, extra: list[str]) -> list[str]:
 
 def interrupted(out: Path, extra: list[str], signum: int) -> int:
     """Run the encode and send ``signum`` once group 1 is done; returns its exit status."""
-    process = subprocess.Popen(encode_command(out, extra), stderr=subprocess.PIPE, text=True, bufsize=1)
+    process = subprocess.Popen(
+        encode_command(out, extra),
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        # A shell's background job starts with SIGINT ignored, and Python then keeps ignoring it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert process.stderr is not None
     for line in process.stderr:
         sys.stderr.write("  | " + line)
@@ -53,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         left = sorted(p.name for p in folder.iterdir() if p.name not in ("whole.actv", partial.name))
         print(f"interrupted with SIG{args.signal}: exit {code}, resume folder kept: {partial.is_dir()}, "
               f"other files left: {left or 'none'}")  # fmt: skip
+        if code == 0 or not partial.is_dir():
+            sys.exit("the encode was not interrupted after group 1 (it finished first): nothing was resumed")
         subprocess.run(encode_command(resumed, [*args.extra, "--resume"]), check=True, stderr=subprocess.DEVNULL)
         same = filecmp.cmp(whole, resumed, shallow=False)
         print(f"uninterrupted {whole.stat().st_size} bytes, resumed {resumed.stat().st_size} bytes: "

@@ -39,7 +39,8 @@ SSIM, both from :mod:`benchmarks.rd_metrics`, against the clean frames):
 Budgets: every neural system gets the same wall clock per fit. nvcodec's fit
 has an iteration count, not a time limit, so a few iterations of the task's
 own fit are timed first and the count is set to fill ``--budget``
-(first group : later groups = 3 : 2 iterations, as in the ``fast`` preset);
+(first group : later groups = 3 : 2 iterations, the ratio of the ``fast`` preset when these settings were
+chosen);
 its actual fit time (calibration excluded, recorded apart) then becomes the
 ``seconds=`` budget of NeRV and HNeRV. NeRV / HNeRV are sized to the preset
 whose stored-number count is nearest nvcodec's model. Every row records its
@@ -47,7 +48,7 @@ seconds.
 
 nvcodec settings per task, from 20 s probes on carphone (``run_task`` with
 other ``NVCODEC_TASK`` values, on a busy 2-core machine; one run each): the ``fast`` preset uncompiled (``torch.compile``'s ~25 s warm-up
-would eat a short budget) with 8192 pixels per step instead of 32768, so a
+would eat a short budget) with 8192 pixels per step instead of the then default 32768, so a
 short budget still gets hundreds of steps (slow motion: 25.1 dB against
 22.8 dB with the full batch). ``group_size`` 30 for slow motion and
 super-resolution: one group sees every trained frame and gets the whole

@@ -2,7 +2,7 @@
 
 nvcodec's fit has an iteration count, not a time limit, so a few iterations of
 the task's own fit are timed first and the count is set to fill the budget
-(first group : later groups = 3 : 2 iterations, as in the ``fast`` preset).
+(first group : later groups = 3 : 2 iterations, the ``fast`` preset's ratio when the task settings were chosen).
 NeRV and HNeRV (found by name in :mod:`benchmarks.systems`) train for a given
 number of seconds at a preset matched to nvcodec's number count.
 """
@@ -60,7 +60,7 @@ def _group_count(times: Sequence[int], group_size: int) -> int:
 
 
 def split_iterations(total: float, groups: int) -> tuple[int, int]:
-    """First-group and later-group iterations summing to about ``total``, in the ``fast`` preset's 3 : 2 ratio."""
+    """First-group and later-group iterations summing to about ``total``, in a 3 : 2 ratio (see the package docstring)."""
     warm = total / (groups + 0.5)
     return max(1, round(1.5 * warm)), max(1, round(warm))
 

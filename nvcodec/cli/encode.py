@@ -129,7 +129,7 @@ def build_parser() -> Parser:
         dest="compile",
         action="store_false",
         default=None,
-        help="fit in eager mode: torch.compile costs about a minute up front, worth it only for long fits",
+        help="fit in eager mode: torch.compile costs 10-25 s up front and makes each step about 1.7x faster",
     )
 
     scale = parser.add_argument_group("scale out (Ray)")

@@ -29,7 +29,10 @@ from nvcodec.quant.uniform import QuantPlan, quantize_state
 STAGES = 2
 """Frame-INR weight layers are rounded in this many stages of consecutive layers."""
 REFIT_LR_DECAY = 0.1
-"""Each stage's refit decays its learning rate tenfold, like a fit."""
+"""Each stage's refit decays its learning rate tenfold (exponentially, with no warm-up)."""
+REFIT_BATCH_PIXELS = 32768
+"""Pixels per fine-tuning step, the batch its measured gains were found with (``benchmarks/results/README.md``);
+the fit's own smaller batch was tuned for a fit from scratch, not for this."""
 
 
 def frame_stages(specs: Mapping[str, TensorSpec], stages: int = STAGES) -> list[list[str]]:
@@ -59,7 +62,12 @@ def finetune_for_quantization(
     refit = Config(
         config.model,
         dataclasses.replace(
-            config.fit, lr=quant.qat_lr, lr_final_factor=REFIT_LR_DECAY, lr_schedule="exponential", lr_warmup=0.0
+            config.fit,
+            lr=quant.qat_lr,
+            lr_final_factor=REFIT_LR_DECAY,
+            lr_schedule="exponential",
+            lr_warmup=0.0,
+            batch_pixels=REFIT_BATCH_PIXELS,
         ),
     )
     fixed: dict[str, torch.Tensor] = {}
