@@ -139,6 +139,19 @@ def test_compiled_and_eager_fits_agree_and_groups_share_one_graph():
     assert abs(psnr(a.numpy(), clip) - psnr(b.numpy(), clip)) < 0.1
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("compile_", [False, True])
+def test_a_cuda_fit_agrees_with_the_cpu_fit(compile_):
+    clip = moving_square_clip(7, 24, 24)
+    config = Config.preset("fast", **{**TINY, "compile": compile_}, iters=40, iters_warm=20, group_size=3)
+    on = {device: fit_video(clip, dataclasses.replace(config, fit=dataclasses.replace(config.fit, device=device)))
+          for device in ("cpu", "cuda")}  # fmt: skip
+    with torch.no_grad():
+        a, b = (on[d].model.render(list(range(7))).cpu() for d in ("cpu", "cuda"))
+    assert abs(psnr(a.numpy(), clip) - psnr(b.numpy(), clip)) < 0.2
+
+
 def test_learning_rate_schedules():
     from nvcodec.config import FitConfig
     from nvcodec.fit import learning_rate
