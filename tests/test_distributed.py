@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from nvcodec import Config, QuantConfig, encode
 from nvcodec.distributed import VideoRequest, encode_videos
@@ -43,7 +44,13 @@ def source(tmp_path_factory):
 
 
 def serial(source, path, iters=30):
-    encode(SourceSpec(str(source)).open(), path, config(iters), QUANT, fps=10, segment_groups=2)
+    """The serial encode, on one torch thread like each Ray worker: on CPU the bytes follow the thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        encode(SourceSpec(str(source)).open(), path, config(iters), QUANT, fps=10, segment_groups=2)
+    finally:
+        torch.set_num_threads(threads)
     return path.read_bytes()
 
 
