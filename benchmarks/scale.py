@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
                 results["memory"] = memory(folder)
             else:
                 results["paper"] = paper(results, folder)
+            results[part]["command"] = command()  # parts are rerun alone: each records its own command
     results.update(command=command(), machine=machine())
     args.output.write_text(json.dumps(results, indent=2))
 
