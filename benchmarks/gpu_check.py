@@ -79,7 +79,7 @@ def run_tests(device: str, timeout: float) -> dict[str, Any]:
 def fit_speed(frames: torch.Tensor, device: str, steps: int, precision: str, compile_: bool) -> dict[str, Any]:
     config = Config.preset("medium", device=device, precision=precision, compile=compile_)
     fitter = VideoFitter(frames, config)
-    group = fitter._cold_start(0).to(fitter.device)
+    group = fitter.cold_start(0).to(fitter.device)
     data = fitter.frames
     assert data is not None
     data = data.to(fitter.device)

@@ -53,7 +53,7 @@ def family(name: str) -> str:
 def profile_mode(frames: torch.Tensor, mode: str, warmup: int, steps: int, overrides: dict) -> dict:
     config = Config.preset("medium", **{"compile": mode == "compiled", "device": "cpu", **overrides})
     fitter = VideoFitter(frames[:11], config)
-    group = fitter._cold_start(0)
+    group = fitter.cold_start(0)
     picked_frames = fitter.frames
     assert picked_frames is not None
     taus = group.local_time(torch.arange(11, dtype=torch.float32))

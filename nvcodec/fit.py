@@ -162,11 +162,6 @@ def stream_seed(seed: int, stream: str, index: int) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
-def frame_step(group: GroupModel) -> float:
-    """One frame in group-local time."""
-    return 1.0 / max(group.end - group.start, 1)
-
-
 def bias_curvature(group: GroupModel, tau: torch.Tensor, step: float) -> torch.Tensor:
     """Mean squared second difference of every bias over ``step`` (one frame), at group-local times ``tau``."""
     biases = group.bias_inr(torch.cat([tau - step, tau, tau + step]))
@@ -193,7 +188,7 @@ def step_loss(
 
     ``seen`` marks the known pixels (None: all are); ``curvature_taus`` are the
     times of the penalty (None: no penalty), ``step`` its frame step
-    (:func:`frame_step`, passed in: a compiled graph that read the group's
+    (:attr:`GroupModel.frame_step`, passed in: a compiled graph that read the group's
     frame numbers would be compiled again for every group); ``forward`` replaces the group's
     own (quantization-aware fine-tuning freezes some tensors through it).
     A plain function of its arguments, the group included, so that one
@@ -276,7 +271,7 @@ def fit_group(
     )
     optimizer = torch.optim.Adam(group.parameters(), lr=fit.lr)
     compiled = fit.compile and forward is None
-    step = frame_step(group)
+    step = group.frame_step
     loss_value = math.nan
     with precision(device, fit.precision):
         for iteration in range(iterations):
@@ -415,7 +410,8 @@ class VideoFitter:
         """First and last frame of group ``index`` (inclusive; neighbours share a frame)."""
         return self.bounds[index], self.bounds[index + 1]
 
-    def _cold_start(self, index: int) -> GroupModel:
+    def cold_start(self, index: int) -> GroupModel:
+        """Group ``index`` freshly initialized (its own seeded stream), on the CPU: the start of an intra fit."""
         # Group 0 keeps the plain seed (the bytes of existing encodes); any later cold start gets its own stream.
         seed = self.config.fit.seed if index == 0 else stream_seed(self.config.fit.seed, "init", index)
         start, end = self.span(index)
@@ -449,7 +445,7 @@ class VideoFitter:
             group.train()
             iterations = fit.iters_warm
         else:
-            group = self._cold_start(index).to(self.device)
+            group = self.cold_start(index).to(self.device)
             iterations = fit.iters
         picked = [i for i, t in enumerate(self.frame_times) if start <= t <= end]
         if not picked:

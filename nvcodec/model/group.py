@@ -80,10 +80,19 @@ class GroupModel(nn.Module):
         """Where the parameters live."""
         return self.bias_inr.frequencies.device
 
+    @property
+    def frames_spanned(self) -> int:
+        """Frame steps from ``start`` to ``end``; 1 for a one-frame group, so local time stays defined."""
+        return max(self.end - self.start, 1)
+
+    @property
+    def frame_step(self) -> float:
+        """One frame in group-local time."""
+        return 1.0 / self.frames_spanned
+
     def local_time(self, t: torch.Tensor) -> torch.Tensor:
         """Frame times to group-local ``tau`` in [0, 1]."""
-        span = max(self.end - self.start, 1)
-        return (t - self.start) / span
+        return (t - self.start) / self.frames_spanned
 
     def move_to(self, start: int, end: int) -> None:
         """Span frames ``start..end`` instead, rendering the same function of frame time as before.
@@ -92,7 +101,7 @@ class GroupModel(nn.Module):
         (their shared boundary frame) and carries its motion on, instead of
         restarting from the predecessor's first frame.
         """
-        span = max(self.end - self.start, 1)
+        span = self.frames_spanned
         self.bias_inr.retime((start - self.start) / span, max(end - start, 1) / span)
         self.start, self.end = start, end
 
