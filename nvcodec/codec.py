@@ -121,6 +121,8 @@ class PackedGroup:
     entropy_bits: float
     """Empirical entropy of the symbols: the bound an ideal coder would reach."""
     symbols: int
+    estimated_bits: float | None = None
+    """The training rate model's bits for the same symbols, when the group was trained with rate in the loss."""
 
 
 def pack_group(

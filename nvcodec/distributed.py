@@ -41,6 +41,7 @@ from nvcodec.encoder import (
 from nvcodec.errors import ActvError, ArgumentError
 from nvcodec.fit import FitProgress, VideoFitter
 from nvcodec.journal import JournalChunk
+from nvcodec.quant.policy import RateTrade
 from nvcodec.source import ArraySource, FrameSource, SourceSpec
 
 MAX_RETRIES = 3
@@ -94,6 +95,7 @@ class SegmentTask:
     max_bpp: float | None
     header_bytes: int
     threads: int | None
+    trade: RateTrade | None = None
 
 
 def run_segment(task: SegmentTask, report: Callable[[FitProgress], None] | None = None) -> list[JournalChunk]:
@@ -107,7 +109,9 @@ def run_segment(task: SegmentTask, report: Callable[[FitProgress], None] | None 
         fitter = VideoFitter(source, task.config, mask=mask)
         plan = EncodeJob.plan_for(fitter, task.segment_groups)
         rate = plan.rate_control(task.segment, task.max_bpp, fitter.grid.height, fitter.grid.width, task.header_bytes)
-        return encode_segment(fitter, task.quant, plan, task.segment, done=task.done, rate=rate, callback=report)
+        return encode_segment(
+            fitter, task.quant, plan, task.segment, done=task.done, rate=rate, callback=report, trade=task.trade
+        )
     finally:
         source.close()
         if mask is not None:
@@ -153,6 +157,7 @@ def encode_videos(
     on_group: Callable[[Path, GroupCoded], None] | None = None,
     on_segment: Callable[[Path, int, int], None] | None = None,
     on_progress: Callable[[str, FitProgress], None] | None = None,
+    trade: RateTrade | None = None,
 ) -> list[EncodeOutcome]:
     """Encode ``requests`` on a Ray cluster, segments of all videos sharing the workers.
 
@@ -162,6 +167,7 @@ def encode_videos(
     runs torch on ``threads_per_task`` threads. A video that fails (a bad
     input) is reported in its outcome and does not stop the others.
     ``on_segment(output, done, total)`` hears each segment written.
+    ``trade`` trains with rate in the loss, as ``encode(quality=...)`` does.
     """
     ray = ray_module()
     if segment_groups is None:
@@ -174,7 +180,7 @@ def encode_videos(
             ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
     try:
         return _Driver(ray, config, quant, max_bpp, segment_groups, gpus_per_task, threads_per_task,
-                       on_group, on_segment, on_progress).run(requests)  # fmt: skip
+                       on_group, on_segment, on_progress, trade).run(requests)  # fmt: skip
     finally:
         if started_here:
             ray.shutdown()
@@ -182,7 +188,8 @@ def encode_videos(
 
 class _Driver:
     def __init__(self, ray: Any, config: Config, quant: QuantConfig, max_bpp: float | None, segment_groups: int,
-                 gpus_per_task: float, threads: int | None, on_group: Any, on_segment: Any, on_progress: Any):  # fmt: skip
+                 gpus_per_task: float, threads: int | None, on_group: Any, on_segment: Any, on_progress: Any,
+                 trade: RateTrade | None = None):  # fmt: skip
         self.ray = ray
         self.config = (
             config if gpus_per_task <= 0 else Config(config.model, dataclasses.replace(config.fit, device="cuda"))
@@ -190,6 +197,7 @@ class _Driver:
         self.quant, self.max_bpp, self.segment_groups = quant, max_bpp, segment_groups
         self.on_group, self.on_segment, self.on_progress = on_group, on_segment, on_progress
         self.threads = threads
+        self.trade = trade
         resources = {"num_gpus": gpus_per_task} if gpus_per_task > 0 else {"num_cpus": 1}
         self.remote = ray.remote(max_retries=MAX_RETRIES, **resources)(_remote_segment)
         self.board = ray.remote(num_cpus=0)(_ProgressBoard).remote() if on_progress is not None else None
@@ -250,7 +258,7 @@ class _Driver:
             fitter = VideoFitter(source, self.config, mask=mask)
             fps = request.fps or source.fps
             job = EncodeJob.prepare(fitter, fps, self.config, self.quant, self.max_bpp, self.segment_groups,
-                                    request.resume_folder)  # fmt: skip
+                                    request.resume_folder, self.trade)  # fmt: skip
         finally:
             source.close()
             if mask is not None:
@@ -276,7 +284,7 @@ class _Driver:
             done = tuple(resumable_prefix(job.plan, segment, job.saved))
             video.resumed += len(done)
             tasks.append(SegmentTask(number, source, mask, self.config, self.quant, self.segment_groups, segment,
-                                     done, self.max_bpp, job.header_bytes, self.threads))  # fmt: skip
+                                     done, self.max_bpp, job.header_bytes, self.threads, self.trade))  # fmt: skip
         return tasks
 
     def _finished(self, video: _Video, task: SegmentTask, chunks: list[JournalChunk]) -> None:

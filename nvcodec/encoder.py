@@ -21,12 +21,13 @@ from nvcodec.codec import PackedGroup
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter, header_map_to_bytes
 from nvcodec.decoder import GroupDecoder, State
+from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit, ProgressCallback, VideoFitter
 from nvcodec.header import is_intra, new_header_map
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
-from nvcodec.quant.policy import ENCODER_POLICY, CodingPolicy, code_group
+from nvcodec.quant.policy import ENCODER_POLICY, CodingPolicy, RateTrade, code_group
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.segments import SegmentPlan
 from nvcodec.source import FrameSource
@@ -50,7 +51,8 @@ class EncodeStats:
     fit_psnr: list[float]
     seconds: float
     group_bits: list[int]
-    """Frame-INR bit depth of each group (lower than asked where rate control had to)."""
+    """Frame-INR bit depth of each group (lower than asked where rate control had to); 0 for a group
+    trained with rate in the loss, whose learned steps have no one depth."""
     resumed_groups: int
     """Groups taken from the resume folder instead of being fitted again."""
 
@@ -130,10 +132,11 @@ def coded_chunk(fit: GroupFit, packed: PackedGroup, used: QuantConfig) -> Journa
     """A coded group as the container and the journal keep it, with what the statistics need."""
     info = {
         "count": fit.count,
-        "bits": used.bits_frame,
+        "bits": used.bits_frame if packed.estimated_bits is None else 0,  # 0: learned steps, no one depth
         "fit_psnr": fit.psnr,
         "coded_bits": packed.coded_bits,
         "entropy_bits": packed.entropy_bits,
+        **({"estimated_bits": packed.estimated_bits} if packed.estimated_bits is not None else {}),
     }
     return JournalChunk(fit.index, fit.group.start, fit.group.end, packed.payload, info)
 
@@ -148,6 +151,7 @@ def write_groups(
     policy: CodingPolicy = ENCODER_POLICY,
     rate: RateControl | None = None,
     on_group: Callable[[GroupCoded], None] | None = None,
+    trade: RateTrade | None = None,
 ) -> CodedTotals:
     """Code groups fitted elsewhere and write them to a new ``.actv`` file (atomically).
 
@@ -161,7 +165,7 @@ def write_groups(
         writer = GroupWriter(container, on_group=on_group)
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
-            packed, used = code_group(fit, config, quant, reference, rate, policy)
+            packed, used = code_group(fit, config, quant, reference, rate, policy, trade)
             if rate is not None:
                 rate.spend(len(packed.payload))
             writer.add(coded_chunk(fit, packed, used))
@@ -179,6 +183,7 @@ def encode_segment(
     rate: RateControl | None = None,
     callback: ProgressCallback | None = None,
     on_chunk: Callable[[JournalChunk], None] | None = None,
+    trade: RateTrade | None = None,
 ) -> list[JournalChunk]:
     """Fit and code the groups of one segment that are not in ``done`` (its first groups, finished earlier).
 
@@ -201,8 +206,8 @@ def encode_segment(
         start_from = None
         if reference is not None and not plan.starts_segment(index):
             start_from = GroupModel.from_state(fitter.grid, config.model, *fitter.span(index - 1), reference)
-        fit = fitter.fit(index, start_from, callback=callback)
-        packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate)
+        fit = fitter.fit(index, start_from, callback=callback, reserve=trade.share if trade is not None else 0.0)
+        packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate, trade=trade)
         if rate is not None:
             rate.spend(len(packed.payload))
         chunk = coded_chunk(fit, packed, used)
@@ -237,6 +242,8 @@ def encode(
     resume_folder: str | os.PathLike[str] | None = None,
     callback: ProgressCallback | None = None,
     on_group: Callable[[GroupCoded], None] | None = None,
+    quality: float | None = None,
+    lambda_: float | None = None,
 ) -> EncodeStats:
     """Fit ``frames`` ``[T, H, W, 3]`` (or a :class:`~nvcodec.source.FrameSource`) and write ``output`` as ``.actv``.
 
@@ -245,8 +252,15 @@ def encode(
     one group's frames) at a time; the file appears (atomically) only when
     the last group is written.
 
+    quality: train every group with rate in the loss (:mod:`nvcodec.quant.rdtrain`)
+        at ``lambda = 10^(-quality/10)``: the one quality knob, like a CRF, but
+        higher is better. Each group then gets the steps and symbols that lower
+        ``MSE + lambda * bpp``, so bits go where the content needs them.
+        ``lambda_`` sets ``lambda`` directly instead. With neither, groups are
+        coded at ``quant``'s bit depths (``benchmarks/results/README.md`` compares the two).
     max_bpp: a rate target for the whole file; groups that would overrun their
-        share are coded at fewer bits (:mod:`nvcodec.quant.ratecontrol`).
+        share are coded at fewer bits, or with coarser learned steps
+        (:mod:`nvcodec.quant.ratecontrol`).
     segment_groups: cut the video into closed segments of this many groups
         (:mod:`nvcodec.segments`), the unit of parallel encoding
         (:mod:`nvcodec.distributed`); recorded in the header.
@@ -258,8 +272,9 @@ def encode(
     config = config or Config()
     quant = quant or QuantConfig()
     started = time.perf_counter()
+    trade = rate_trade(quality, lambda_)
     fitter = VideoFitter(frames, config, mask=mask)
-    job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder)
+    job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder, trade)
     with ContainerWriter(output, job.header) as container:
         writer = GroupWriter(container, job.journal, on_group)
         for segment in job.plan.segments():
@@ -269,11 +284,20 @@ def encode(
             if len(done) < len(segment):
                 rate = job.plan.rate_control(segment, max_bpp, fitter.grid.height, fitter.grid.width, job.header_bytes)
                 encode_segment(fitter, quant, job.plan, segment, done=done, rate=rate, callback=callback,
-                               on_chunk=writer.add)  # fmt: skip
+                               on_chunk=writer.add, trade=trade)  # fmt: skip
     if job.journal is not None:
         job.journal.remove()
     resumed = sum(len(resumable_prefix(job.plan, s, job.saved)) for s in job.plan.segments())
     return encode_stats(Path(output), fitter.grid, len(fitter.frame_times), writer.totals, started, resumed)
+
+
+def rate_trade(quality: float | None, lambda_: float | None) -> RateTrade | None:
+    """The rate-in-the-loss setting of ``quality`` or ``lambda_`` (at most one); None for fixed-depth coding."""
+    if quality is not None and lambda_ is not None:
+        raise ArgumentError("give a quality or a lambda, not both")
+    if lambda_ is not None:
+        return RateTrade(lambda_)
+    return RateTrade.for_quality(quality) if quality is not None else None
 
 
 @dataclass(frozen=True)
@@ -296,6 +320,7 @@ class EncodeJob:
         max_bpp: float | None,
         segment_groups: int | None,
         resume_folder: str | os.PathLike[str] | None,
+        trade: RateTrade | None = None,
     ) -> EncodeJob:
         plan = cls.plan_for(fitter, segment_groups)
         plan.check(quant)
@@ -307,6 +332,8 @@ class EncodeJob:
             # The header holds the model and quantization; the fit settings (iterations, schedule, device) are
             # not in it but decide the weights too: a resume with other ones must not mix the two fits.
             settings = f"max_bpp={max_bpp};fit={sorted(dataclasses.asdict(config.fit).items())}"
+            if trade is not None:  # kept out for fixed-depth encodes, so their journals stay valid
+                settings += f";trade={trade}"
             key = fingerprint(header_bytes, fitter.fingerprints(), settings)
             journal = EncodeJournal(resume_folder, key)
             saved = journal.intact()

@@ -29,6 +29,7 @@ from nvcodec.errors import ArgumentError, InputError
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import VideoModel
+from nvcodec.quant.rdtrain import RateTerm
 from nvcodec.source import FrameSource
 from nvcodec.tiling import PatchGrid, SamplingTable
 from nvcodec.timebase import group_bounds
@@ -206,11 +207,15 @@ def step_loss(
     return value
 
 
-def _loss_and_gradients(loss: Callable[..., torch.Tensor], inputs: tuple) -> torch.Tensor:
+def _loss_and_gradients(
+    loss: Callable[..., torch.Tensor], inputs: tuple, penalty: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Back-propagates ``loss(*inputs)`` (plus ``penalty``); returns the distortion part."""
     with phase("objective"):
         value = loss(*inputs)
+        total = value + penalty if penalty is not None else value
     with phase("backward"):
-        value.backward()  # compiled, the backward graph is built here, at the first call
+        total.backward()  # compiled, the backward graph is built here, at the first call
     return value
 
 
@@ -249,6 +254,7 @@ def fit_group(
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     report: Callable[[int, float], None] | None = None,
     report_every: int = 1,
+    rate: RateTerm | None = None,
 ) -> float:
     """Adam on one group, in place. ``frames`` ``[F, H, W, 3]`` sit at local times ``taus``.
 
@@ -258,6 +264,9 @@ def fit_group(
     CPU at a small batch, eager mode's per-operator overhead is much of a
     step, ``benchmarks/results/profile_fit.md``). Where compilation fails (no
     C compiler...), the first step warns and the fit goes on in eager mode.
+    ``rate`` adds rate to the loss (:class:`~nvcodec.quant.rdtrain.RateTerm`):
+    the forward pass then runs on quantized stand-ins and Adam trains the
+    steps and the symbol prior too.
     ``report(iteration, loss)`` is called every ``report_every`` iterations.
     Returns the final mini-batch MSE.
     """
@@ -269,14 +278,19 @@ def fit_group(
         max(1, fit.batch_pixels // (group.grid.num_patches * frames.shape[0])),
         generator,
     )
-    optimizer = torch.optim.Adam(group.parameters(), lr=fit.lr)
-    compiled = fit.compile and forward is None
+    param_groups = [{"params": list(group.parameters()), "lr_scale": 1.0}, *(rate.param_groups() if rate else [])]
+    optimizer = torch.optim.Adam(param_groups, lr=fit.lr)
+    compiled = fit.compile and forward is None and rate is None
     step = group.frame_step
     loss_value = math.nan
     with precision(device, fit.precision):
         for iteration in range(iterations):
+            lr = learning_rate(fit, iteration, iterations)
             for param_group in optimizer.param_groups:
-                param_group["lr"] = learning_rate(fit, iteration, iterations)
+                param_group["lr"] = lr * param_group["lr_scale"]
+            penalty = None
+            if rate is not None:
+                forward, penalty = rate.begin_step(iteration / iterations)
             with phase("sample"):
                 rows, cols, coords, weights = sampler.draw()
                 target = frames[sampler.frame_index, rows, cols]
@@ -300,7 +314,7 @@ def fit_group(
                     optimizer.zero_grad(set_to_none=True)
                     loss = _loss_and_gradients(step_loss, inputs)
             else:
-                loss = _loss_and_gradients(step_loss, inputs)
+                loss = _loss_and_gradients(step_loss, inputs, penalty)
             with phase("optimizer"):
                 optimizer.step()
             last = iteration == iterations - 1
@@ -324,6 +338,8 @@ class GroupFit:
     seconds: float
     psnr: float
     """Mini-batch PSNR at the end of the fit."""
+    reserved: int = 0
+    """Iterations of the group's budget left for a later phase (training with rate in the loss)."""
 
 
 class VideoFitter:
@@ -424,8 +440,13 @@ class VideoFitter:
         *,
         callback: ProgressCallback | None = None,
         report_every: int = 25,
+        reserve: float = 0.0,
     ) -> GroupFit:
         """Fit group ``index``, starting from a copy of ``start_from`` or, without one, from scratch.
+
+        ``reserve`` is the share of the group's iterations left out of this fit
+        for a phase after it (:attr:`GroupFit.reserved`), so that the two together
+        take the time of a plain fit.
 
         ``start_from`` is the previous group; the new group begins as the
         boundary frame the two share, held still (:meth:`GroupModel.hold_boundary`):
@@ -447,6 +468,8 @@ class VideoFitter:
         else:
             group = self.cold_start(index).to(self.device)
             iterations = fit.iters
+        reserved = min(iterations - 1, round(reserve * iterations))
+        iterations -= reserved
         picked = [i for i, t in enumerate(self.frame_times) if start <= t <= end]
         if not picked:
             raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
@@ -473,7 +496,7 @@ class VideoFitter:
         )
         group.eval()
         seconds = time.perf_counter() - group_started
-        return GroupFit(index, self.count, group, group_frames, taus, group_mask, seconds, mse_to_psnr(loss))
+        return GroupFit(index, self.count, group, group_frames, taus, group_mask, seconds, mse_to_psnr(loss), reserved)
 
 
 def fit_groups(

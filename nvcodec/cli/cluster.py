@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from nvcodec.cli.common import info, progress_enabled
-from nvcodec.cli.jobs import PROG, Job, decoded_psnr, open_input, open_mask, stop_frame, summary
+from nvcodec.cli.jobs import PROG, Job, decoded_psnr, open_input, open_mask, rate_trade, stop_frame, summary
 from nvcodec.config import Config, QuantConfig
 from nvcodec.device import resolve_device
 from nvcodec.distributed import VideoRequest, encode_videos, ray_module
@@ -97,6 +97,7 @@ def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args)
             threads_per_task=args.threads or 1,
             on_segment=on_segment,
             on_progress=on_progress,
+            trade=rate_trade(args),
         )
     finally:
         bar.close()

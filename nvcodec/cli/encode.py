@@ -1,7 +1,7 @@
 """``actv-encode``: fit a video and store it as ``.actv``.
 
     actv-encode clip.mp4 -o clip.actv
-    actv-encode frames/ -o clip.actv --preset fast --bits 6 --max-bpp 0.3
+    actv-encode frames/ -o clip.actv --preset fast --quality 20 --max-bpp 0.3
     ffmpeg -i in.mov -f yuv4mpegpipe - | actv-encode - -o clip.actv
     actv-encode --sample -o sample.actv          # a built-in clip, no input needed
 
@@ -32,6 +32,7 @@ from nvcodec.cli.common import (
     apply_threads,
     check_output,
     device_name,
+    finite_float,
     info,
     interruption,
     non_negative_float,
@@ -50,6 +51,7 @@ from nvcodec.cli.jobs import (
     jobs_of,
     open_input,
     open_mask,
+    rate_trade,
     summary,
     writes_to_folder,
 )
@@ -59,6 +61,7 @@ from nvcodec.encoder import GroupCoded, encode
 from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.header import stored_bits_estimate
+from nvcodec.quant.policy import DEFAULT_QUALITY, RateTrade
 from nvcodec.source import FrameSource
 from nvcodec.version import __version__
 
@@ -96,12 +99,27 @@ def build_parser() -> Parser:
         "--preset", choices=sorted(PRESETS), default="medium", help="encode time vs quality (default medium)"
     )
     quality.add_argument(
-        "--bits", type=bit_depth, default=8, help="bits per parameter: the quality knob, 4-10 is useful (default 8)"
+        "--quality",
+        type=finite_float,
+        help=f"the quality knob, like a CRF but higher is better: each group is trained for MSE + lambda * bpp with "
+        f"lambda = 10^(-Q/10); 15-35 is useful, +10 makes lambda 10x smaller (default {DEFAULT_QUALITY:g})",
+    )
+    quality.add_argument(
+        "--lambda",
+        dest="lambda_",
+        type=positive_float,
+        help="set lambda (MSE per bit per pixel) directly instead of --quality",
+    )
+    quality.add_argument(
+        "--bits",
+        type=bit_depth,
+        help="code at this many bits per parameter instead of training for rate (the encoder before --quality); "
+        "with --quality, the depth learned steps start from (default 8)",
     )
     quality.add_argument(
         "--max-bpp",
         type=positive_float,
-        help="rate target in bits per pixel for the whole file: groups that would overrun it are coded with fewer bits",
+        help="rate target in bits per pixel for the whole file: groups that would overrun it are coded coarser",
     )
     quality.add_argument(
         "--qat-iters", type=non_negative_int, help="quantization-aware fine-tuning steps per group (default: none)"
@@ -183,10 +201,18 @@ def _config(args) -> tuple[Config, QuantConfig]:
     if args.patch is not None:
         overrides["overlap"] = min(PRESETS[args.preset].model.overlap, args.patch // 4)
     config = Config.preset(args.preset, device=args.device, **overrides)
-    quant_options: dict = {"bits_frame": args.bits, "bits_latent": args.bits, "bits_bias": args.bits}
+    bits = args.bits or QuantConfig().bits_frame
+    quant_options: dict = {"bits_frame": bits, "bits_latent": bits, "bits_bias": bits}
     if args.qat_iters is not None:
         quant_options["qat_iters"] = args.qat_iters
     return config, QuantConfig(**quant_options)
+
+
+def coding_summary(trade: RateTrade | None, quant: QuantConfig) -> str:
+    """How groups are coded, for the first line of an encode."""
+    if trade is None:
+        return f"{quant.bits_frame} bits"
+    return f"lambda {trade.lambda_:.3g}"
 
 
 MIN_SHRUNK_WIDTH = 4
@@ -292,7 +318,7 @@ class EncodeProgress:
         else:
             line = (
                 f"group {group.index + 1}/{group.count}: frames {group.start}-{group.end}, "
-                f"{group.payload_bytes:,} bytes at {group.bits} bits, fit {group.fit_psnr:.2f} dB, {now - self.group_started:.0f} s"
+                f"{group.payload_bytes:,} bytes{f' at {group.bits} bits' if group.bits else ''}, fit {group.fit_psnr:.2f} dB, {now - self.group_started:.0f} s"
             )
         self.group_started = now
         if not self.quiet:
@@ -334,6 +360,7 @@ def _prepare_output(job: Job, args) -> bool:
 
 def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
     """Encode one input serially, then print its summary."""
+    trade = rate_trade(args)
     source = open_input(job, args)
     mask = open_mask(args.mask, args, source.shape) if args.mask is not None else None
     try:
@@ -344,7 +371,7 @@ def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
         info(
             PROG,
             f"{job.name}: {count} frames of {width}x{height} at {source.fps:g} fps, preset {args.preset}, "
-            f"{quant.bits_frame} bits{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
+            f"{coding_summary(trade, quant)}{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
             args.quiet,
         )
         progress = EncodeProgress(args.quiet, config.fit.iters_warm)
@@ -361,6 +388,7 @@ def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
                 resume_folder=job.resume_folder,
                 callback=progress.fit,
                 on_group=progress.group_done,
+                lambda_=trade.lambda_ if trade is not None else None,
             )
         except KeyboardInterrupt as exc:
             if job.resume_folder.exists():

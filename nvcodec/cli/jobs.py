@@ -23,6 +23,7 @@ from nvcodec.errors import ActvError, InputError
 from nvcodec.fit import MASK_THRESHOLD
 from nvcodec.header import layout_problems, parse_header_map
 from nvcodec.metrics import mse_to_psnr
+from nvcodec.quant.policy import DEFAULT_QUALITY, RateTrade
 from nvcodec.reader import VideoReader
 from nvcodec.sample import sample_clip
 from nvcodec.source import ArraySource, FrameSource, SourceSpec, read_stream
@@ -169,7 +170,18 @@ def summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
     if args.max_bpp is not None and stats.bpp > args.max_bpp:
         info(
             PROG,
-            f"warning: {stats.bpp:.4f} bpp is above --max-bpp {args.max_bpp:g} even at {min(stats.group_bits)} bits; "
+            f"warning: {stats.bpp:.4f} bpp is above --max-bpp {args.max_bpp:g} even at the coarsest steps; "
             "a smaller model (--hidden, --patch) is needed for that rate",
             False,
         )
+
+
+def rate_trade(args) -> RateTrade | None:
+    """Rate in the loss at ``--quality`` (default) or ``--lambda``; None where ``--bits`` alone asks for fixed depths."""
+    if args.quality is not None and args.lambda_ is not None:
+        raise UsageError("give --quality or --lambda, not both")
+    if args.lambda_ is not None:
+        return RateTrade(args.lambda_)
+    if args.quality is None and (args.bits is not None or args.qat_iters is not None):
+        return None
+    return RateTrade.for_quality(DEFAULT_QUALITY if args.quality is None else args.quality)

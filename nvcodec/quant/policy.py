@@ -13,6 +13,7 @@ steps and the rounding back to their plain forms for benchmarks.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -21,12 +22,13 @@ import torch
 from nvcodec.codec import PackedGroup, pack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
-from nvcodec.fit import GroupFit, stream_seed
+from nvcodec.fit import GroupFit, fit_group, stream_seed
 from nvcodec.quant.qat import finetune_for_quantization
 from nvcodec.quant.ratecontrol import RateControl
+from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
-from nvcodec.quant.uniform import QuantPlan
+from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, as_real, float16_steps, peak_steps
 
 STEP_RULES = ("sensitivity", "peak")
 """``sensitivity`` spends the bits where the decoded frames need them (:mod:`nvcodec.quant.steps`);
@@ -66,13 +68,19 @@ def code_group(
     reference: Mapping[str, torch.Tensor] | None,
     rate: RateControl | None = None,
     policy: CodingPolicy = ENCODER_POLICY,
+    trade: RateTrade | None = None,
 ) -> tuple[PackedGroup, QuantConfig]:
-    """Fine-tune (if ``quant.qat_iters``) and code one group at the depth rate control allows.
+    """Fine-tune and code one group within what rate control allows.
 
     ``reference`` is the previous group's decoded parameters for a residual
-    group, None for an intra one. Returns the packed group and the depths used.
+    group, None for an intra one. With ``trade``, the group is trained with
+    rate in the loss and coded with its learned steps (:func:`code_with_rate`);
+    without, it is fine-tuned if ``quant.qat_iters`` and coded at the depth
+    rate control allows. Returns the packed group and the depths used.
     Fine-tuning changes ``fit.group`` in place.
     """
+    if trade is not None:
+        return code_with_rate(fit, config, quant, reference, trade, rate), quant
     specs = fit.group.tensors
     cost = measure(fit.group) if policy.needs_measurement else None
     sensitivity = cost.sensitivity if cost is not None and policy.step_rule == "sensitivity" else None
@@ -103,3 +111,105 @@ def code_group(
         quant = rate.choose(fit.group.end, quant, payload_bytes(state))
         packed = pack_group(state, specs, quant, plan_for(state, quant))
     return packed, quant
+
+
+RATE_SHARE = 0.3
+"""Share of each group's iterations trained with rate in the loss (the rest fits it in float32 first)."""
+DEFAULT_QUALITY = 25.0
+"""``actv-encode``'s quality when none is given: ``lambda = 10^-2.5``."""
+
+
+@dataclass(frozen=True)
+class RateTrade:
+    """Rate in the loss: ``lambda`` (MSE per bit per pixel) and the share of a group's iterations trained with it."""
+
+    lambda_: float
+    share: float = RATE_SHARE
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lambda_, (int, float)) and math.isfinite(self.lambda_) and self.lambda_ > 0):
+            raise ArgumentError(f"lambda must be a positive number, got {self.lambda_!r}")
+        if not 0 < self.share < 1:
+            raise ArgumentError(f"the rate-aware share of the iterations must be in (0, 1), got {self.share!r}")
+
+    @classmethod
+    def for_quality(cls, quality: float) -> RateTrade:
+        """The trade of ``--quality Q`` (:func:`~nvcodec.quant.rdtrain.lambda_for_quality`)."""
+        try:
+            return cls(lambda_for_quality(quality))
+        except ValueError as exc:
+            raise ArgumentError(str(exc)) from None
+
+    def iterations(self, fit: GroupFit, config: Config) -> int:
+        """Steps of the rate-aware phase: what the fit reserved, else the share of a warm group's budget."""
+        return fit.reserved or max(1, round(self.share * config.fit.iters_warm))
+
+
+RATE_PHASE_LR = 0.1
+"""Peak learning rate of the rate-aware phase, relative to the fit's: it refines a fitted group."""
+COARSER_STEP = 2**0.25
+"""Factor by which rate control coarsens all learned steps at a time when a group overruns its share."""
+
+
+def train_with_rate(
+    fit: GroupFit, config: Config, quant: QuantConfig, reference: Mapping[str, torch.Tensor] | None, trade: RateTrade
+) -> RateTerm:
+    """Train ``fit.group`` in place with ``D + lambda * bpp``; returns the rate term with its learned steps."""
+    generator = torch.Generator(device=fit.frames.device)
+    generator.manual_seed(stream_seed(config.fit.seed, "rate", fit.index))
+    device = fit.group.device
+    term = RateTerm(
+        fit.group,
+        quant,
+        {n: t.to(device) for n, t in reference.items()} if reference is not None else None,
+        trade.lambda_,
+        generator,
+    )
+    phase = Config(config.model, dataclasses.replace(config.fit, lr=config.fit.lr * RATE_PHASE_LR))
+    fit.group.train()
+    fit_group(
+        fit.group,
+        fit.frames,
+        fit.taus,
+        trade.iterations(fit, config),
+        phase,
+        mask=fit.mask,
+        generator=generator,
+        rate=term,
+    )
+    fit.group.eval()
+    return term
+
+
+def code_with_rate(
+    fit: GroupFit,
+    config: Config,
+    quant: QuantConfig,
+    reference: Mapping[str, torch.Tensor] | None,
+    trade: RateTrade,
+    rate: RateControl | None = None,
+) -> PackedGroup:
+    """Train with rate in the loss, then code the trained symbols on the learned steps.
+
+    Where rate control finds the group over its share, every learned step is
+    made coarser by :data:`COARSER_STEP` until it fits (or symbols run out).
+    """
+    term = train_with_rate(fit, config, quant, reference, trade)
+    state = fit.group.state_dict()
+    specs = fit.group.tensors
+    learned = term.steps()
+    # Vectors (zstd-coded) keep their peak steps at bits_vector; the learned steps cover the ANS tensors.
+    peak = {
+        n: peak_steps(as_real(state[n].cpu()).float(), spec, spec.bits(quant))
+        for n, spec in specs.items()
+        if spec.quantized and n not in learned
+    }
+    packed = pack_group(state, specs, quant, QuantPlan(reference, {**peak, **learned}))
+    if rate is not None:
+        allowance = rate.allowance(fit.group.end)
+        scale = 1.0
+        while len(packed.payload) > allowance and scale < 2**MAX_SYMBOL_BITS:
+            scale *= COARSER_STEP
+            coarser = {n: float16_steps(s * scale) for n, s in learned.items()}
+            packed = pack_group(state, specs, quant, QuantPlan(reference, {**peak, **coarser}))
+    return dataclasses.replace(packed, estimated_bits=term.estimated_bits())

@@ -1,0 +1,64 @@
+"""A differentiable estimate of what a group's ANS stream costs, for rate in the training loss.
+
+A chunk codes the symbols of all its ANS tensors in one stream, under one
+table of symbol counts (:mod:`nvcodec.entropy`): the stream spends about the
+empirical entropy of the pooled symbols. That histogram has no gradient, so
+training uses a smooth stand-in, :class:`SymbolPrior`: one distribution over
+the pooled symbols, a mixture of zero-centred discretized logistics with
+learned scales and weights. Minimising its bits is fitting it by maximum
+likelihood, so at the end of training it sits just above the empirical
+entropy the coder reaches (``benchmarks/rate_estimate.py`` measures the gap).
+
+The mixture is zero-centred because weights and residuals are symmetric about
+zero; it has several scales because the pooled symbols mix tensors (and, for
+a residual group, near-zero residuals with the few that moved).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+COMPONENTS = 3
+"""Logistic components of the mixture: a narrow, a middle and a wide one."""
+SPREAD = 4.0
+"""Initial ratio between neighbouring components' scales."""
+PROBABILITY_FLOOR = 1e-9
+"""Least probability of a symbol (about 30 bits): keeps the log finite for outliers."""
+
+
+class SymbolPrior(nn.Module):
+    """A distribution over integer symbols: a mixture of logistics centred at 0, discretized to bins of width 1."""
+
+    def __init__(self, components: int = COMPONENTS):
+        super().__init__()
+        self.log_scales = nn.Parameter(torch.zeros(components))
+        self.logits = nn.Parameter(torch.zeros(components))
+
+    @torch.no_grad()
+    def initialize(self, symbols: torch.Tensor) -> None:
+        """Centre the scales on the spread of ``symbols`` (continuous values allowed), around it by :data:`SPREAD`."""
+        spread = float(symbols.detach().abs().float().mean().clamp(min=0.5))
+        count = self.log_scales.numel()
+        offsets = (torch.arange(count, dtype=torch.float32) - (count - 1) / 2) * math.log(SPREAD)
+        # A logistic of scale s has mean absolute value 2 ln(2) s.
+        self.log_scales.copy_(offsets + math.log(spread / (2 * math.log(2))))
+        self.logits.zero_()
+
+    def probability(self, symbols: torch.Tensor) -> torch.Tensor:
+        """Probability of the bin ``[y - 1/2, y + 1/2]`` for each (possibly noisy or soft-rounded) ``y``."""
+        y = symbols.unsqueeze(-1)
+        inverse_scale = torch.exp(-self.log_scales)
+        mass = torch.sigmoid((y + 0.5) * inverse_scale) - torch.sigmoid((y - 0.5) * inverse_scale)
+        return (mass * torch.softmax(self.logits, dim=0)).sum(-1).clamp(min=PROBABILITY_FLOOR)
+
+    def bits(self, symbols: torch.Tensor) -> torch.Tensor:
+        """Total bits of ``symbols`` under this distribution (a scalar with gradients)."""
+        # Symmetric: y and -y have one mass. Far out on the positive side both sigmoids are near 1 and
+        # their difference loses its digits; on the negative side they are small and exact.
+        return -torch.log2(self.probability(-symbols.abs())).sum()
+
+
+__all__ = ["SymbolPrior"]

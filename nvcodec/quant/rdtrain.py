@@ -1,0 +1,180 @@
+"""Training with rate in the loss: learned steps, a quantization stand-in and ``D + lambda * bpp``.
+
+After a group's fit, a last phase trains it as it will be coded. Every
+ANS-coded tensor gets a learnable step per channel (the granularity the chunk
+stores, :attr:`~nvcodec.model.tensors.TensorSpec.step_shape`); the network
+runs on quantized stand-ins of its weights, and the loss adds ``lambda`` times
+the estimated bits per pixel of the group's symbols (:class:`RateTerm`). The
+rounding stand-in follows C3 (Kim et al., 2024) in three stages:
+
+1. additive uniform noise, ``y + u`` with ``u ~ U(-1/2, 1/2)``: an unbiased,
+   smooth model of rounding error while the steps move most;
+2. soft rounding with noise, ``soft_round(y, T) + u``, with ``T`` annealed from
+   :data:`SOFT_START` to :data:`SOFT_END`: the network starts to feel the grid;
+3. hard rounding with straight-through gradients: the network trains on the
+   values the decoder will see, and the final symbols are these roundings.
+
+For a residual group, ``y`` is the difference from the previous decoded group
+divided by the step, so the rate term prices what changed: weights that need
+not move stay where the reference has them, at a symbol of 0.
+
+The decoder is unaffected: it reads steps (float16, as the chunk stores them;
+training sees the same float16 values through a straight-through rounding)
+and symbols as always.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import torch
+from torch.func import functional_call
+
+from nvcodec.config import QuantConfig
+from nvcodec.model.group import GroupModel
+from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.quant.ratemodel import SymbolPrior
+from nvcodec.quant.uniform import STEP_MAX, STEP_MIN, as_real, finer_bits, float16_steps, peak_steps, symbol_limit
+
+NOISE_END, SOFT_END = 0.4, 0.85
+"""Shares of the phase that end the noise stage and the soft-rounding stage; hard rounding takes the rest."""
+SOFT_START, SOFT_END_T = 0.4, 0.05
+"""Temperature of soft rounding at the start and end of its stage (smaller is closer to hard rounding)."""
+STEP_LR_SCALE = 3.0
+"""Learning rate of the log-steps and the prior, relative to the weights': steps must travel several octaves."""
+
+Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def lambda_for_quality(quality: float) -> float:
+    """``lambda`` (MSE per bit per pixel) of ``--quality Q``: ``10^(-Q/10)``.
+
+    Ten quality points are a factor of ten in ``lambda``. At the optimum,
+    ``lambda`` is the MSE a group gives up for one bit per pixel less, so
+    ``Q`` sits in the range of the PSNR it yields (at ``Q = 30``, one bit per
+    pixel is worth an MSE of ``1e-3``, the MSE of a 30 dB picture).
+    """
+    if not (isinstance(quality, (int, float)) and math.isfinite(quality)):
+        raise ValueError(f"quality must be a finite number, got {quality!r}")
+    return 10.0 ** (-float(quality) / 10.0)
+
+
+def soft_round(y: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Agustsson and Theis' soft rounding: the identity as ``T`` grows, rounding as ``T -> 0``."""
+    floor = torch.floor(y)
+    r = y - floor - 0.5
+    return floor + 0.5 + torch.tanh(r / temperature) / (2 * math.tanh(0.5 / temperature))
+
+
+def straight_through(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``target`` in the forward pass, the gradient of ``value`` in the backward pass."""
+    return value + (target - value).detach()
+
+
+def new_frames(group: GroupModel) -> int:
+    """Frames a group adds to a file: its span, plus frame 0 for the first group (neighbours share a frame)."""
+    return group.end - group.start + (1 if group.start == 0 else 0)
+
+
+class RateTerm:
+    """The learned steps, the symbol prior and the ``lambda * bpp`` term of one group.
+
+    ``reference`` is the previous group's decoded state for a residual group
+    (None for an intra one). Each step :meth:`begin_step` draws the
+    quantized stand-ins of the coded tensors for the stage at ``progress``
+    and returns the forward pass through them and the rate penalty.
+    """
+
+    def __init__(
+        self,
+        group: GroupModel,
+        quant: QuantConfig,
+        reference: Mapping[str, torch.Tensor] | None,
+        lambda_: float,
+        generator: torch.Generator,
+    ):
+        if not (math.isfinite(lambda_) and lambda_ > 0):
+            raise ValueError(f"lambda must be a positive number, got {lambda_!r}")
+        self.group = group
+        self.lambda_ = lambda_
+        self.generator = generator
+        self.params = dict(group.named_parameters())
+        device = group.device
+        self.specs: dict[str, TensorSpec] = {
+            n: s for n, s in group.tensors.items() if s.coding is Coding.ANS and n in self.params
+        }
+        self.reference = {
+            n: as_real(reference[n].detach()).to(device, torch.float32) for n in self.specs if reference is not None
+        }
+        self.limits: dict[str, int] = {}
+        self.log_steps: dict[str, torch.nn.Parameter] = {}
+        for name, spec in self.specs.items():
+            bits = spec.bits(quant)
+            real = as_real(self.params[name].detach()).float()
+            self.log_steps[name] = torch.nn.Parameter(torch.log(peak_steps(real, spec, bits)).to(device))
+            self.limits[name] = symbol_limit(bits + finer_bits(bits), reference is not None)
+        self.prior = SymbolPrior().to(device)
+        with torch.no_grad():
+            self.prior.initialize(torch.cat([self._scaled(n).flatten() for n in self.specs]))
+        self.pixels = new_frames(group) * group.grid.height * group.grid.width
+
+    def param_groups(self) -> list[dict]:
+        """Adam parameter groups of the steps and the prior (their learning rate relative to the weights')."""
+        return [{"params": [*self.log_steps.values(), *self.prior.parameters()], "lr_scale": STEP_LR_SCALE}]
+
+    def step(self, name: str) -> torch.Tensor:
+        """The step of ``name`` as training uses it: float16 values, with the gradient of the float32 ones."""
+        step = torch.exp(self.log_steps[name]).clamp(STEP_MIN, STEP_MAX)
+        return straight_through(step, float16_steps(step.detach()))
+
+    def _scaled(self, name: str) -> torch.Tensor:
+        """The coded quantity of ``name`` (value, or difference from the reference) in units of its step."""
+        real = as_real(self.params[name]).float()
+        if name in self.reference:
+            real = real - self.reference[name]
+        return real / self.step(name)
+
+    def begin_step(self, progress: float) -> tuple[Forward, torch.Tensor]:
+        """The forward pass through quantized stand-ins and the rate penalty, for the stage at ``progress``."""
+        state: dict[str, torch.Tensor] = {}
+        bits = []
+        for name in self.specs:
+            y = self._scaled(name)
+            limit = self.limits[name]
+            if progress < SOFT_END:
+                noise = torch.rand(y.shape, generator=self.generator, device=y.device) - 0.5
+                if progress >= NOISE_END:
+                    stage = (progress - NOISE_END) / (SOFT_END - NOISE_END)
+                    y = soft_round(y, SOFT_START * (SOFT_END_T / SOFT_START) ** stage)
+                y_hat = y.clamp(-limit, limit) + noise
+            else:
+                y_hat = straight_through(y, torch.round(y).clamp(-limit, limit))
+            bits.append(self.prior.bits(y_hat))
+            real = y_hat * self.step(name)
+            if name in self.reference:
+                real = real + self.reference[name]
+            state[name] = torch.view_as_complex(real.contiguous()) if self.specs[name].complex else real
+        penalty = self.lambda_ * sum(bits[1:], bits[0]) / self.pixels
+
+        def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
+            return functional_call(self.group, state, (coords, taus))
+
+        return forward, penalty
+
+    @torch.no_grad()
+    def steps(self) -> dict[str, torch.Tensor]:
+        """The learned float16-exact steps of the coded tensors, on the CPU (the plan the chunk is coded with)."""
+        return {name: float16_steps(torch.exp(log)).cpu() for name, log in self.log_steps.items()}
+
+    @torch.no_grad()
+    def estimated_bits(self) -> float:
+        """Bits the prior gives the symbols the encoder will write (hard rounding of the current weights)."""
+        total = 0.0
+        for name in self.specs:
+            y = torch.round(self._scaled(name)).clamp(-self.limits[name], self.limits[name])
+            total += float(self.prior.bits(y))
+        return total
+
+
+__all__ = ["RateTerm", "lambda_for_quality", "new_frames", "soft_round", "straight_through"]
