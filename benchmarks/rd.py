@@ -36,7 +36,7 @@ from benchmarks.rd_metrics import bd_metric, bd_rate
 from benchmarks.results_io import point_from_coded, read_results, write_result
 from benchmarks.systems import NEURAL
 
-ANCHORS = ("x265-medium", "hnerv")
+ANCHORS = ("x265-medium", "hnerv", "nvcodec-depths")
 
 # Rate points. nvcodec: model widths, each coded at these depths; the baselines: their size presets.
 FULL = {
@@ -48,6 +48,20 @@ FULL = {
     "classical_points": None,  # each codec's default CRF sweep
 }
 STANDARD = {**FULL, "nvcodec_preset": "fast"}
+RATE = {
+    "frames": 31,
+    "nvcodec_preset": "fast",
+    "nvcodec_hidden": 36,
+    "nvcodec_qualities": (12, 18, 24, 30),
+    "nvcodec_widths": (24, 36, 48),
+    "nvcodec_bits": (8, 6),
+    "baseline_sizes": ("xs", "s", "m", "l"),
+    "classical_points": None,
+    "classical_systems": ("x264-medium", "x265-medium"),
+    "systems": ("nvcodec", "nvcodec-depths", "hnerv", "x264-medium", "x265-medium"),
+}
+"""The rate issue's comparison: nvcodec with rate in the loss (a quality ladder) against the encoder before
+it (widths x depths), HNeRV trained for the median time of an nvcodec point, x264 and x265 medium."""
 QUICK = {
     "frames": 11,
     "nvcodec_widths": (20, 36),
@@ -65,7 +79,13 @@ def default_systems(plan: dict) -> list[str]:
 
     A plan's ``classical_systems`` narrows the others to those named.
     """
-    others = [name for name in registry.names() if name not in NEURAL and registry.get(name).available()]
+    others = [
+        name
+        for name in registry.names()
+        if name not in NEURAL and not name.startswith("nvcodec") and registry.get(name).available()
+    ]
+    if "systems" in plan:
+        return list(plan["systems"])
     return [*NEURAL, *[name for name in others if name in plan.get("classical_systems", others)]]
 
 
@@ -115,10 +135,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Rate-distortion sweep of nvcodec, NeRV, HNeRV and classical codecs.")
     parser.add_argument(
         "--plan",
-        choices=("quick", "standard", "full"),
+        choices=("quick", "standard", "full", "rate"),
         default="full",
         help="quick: 11 frames, 150-iteration fits, four classical codecs (a smoke test, about 10 minutes); "
-        "standard: 31 frames, fast preset (about 20 minutes per clip with the fit before 2026-12-02, less now); full: medium preset (hours)",
+        "standard: 31 frames, fast preset (about 20 minutes per clip with the fit before 2026-12-02, less now); full: medium preset (hours); "
+        "rate: nvcodec's quality ladder against its fixed-depth encoder, HNeRV, x264 and x265 (about 12 minutes per clip)",
     )
     parser.add_argument("--quick", action="store_const", dest="plan", const="quick", help="same as --plan quick")
     parser.add_argument("--report-only", action="store_true", help="redo BD tables and plots from stored results")
@@ -128,13 +149,14 @@ def main() -> None:
     )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-    plan = {"quick": QUICK, "standard": STANDARD, "full": FULL}[args.plan]
+    plan = {"quick": QUICK, "standard": STANDARD, "full": FULL, "rate": RATE}[args.plan]
     systems = args.systems or default_systems(plan)
     results = args.results / f"rd_{args.plan}"
     expected = {
         "quick": "about 10 minutes",
         "standard": "about 20 minutes per clip (with the fit before 2026-12-02)",
         "full": "several hours (minutes on a GPU)",
+        "rate": "about 12 minutes per clip",
     }[args.plan]
     if not args.report_only:
         print(f"{args.plan} run: {len(args.clips)} clip(s) x {len(systems)} systems; {expected} on 2 CPU cores")

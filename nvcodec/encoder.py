@@ -55,6 +55,16 @@ class EncodeStats:
     trained with rate in the loss, whose learned steps have no one depth."""
     resumed_groups: int
     """Groups taken from the resume folder instead of being fitted again."""
+    group_coded_bits: list[int] = dataclasses.field(default_factory=list)
+    """ANS-coded bits of each group."""
+    group_estimated_bits: list[float | None] = dataclasses.field(default_factory=list)
+    """What the training's rate model estimated for the same symbols (None: a fixed-depth group)."""
+
+    @property
+    def estimated_bits(self) -> float | None:
+        """The rate model's estimate of :attr:`coded_bits`, when every group was trained with rate in the loss."""
+        known = [b for b in self.group_estimated_bits if b is not None]
+        return sum(known) if known and len(known) == len(self.group_estimated_bits) else None
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,13 @@ class CodedTotals:
     fit_psnr: list[float] = dataclasses.field(default_factory=list)
     payload_bytes: int = 0
     bits: list[int] = dataclasses.field(default_factory=list)
+    group_coded_bits: list[int] = dataclasses.field(default_factory=list)
+    group_estimated_bits: list[float | None] = dataclasses.field(default_factory=list)
 
-    def add(self, group: GroupCoded, coded_bits: int, entropy_bits: float) -> None:
+    def add(self, group: GroupCoded, coded_bits: int, entropy_bits: float, estimated_bits: float | None) -> None:
         self.coded_bits += coded_bits
+        self.group_coded_bits.append(coded_bits)
+        self.group_estimated_bits.append(estimated_bits)
         self.entropy_bits += entropy_bits
         self.fit_psnr.append(group.fit_psnr)
         self.payload_bytes += group.payload_bytes
@@ -123,7 +137,7 @@ class GroupWriter:
         if self.journal is not None and not resumed:
             self.journal.add(chunk)
         self.container.add_chunk(chunk.start, chunk.end, chunk.payload)
-        self.totals.add(group, info["coded_bits"], info["entropy_bits"])
+        self.totals.add(group, info["coded_bits"], info["entropy_bits"], info.get("estimated_bits"))
         if self.on_group is not None:
             self.on_group(group)
 
@@ -206,7 +220,7 @@ def encode_segment(
         start_from = None
         if reference is not None and not plan.starts_segment(index):
             start_from = GroupModel.from_state(fitter.grid, config.model, *fitter.span(index - 1), reference)
-        fit = fitter.fit(index, start_from, callback=callback, reserve=trade.share if trade is not None else 0.0)
+        fit = fitter.fit(index, start_from, callback=callback)
         packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate, trade=trade)
         if rate is not None:
             rate.spend(len(packed.payload))
@@ -363,4 +377,6 @@ def encode_stats(
         time.perf_counter() - started,
         totals.bits,
         resumed,
+        totals.group_coded_bits,
+        totals.group_estimated_bits,
     )

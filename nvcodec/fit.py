@@ -338,8 +338,8 @@ class GroupFit:
     seconds: float
     psnr: float
     """Mini-batch PSNR at the end of the fit."""
-    reserved: int = 0
-    """Iterations of the group's budget left for a later phase (training with rate in the loss)."""
+    iterations: int = 0
+    """Adam iterations the fit took (a later phase, training with rate in the loss, takes a share of them)."""
 
 
 class VideoFitter:
@@ -440,13 +440,8 @@ class VideoFitter:
         *,
         callback: ProgressCallback | None = None,
         report_every: int = 25,
-        reserve: float = 0.0,
     ) -> GroupFit:
         """Fit group ``index``, starting from a copy of ``start_from`` or, without one, from scratch.
-
-        ``reserve`` is the share of the group's iterations left out of this fit
-        for a phase after it (:attr:`GroupFit.reserved`), so that the two together
-        take the time of a plain fit.
 
         ``start_from`` is the previous group; the new group begins as the
         boundary frame the two share, held still (:meth:`GroupModel.hold_boundary`):
@@ -468,8 +463,6 @@ class VideoFitter:
         else:
             group = self.cold_start(index).to(self.device)
             iterations = fit.iters
-        reserved = min(iterations - 1, round(reserve * iterations))
-        iterations -= reserved
         picked = [i for i, t in enumerate(self.frame_times) if start <= t <= end]
         if not picked:
             raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
@@ -496,7 +489,9 @@ class VideoFitter:
         )
         group.eval()
         seconds = time.perf_counter() - group_started
-        return GroupFit(index, self.count, group, group_frames, taus, group_mask, seconds, mse_to_psnr(loss), reserved)
+        return GroupFit(
+            index, self.count, group, group_frames, taus, group_mask, seconds, mse_to_psnr(loss), iterations
+        )
 
 
 def fit_groups(

@@ -1,15 +1,25 @@
-"""nvcodec itself as a system of the rate-distortion benchmark.
+"""nvcodec itself as systems of the rate-distortion benchmark.
 
-One fit per model width of the plan (``nvcodec_widths``, the preset
-``nvcodec_preset``), each coded at every depth of ``nvcodec_bits`` into a real
-``.actv`` file and decoded through ``VideoReader`` (the same fit coded twice
-costs seconds, a new width costs a fit). Its median fit time is the training
-budget of the NeRV-family systems that run after it.
+``nvcodec``: the encoder as ``actv-encode`` runs it. With a plan's
+``nvcodec_qualities``, one encode per quality (rate in the loss,
+``encode(quality=Q)``) at width ``nvcodec_hidden``; each point is a whole
+encode, fit and rate-aware phase, within the preset's iterations. Without
+them (the plans before the rate issue), the fixed-depth sweep below.
+
+``nvcodec-depths``: the encoder before rate in the loss: one fit per model
+width (``nvcodec_widths``), each coded at every depth of ``nvcodec_bits``
+(sensitivity steps, compensated rounding; the same fit coded twice costs
+seconds, a new width costs a fit).
+
+Every point is a real ``.actv`` file decoded through ``VideoReader``. The
+median per-point time of the system that runs first is the training budget of
+the NeRV-family systems after it.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tempfile
 import time
 from collections.abc import Mapping
@@ -21,7 +31,7 @@ import numpy as np
 from benchmarks.baselines.base import Coded
 from benchmarks.baselines.registry import RatePoints, register
 from nvcodec import Config, QuantConfig, VideoReader, __version__
-from nvcodec.encoder import write_groups
+from nvcodec.encoder import encode, write_groups
 from nvcodec.fit import fit_groups
 from nvcodec.header import new_header_map
 
@@ -72,16 +82,52 @@ def nvcodec_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
     return out
 
 
+def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> list[Coded]:
+    """One encode per quality of the plan (rate in the loss), decoded through ``VideoReader``."""
+    count = frames.shape[0]
+    config = Config.preset(plan["nvcodec_preset"], hidden=plan["nvcodec_hidden"], device="auto")
+    out = []
+    for quality in plan["nvcodec_qualities"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "clip.actv"
+            stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
+            decoded, decode_fps = _decode_actv(path, count)
+            size = path.stat().st_size
+        settings = {
+            "preset": plan["nvcodec_preset"],
+            "hidden": plan["nvcodec_hidden"],
+            "quality": quality,
+            "iters": config.fit.iters,
+            "iters_warm": config.fit.iters_warm,
+            "group_size": config.fit.group_size,
+            "patch": config.model.patch,
+        }
+        extra = {
+            "fit_seconds": stats.seconds,
+            "coded_bits": stats.coded_bits,
+            "estimated_bits": stats.estimated_bits,
+            "group_psnr_fit": stats.fit_psnr,
+        }
+        out.append(Coded("nvcodec", settings, size, decoded, stats.seconds, decode_fps, extra))
+        print(f"  nvcodec quality {quality:g}: {8 * size / frames[..., 0].size:.3f} bpp, {stats.seconds:.0f} s")
+    return out
+
+
 class NvcodecSystem:
-    """nvcodec's rate points; sets the budget (its median fit time) of the neural systems after it."""
+    """nvcodec's rate points; sets the budget (its median per-point time) of the neural systems after it."""
 
     name = "nvcodec"
 
     def available(self) -> bool:
         return True
 
+    def points(self, frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> list[Coded]:
+        if "nvcodec_qualities" in plan:
+            return quality_points(frames, fps, plan)
+        return nvcodec_points(frames, fps, plan)
+
     def rate_points(self, frames: np.ndarray, fps: float, plan: Mapping[str, Any], budget: float | None) -> RatePoints:
-        coded = nvcodec_points(frames, fps, plan)
+        coded = self.points(frames, fps, plan)
         return RatePoints(
             coded,
             version=f"nvcodec {__version__}",
@@ -90,4 +136,18 @@ class NvcodecSystem:
         )
 
 
+class NvcodecDepthsSystem(NvcodecSystem):
+    """The encoder before rate in the loss: widths x bit depths (``nvcodec_widths``, ``nvcodec_bits``)."""
+
+    name = "nvcodec-depths"
+
+    def points(self, frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> list[Coded]:
+        return [dataclasses.replace(c, system=self.name) for c in nvcodec_points(frames, fps, plan)]
+
+    def rate_points(self, frames: np.ndarray, fps: float, plan: Mapping[str, Any], budget: float | None) -> RatePoints:
+        # Compared with, not a budget: the NeRV family gets the time of the encoder as it is.
+        return dataclasses.replace(super().rate_points(frames, fps, plan, budget), budget=None)
+
+
 SYSTEM = register(NvcodecSystem())
+DEPTHS_SYSTEM = register(NvcodecDepthsSystem())

@@ -113,15 +113,16 @@ def code_group(
     return packed, quant
 
 
-RATE_SHARE = 0.3
-"""Share of each group's iterations trained with rate in the loss (the rest fits it in float32 first)."""
+RATE_SHARE = 0.6
+"""Steps of the rate-aware phase after each group's fit, as a share of the fit's steps. The phase replaces
+the fixed-depth coder's sensitivity measurement and compensated rounding, which take about as long."""
 DEFAULT_QUALITY = 25.0
 """``actv-encode``'s quality when none is given: ``lambda = 10^-2.5``."""
 
 
 @dataclass(frozen=True)
 class RateTrade:
-    """Rate in the loss: ``lambda`` (MSE per bit per pixel) and the share of a group's iterations trained with it."""
+    """Rate in the loss: ``lambda`` (MSE per bit per pixel) and the length of the phase that trains with it."""
 
     lambda_: float
     share: float = RATE_SHARE
@@ -129,8 +130,8 @@ class RateTrade:
     def __post_init__(self) -> None:
         if not (isinstance(self.lambda_, (int, float)) and math.isfinite(self.lambda_) and self.lambda_ > 0):
             raise ArgumentError(f"lambda must be a positive number, got {self.lambda_!r}")
-        if not 0 < self.share < 1:
-            raise ArgumentError(f"the rate-aware share of the iterations must be in (0, 1), got {self.share!r}")
+        if not 0 < self.share <= 1:
+            raise ArgumentError(f"the rate-aware phase's share of the fit must be in (0, 1], got {self.share!r}")
 
     @classmethod
     def for_quality(cls, quality: float) -> RateTrade:
@@ -141,8 +142,8 @@ class RateTrade:
             raise ArgumentError(str(exc)) from None
 
     def iterations(self, fit: GroupFit, config: Config) -> int:
-        """Steps of the rate-aware phase: what the fit reserved, else the share of a warm group's budget."""
-        return fit.reserved or max(1, round(self.share * config.fit.iters_warm))
+        """Steps of the rate-aware phase: the share of the group's fit (of a warm group's, when not recorded)."""
+        return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
 RATE_PHASE_LR = 0.1

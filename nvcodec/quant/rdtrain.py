@@ -107,17 +107,21 @@ class RateTerm:
         self.reference = {
             n: as_real(reference[n].detach()).to(device, torch.float32) for n in self.specs if reference is not None
         }
-        self.limits: dict[str, int] = {}
+        self.pixels = new_frames(group) * group.grid.height * group.grid.width
         self.log_steps: dict[str, torch.nn.Parameter] = {}
+        limits = []
         for name, spec in self.specs.items():
             bits = spec.bits(quant)
-            real = as_real(self.params[name].detach()).float()
-            self.log_steps[name] = torch.nn.Parameter(torch.log(peak_steps(real, spec, bits)).to(device))
-            self.limits[name] = symbol_limit(bits + finer_bits(bits), reference is not None)
+            peak = peak_steps(as_real(self.params[name].detach()).float(), spec, bits)
+            self.log_steps[name] = torch.nn.Parameter(torch.log(peak).to(device))
+            limit = symbol_limit(bits + finer_bits(bits), reference is not None)
+            limits.append(torch.full((spec.real_size,), float(limit), device=device))
+        self.limit = torch.cat(limits)
+        """Largest symbol magnitude of every coded number, in the order of :meth:`_flat` (as the quantizer clamps)."""
+        self.sizes = [spec.real_size for spec in self.specs.values()]
         self.prior = SymbolPrior().to(device)
         with torch.no_grad():
-            self.prior.initialize(torch.cat([self._scaled(n).flatten() for n in self.specs]))
-        self.pixels = new_frames(group) * group.grid.height * group.grid.width
+            self.prior.initialize(self._flat())
 
     def param_groups(self) -> list[dict]:
         """Adam parameter groups of the steps and the prior (their learning rate relative to the weights')."""
@@ -128,34 +132,43 @@ class RateTerm:
         step = torch.exp(self.log_steps[name]).clamp(STEP_MIN, STEP_MAX)
         return straight_through(step, float16_steps(step.detach()))
 
-    def _scaled(self, name: str) -> torch.Tensor:
-        """The coded quantity of ``name`` (value, or difference from the reference) in units of its step."""
-        real = as_real(self.params[name]).float()
-        if name in self.reference:
-            real = real - self.reference[name]
-        return real / self.step(name)
+    def _flat(self) -> torch.Tensor:
+        """Every coded number (value, or difference from the reference) in units of its step, in one vector.
+
+        One vector, so that the stand-in and the prior run as a few large operations instead of
+        a few per tensor: on CPU, per-operator overhead is much of a small model's step.
+        """
+        parts = []
+        for name in self.specs:
+            real = as_real(self.params[name]).float()
+            if name in self.reference:
+                real = real - self.reference[name]
+            parts.append((real / self.step(name)).flatten())
+        return torch.cat(parts)
+
+    def _symbols(self) -> torch.Tensor:
+        """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
+        y = self._flat()
+        return torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit)
 
     def begin_step(self, progress: float) -> tuple[Forward, torch.Tensor]:
         """The forward pass through quantized stand-ins and the rate penalty, for the stage at ``progress``."""
+        y = self._flat()
+        if progress < SOFT_END:
+            noise = torch.rand(y.shape, generator=self.generator, device=y.device) - 0.5
+            if progress >= NOISE_END:
+                stage = (progress - NOISE_END) / (SOFT_END - NOISE_END)
+                y = soft_round(y, SOFT_START * (SOFT_END_T / SOFT_START) ** stage)
+            y_hat = torch.minimum(torch.maximum(y, -self.limit), self.limit) + noise
+        else:
+            y_hat = straight_through(y, torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit))
+        penalty = self.lambda_ * self.prior.bits(y_hat) / self.pixels
         state: dict[str, torch.Tensor] = {}
-        bits = []
-        for name in self.specs:
-            y = self._scaled(name)
-            limit = self.limits[name]
-            if progress < SOFT_END:
-                noise = torch.rand(y.shape, generator=self.generator, device=y.device) - 0.5
-                if progress >= NOISE_END:
-                    stage = (progress - NOISE_END) / (SOFT_END - NOISE_END)
-                    y = soft_round(y, SOFT_START * (SOFT_END_T / SOFT_START) ** stage)
-                y_hat = y.clamp(-limit, limit) + noise
-            else:
-                y_hat = straight_through(y, torch.round(y).clamp(-limit, limit))
-            bits.append(self.prior.bits(y_hat))
-            real = y_hat * self.step(name)
+        for (name, spec), part in zip(self.specs.items(), torch.split(y_hat, self.sizes)):
+            real = part.view(spec.real_shape) * self.step(name)
             if name in self.reference:
                 real = real + self.reference[name]
-            state[name] = torch.view_as_complex(real.contiguous()) if self.specs[name].complex else real
-        penalty = self.lambda_ * sum(bits[1:], bits[0]) / self.pixels
+            state[name] = torch.view_as_complex(real.contiguous()) if spec.complex else real
 
         def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
             return functional_call(self.group, state, (coords, taus))
@@ -170,11 +183,7 @@ class RateTerm:
     @torch.no_grad()
     def estimated_bits(self) -> float:
         """Bits the prior gives the symbols the encoder will write (hard rounding of the current weights)."""
-        total = 0.0
-        for name in self.specs:
-            y = torch.round(self._scaled(name)).clamp(-self.limits[name], self.limits[name])
-            total += float(self.prior.bits(y))
-        return total
+        return float(self.prior.bits(self._symbols()))
 
 
 __all__ = ["RateTerm", "lambda_for_quality", "new_frames", "soft_round", "straight_through"]
