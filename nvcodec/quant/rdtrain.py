@@ -41,7 +41,7 @@ NOISE_END, SOFT_END = 0.4, 0.85
 """Shares of the phase that end the noise stage and the soft-rounding stage; hard rounding takes the rest."""
 SOFT_START, SOFT_END_T = 0.4, 0.05
 """Temperature of soft rounding at the start and end of its stage (smaller is closer to hard rounding)."""
-STEP_LR_SCALE = 3.0
+STEP_LR_SCALE = 30.0
 """Learning rate of the log-steps and the prior, relative to the weights': steps must travel several octaves."""
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
