@@ -20,6 +20,9 @@ fit on a CPU in minutes:
     from frame 60, shrunk to 144 pixels high: animation with smooth shading
     and slow motion, a clip none of the tuning saw (added for the
     rate-distortion issue).
+``bikes_cut``
+    The bikes framing over frames 122-152, across the cut at 137: how
+    quality spreads over groups at one setting when the content changes.
 ``motion``
     :func:`nvcodec.sample.sample_clip` at ``speed=4``: a camera pan of about
     6 pixels per frame and an object crossing at about 12, generated in code.
@@ -94,6 +97,15 @@ _SPECS: dict[str, ClipSpec] = {
         description="animated meadow, slow camera and character motion: bigbuckbunny.mp4 frames 60-131 "
         "(one shot) shrunk to 144 px high, 176x144 window",
     ),
+    "bikes_cut": ClipSpec(
+        name="bikes_cut",
+        source="bikes.mp4",
+        start=122,
+        max_frames=31,
+        crop=(0, 64),
+        resize_height=144,
+        description="bikes.mp4 frames 122-152, across its scene cut at 137, framed like the bikes clip",
+    ),
     "motion": ClipSpec(
         name="motion",
         source="generated",
@@ -105,8 +117,10 @@ _SPECS: dict[str, ClipSpec] = {
     ),
 }
 
-CLIPS: tuple[str, ...] = tuple(_SPECS)
-"""Names accepted by :func:`load_clip`, in the order reports list them."""
+SCENE_CUT_CLIPS: tuple[str, ...] = ("bikes_cut",)
+"""Clips that cross a scene cut on purpose (per-group quality spread), left out of the default sweeps."""
+CLIPS: tuple[str, ...] = tuple(name for name in _SPECS if name not in SCENE_CUT_CLIPS)
+"""The single-shot clips of the sweeps, in the order reports list them."""
 
 
 def clip_spec(name: str) -> ClipSpec:

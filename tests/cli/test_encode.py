@@ -190,3 +190,23 @@ def test_workers_encode_the_same_bytes_as_a_serial_run(tmp_path, source, capsys)
     assert encode_cli.main([str(source), "-o", str(tmp_path / "serial.actv"), *options]) == 0
     assert encode_cli.main([str(source), "-o", str(tmp_path / "ray.actv"), "--workers", "2", *options]) == 0
     assert (tmp_path / "ray.actv").read_bytes() == (tmp_path / "serial.actv").read_bytes()
+
+
+def test_quality_is_the_default_and_bits_alone_selects_fixed_depths(tmp_path, source, capsys):
+    for options, coding in (([], "lambda 0.00316"), (["--quality", "30"], "lambda 0.001"), (["--bits", "6"], "6 bits")):
+        out = tmp_path / "x.actv"
+        assert encode_cli.main([str(source), "-o", str(out), "-y", *options, *TINY_ARGS]) == 0
+        assert f"preset fast, {coding}" in capsys.readouterr().err
+
+
+def test_quality_and_lambda_together_are_a_usage_error(tmp_path, source, capsys):
+    code = encode_cli.main(
+        [str(source), "-o", str(tmp_path / "x.actv"), "--quality", "20", "--lambda", "1e-3", *TINY_ARGS]
+    )
+    one_line_error(capsys, code, 2, "not both")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "high"])
+def test_a_quality_must_be_a_finite_number(tmp_path, source, capsys, value):
+    code = encode_cli.main([str(source), "-o", str(tmp_path / "x.actv"), "--quality", value, *TINY_ARGS])
+    one_line_error(capsys, code, 2, "--quality")

@@ -1,0 +1,96 @@
+"""Rate in the loss, group by group: the rate estimate against the coded bits, and quality across groups.
+
+For each clip, one fixed-depth encode (the encoder before ``--quality``, 8
+bits) and one encode per quality. Per group it records the ANS-coded bits,
+the training rate model's estimate of them, the chunk's bytes and the PSNR of
+the frames the group decodes (a shared boundary frame belongs to the later
+group, as in the reader). ``bikes_cut`` crosses a scene cut, so its groups
+after the cut hold new content: the spread of PSNR over groups shows how a
+fixed model size and one lambda treat it.
+
+    python -m benchmarks.rate_estimate                     # carphone, bikes_cut, bunny; about 8 minutes
+    python -m benchmarks.rate_estimate --clips carphone --qualities 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.clips import load_clip
+from benchmarks.common import RESULTS, command, json_clean, machine
+from nvcodec import Config, QuantConfig, VideoReader
+from nvcodec.container import ContainerReader
+from nvcodec.encoder import encode
+from nvcodec.metrics import psnr
+
+
+def group_psnr(path: Path, frames: np.ndarray) -> list[float]:
+    """PSNR of the frames each group decodes (the boundary frame counts for the later group)."""
+    with ContainerReader(path) as container:
+        spans = [(e.start, e.end) for e in container.entries]
+    with VideoReader(path) as reader:
+        decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
+    out = []
+    for index, (start, end) in enumerate(spans):
+        last = end if index == len(spans) - 1 else end - 1
+        out.append(psnr(decoded[start : last + 1], frames[start : last + 1]))
+    return out
+
+
+def run(clip: str, frames: np.ndarray, fps: float, preset: str, quality: float | None, bits: int) -> dict:
+    config = Config.preset(preset)
+    quant = QuantConfig(bits_frame=bits, bits_latent=bits, bits_bias=bits)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.actv"
+        stats = encode(frames, path, config, quant, fps=fps, quality=quality)
+        with VideoReader(path) as reader:
+            decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
+        per_group = group_psnr(path, frames)
+    estimated = stats.estimated_bits
+    point = {
+        "clip": clip,
+        "coding": f"quality {quality:g}" if quality is not None else f"{bits} bits",
+        "bpp": stats.bpp,
+        "psnr": psnr(decoded, frames),
+        "encode_seconds": stats.seconds,
+        "coded_bits": stats.coded_bits,
+        "estimated_bits": estimated,
+        "estimate_error_percent": 100 * (estimated / stats.coded_bits - 1) if estimated is not None else None,
+        "group_coded_bits": stats.group_coded_bits,
+        "group_estimated_bits": stats.group_estimated_bits,
+        "group_psnr": per_group,
+        "group_psnr_spread_db": max(per_group) - min(per_group),
+    }
+    print(
+        f"{clip} {point['coding']}: {stats.bpp:.4f} bpp, {point['psnr']:.2f} dB, {stats.seconds:.0f} s; groups "
+        + ", ".join(f"{p:.2f}" for p in per_group)
+        + (f"; estimate {point['estimate_error_percent']:+.2f}% of the coded bits" if estimated is not None else ""),
+        flush=True,
+    )
+    return point
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", nargs="+", default=["carphone", "bikes_cut", "bunny"])
+    parser.add_argument("--qualities", nargs="+", type=float, default=[18.0, 24.0])
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--output", type=Path, default=RESULTS / "rate_estimate.json")
+    args = parser.parse_args()
+    points = []
+    for clip in args.clips:
+        frames, fps = load_clip(clip, args.frames)
+        points.append(run(clip, frames, fps, args.preset, None, 8))
+        points.extend(run(clip, frames, fps, args.preset, q, 8) for q in args.qualities)
+    record = {"machine": machine(), "command": command(), "preset": args.preset, "points": points}
+    args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
