@@ -29,12 +29,10 @@ from nvcodec.encoder import encode
 from nvcodec.metrics import psnr
 
 
-def group_psnr(path: Path, frames: np.ndarray) -> list[float]:
-    """PSNR of the frames each group decodes (the boundary frame counts for the later group)."""
+def group_psnr(path: Path, decoded: np.ndarray, frames: np.ndarray) -> list[float]:
+    """PSNR of the frames each group of ``path`` decodes (the boundary frame counts for the later group)."""
     with ContainerReader(path) as container:
         spans = [(e.start, e.end) for e in container.entries]
-    with VideoReader(path) as reader:
-        decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
     out = []
     for index, (start, end) in enumerate(spans):
         last = end if index == len(spans) - 1 else end - 1
@@ -50,7 +48,7 @@ def run(clip: str, frames: np.ndarray, fps: float, preset: str, quality: float |
         stats = encode(frames, path, config, quant, fps=fps, quality=quality)
         with VideoReader(path) as reader:
             decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
-        per_group = group_psnr(path, frames)
+        per_group = group_psnr(path, decoded, frames)
     estimated = stats.estimated_bits
     point = {
         "clip": clip,

@@ -270,6 +270,8 @@ def fit_group(
     ``report(iteration, loss)`` is called every ``report_every`` iterations.
     Returns the final mini-batch MSE.
     """
+    if forward is not None and rate is not None:
+        raise ArgumentError("give fit_group a forward or a rate term, not both: the rate term brings its own forward")
     fit = config.fit
     device = frames.device
     sampler = _PixelSampler(

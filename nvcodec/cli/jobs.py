@@ -19,7 +19,8 @@ from tqdm import tqdm
 from nvcodec.cli.common import UsageError, human_bytes, info, progress_enabled
 from nvcodec.container import ContainerReader
 from nvcodec.encoder import EncodeStats
-from nvcodec.errors import ActvError, InputError
+from nvcodec.encoder import rate_trade as encoder_rate_trade
+from nvcodec.errors import ActvError, ArgumentError, InputError
 from nvcodec.fit import MASK_THRESHOLD
 from nvcodec.header import layout_problems, parse_header_map
 from nvcodec.metrics import mse_to_psnr
@@ -178,10 +179,11 @@ def summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
 
 def rate_trade(args) -> RateTrade | None:
     """Rate in the loss at ``--quality`` (default) or ``--lambda``; None where ``--bits`` alone asks for fixed depths."""
-    if args.quality is not None and args.lambda_ is not None:
-        raise UsageError("give --quality or --lambda, not both")
-    if args.lambda_ is not None:
-        return RateTrade(args.lambda_)
-    if args.quality is None and (args.bits is not None or args.qat_iters is not None):
-        return None
-    return RateTrade.for_quality(DEFAULT_QUALITY if args.quality is None else args.quality)
+    if args.quality is None and args.lambda_ is None:
+        if args.bits is not None or args.qat_iters is not None:
+            return None
+        return RateTrade.for_quality(DEFAULT_QUALITY)
+    try:
+        return encoder_rate_trade(args.quality, args.lambda_)
+    except ArgumentError as exc:  # a usage mistake here: exit 2, like argparse's own
+        raise UsageError(str(exc)) from None

@@ -28,7 +28,7 @@ from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
-from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, as_real, float16_steps, peak_steps
+from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, float16_steps
 
 STEP_RULES = ("sensitivity", "peak")
 """``sensitivity`` spends the bits where the decoded frames need them (:mod:`nvcodec.quant.steps`);
@@ -198,19 +198,13 @@ def code_with_rate(
     term = train_with_rate(fit, config, quant, reference, trade)
     state = fit.group.state_dict()
     specs = fit.group.tensors
-    learned = term.steps()
-    # Vectors (zstd-coded) keep their peak steps at bits_vector; the learned steps cover the ANS tensors.
-    peak = {
-        n: peak_steps(as_real(state[n].cpu()).float(), spec, spec.bits(quant))
-        for n, spec in specs.items()
-        if spec.quantized and n not in learned
-    }
-    packed = pack_group(state, specs, quant, QuantPlan(reference, {**peak, **learned}))
+    learned = term.steps()  # the ANS tensors'; vectors (zstd-coded) keep their peak steps at bits_vector
+    packed = pack_group(state, specs, quant, QuantPlan(reference, learned))
     if rate is not None:
         allowance = rate.allowance(fit.group.end)
         scale = 1.0
         while len(packed.payload) > allowance and scale < 2**MAX_SYMBOL_BITS:
             scale *= COARSER_STEP
             coarser = {n: float16_steps(s * scale) for n, s in learned.items()}
-            packed = pack_group(state, specs, quant, QuantPlan(reference, {**peak, **coarser}))
+            packed = pack_group(state, specs, quant, QuantPlan(reference, coarser))
     return dataclasses.replace(packed, estimated_bits=term.estimated_bits())

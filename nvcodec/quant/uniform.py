@@ -173,7 +173,7 @@ def quantize_state(
             spec.bits(config),
             plan.reference[name] if plan.reference is not None else None,
             config.prune if spec.pruned else 0.0,
-            plan.steps[name] if plan.steps is not None else None,
+            plan.steps.get(name) if plan.steps is not None else None,
             plan.hessians.get(name) if plan.hessians is not None else None,
         )
     return out

@@ -174,3 +174,15 @@ def test_quality_and_lambda_together_are_refused(tmp_path):
 
     with pytest.raises(ArgumentError, match="not both"):
         encode(moving_square_clip(3), tmp_path / "x.actv", Config.preset("fast", **TINY), quality=20, lambda_=1e-3)
+
+
+def test_a_fit_takes_a_forward_or_a_rate_term_not_both():
+    from nvcodec.fit import fit_group
+
+    group = make_group()
+    frames = torch.rand(5, group.grid.height, group.grid.width, 3)
+    with pytest.raises(ArgumentError, match="not both"):
+        fit_group(
+            group, frames, torch.linspace(0, 1, 5), 1, Config.preset("fast", **TINY),
+            generator=torch.Generator().manual_seed(0), forward=group, rate=_term(group),
+        )  # fmt: skip
