@@ -51,8 +51,7 @@ STANDARD = {**FULL, "nvcodec_preset": "fast"}
 RATE = {
     "frames": 31,
     "nvcodec_preset": "fast",
-    "nvcodec_hidden": 36,
-    "nvcodec_qualities": (12, 18, 24, 30),
+    "nvcodec_qualities": (12, 18, 24, 30, 36),
     "nvcodec_widths": (24, 36, 48),
     "nvcodec_bits": (8, 6),
     "baseline_sizes": ("xs", "s", "m", "l"),

@@ -91,6 +91,8 @@ class FitConfig:
 
     group_size: int = 10
     """Frames between the boundaries of a group; neighbouring groups share a boundary frame."""
+    scene_cuts: bool = True
+    """Start a group at every scene cut (:mod:`nvcodec.scenecut`), so no group straddles two shots."""
     iters: int = 10000
     """Adam iterations for the first group (it starts from scratch)."""
     iters_warm: int = 3000
@@ -128,6 +130,7 @@ class FitConfig:
         for name in ("group_size", "iters", "iters_warm", "batch_pixels"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, f"{name} must be a positive integer, got {value!r}")
+        _check(isinstance(self.scene_cuts, bool), f"scene_cuts must be True or False, got {self.scene_cuts!r}")
         _check(_is_real(self.lr) and 0 < self.lr < 1, f"lr must be in (0, 1), got {self.lr!r}")
         _check(
             _is_real(self.lr_final_factor) and 0 < self.lr_final_factor <= 1,

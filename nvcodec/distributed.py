@@ -96,6 +96,8 @@ class SegmentTask:
     header_bytes: int
     threads: int | None
     trade: RateTrade | None = None
+    cuts: tuple[int, ...] = ()
+    """The driver's scene cuts, so a worker plans the same groups without reading the whole video."""
 
 
 def run_segment(task: SegmentTask, report: Callable[[FitProgress], None] | None = None) -> list[JournalChunk]:
@@ -106,7 +108,7 @@ def run_segment(task: SegmentTask, report: Callable[[FitProgress], None] | None 
         torch.set_num_threads(task.threads)
     source, mask = _open(task.source), _open(task.mask) if task.mask is not None else None
     try:
-        fitter = VideoFitter(source, task.config, mask=mask)
+        fitter = VideoFitter(source, task.config, mask=mask, cuts=task.cuts)
         plan = EncodeJob.plan_for(fitter, task.segment_groups)
         rate = plan.rate_control(task.segment, task.max_bpp, fitter.grid.height, fitter.grid.width, task.header_bytes)
         return encode_segment(
@@ -284,7 +286,8 @@ class _Driver:
             done = tuple(resumable_prefix(job.plan, segment, job.saved))
             video.resumed += len(done)
             tasks.append(SegmentTask(number, source, mask, self.config, self.quant, self.segment_groups, segment,
-                                     done, self.max_bpp, job.header_bytes, self.threads, self.trade))  # fmt: skip
+                                     done, self.max_bpp, job.header_bytes, self.threads, self.trade,
+                                     tuple(video.fitter.cuts)))  # fmt: skip
         return tasks
 
     def _finished(self, video: _Video, task: SegmentTask, chunks: list[JournalChunk]) -> None:
@@ -328,8 +331,7 @@ class _Driver:
         video.container.close()
         if video.job.journal is not None:
             video.job.journal.remove()
-        return encode_stats(video.request.output, video.fitter.grid, len(video.fitter.frame_times),
-                            video.writer.totals, video.started, video.resumed)  # fmt: skip
+        return encode_stats(video.request.output, video.fitter, video.writer.totals, video.started, video.resumed)
 
 
 class _ProgressBoard:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from nvcodec.codec import PackedGroup
-from nvcodec.config import Config, QuantConfig
+from nvcodec.config import Config, ModelConfig, QuantConfig
 from nvcodec.container import ContainerWriter, header_map_to_bytes
 from nvcodec.decoder import GroupDecoder, State
 from nvcodec.errors import ArgumentError
@@ -27,11 +27,10 @@ from nvcodec.header import is_intra, new_header_map
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
-from nvcodec.quant.policy import ENCODER_POLICY, CodingPolicy, RateTrade, code_group
+from nvcodec.quant.policy import ENCODER_POLICY, CodingPolicy, RateTrade, code_group, width_for_quality
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.segments import SegmentPlan
 from nvcodec.source import FrameSource
-from nvcodec.tiling import PatchGrid
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,8 @@ class EncodeStats:
     """ANS-coded bits of each group."""
     group_estimated_bits: list[float | None] = dataclasses.field(default_factory=list)
     """What the training's rate model estimated for the same symbols (None: a fixed-depth group)."""
+    cuts: list[int] = dataclasses.field(default_factory=list)
+    """Scene cuts found in the input: frames where a group starts because a new shot does."""
 
     @property
     def estimated_bits(self) -> float | None:
@@ -272,6 +273,8 @@ def encode(
         ``MSE + lambda * bpp``, so bits go where the content needs them.
         ``lambda_`` sets ``lambda`` directly instead. With neither, groups are
         coded at ``quant``'s bit depths (``benchmarks/results/README.md`` compares the two).
+        Without a ``config``, the model's width follows the quality too
+        (:func:`~nvcodec.quant.policy.width_for_quality`), as in ``actv-encode``.
     max_bpp: a rate target for the whole file; groups that would overrun their
         share are coded at fewer bits, or with coarser learned steps
         (:mod:`nvcodec.quant.ratecontrol`).
@@ -283,10 +286,12 @@ def encode(
         settings), they are reused and fitting continues after them; the file
         is the same as an uninterrupted encode's. Removed once the file is written.
     """
-    config = config or Config()
-    quant = quant or QuantConfig()
     started = time.perf_counter()
     trade = rate_trade(quality, lambda_)
+    if config is None:
+        model = ModelConfig(hidden=width_for_quality(trade.quality)) if trade is not None else ModelConfig()
+        config = Config(model=model)
+    quant = quant or QuantConfig()
     fitter = VideoFitter(frames, config, mask=mask)
     job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder, trade)
     with ContainerWriter(output, job.header) as container:
@@ -302,7 +307,7 @@ def encode(
     if job.journal is not None:
         job.journal.remove()
     resumed = sum(len(resumable_prefix(job.plan, s, job.saved)) for s in job.plan.segments())
-    return encode_stats(Path(output), fitter.grid, len(fitter.frame_times), writer.totals, started, resumed)
+    return encode_stats(Path(output), fitter, writer.totals, started, resumed)
 
 
 def rate_trade(quality: float | None, lambda_: float | None) -> RateTrade | None:
@@ -358,11 +363,10 @@ class EncodeJob:
         return SegmentPlan(tuple(fitter.bounds), segment_groups)
 
 
-def encode_stats(
-    path: Path, grid: PatchGrid, frames: int, totals: CodedTotals, started: float, resumed: int
-) -> EncodeStats:
+def encode_stats(path: Path, fitter: VideoFitter, totals: CodedTotals, started: float, resumed: int) -> EncodeStats:
     """The statistics of a finished file; bpp from its whole size on disk."""
     size = path.stat().st_size
+    grid, frames = fitter.grid, len(fitter.frame_times)
     return EncodeStats(
         path,
         frames,
@@ -379,4 +383,5 @@ def encode_stats(
         resumed,
         totals.group_coded_bits,
         totals.group_estimated_bits,
+        list(fitter.cuts),
     )

@@ -30,9 +30,9 @@ from nvcodec.metrics import mse_to_psnr
 from nvcodec.model.group import GroupModel
 from nvcodec.model.video import VideoModel
 from nvcodec.quant.rdtrain import RateTerm
+from nvcodec.scenecut import bounds_with_cuts, frame_changes, scene_cuts
 from nvcodec.source import FrameSource
 from nvcodec.tiling import PatchGrid, SamplingTable
-from nvcodec.timebase import group_bounds
 
 
 @dataclass(frozen=True)
@@ -357,6 +357,12 @@ class VideoFitter:
     ``mask`` is an array (``[T, H, W]`` or ``[H, W]``, true where known) or,
     with a source, a source of mask frames (a pixel is known where its
     brightest channel is at least half).
+
+    Groups start at every scene cut (:mod:`nvcodec.scenecut`) when
+    ``config.fit.scene_cuts`` is set and neither ``times`` nor a mask is given
+    (their frames are not whole consecutive pictures to compare). ``cuts``
+    gives the cuts instead of detecting them: a driver passes its own to its
+    workers, so every process plans the same groups without reading the video again.
     """
 
     def __init__(
@@ -366,6 +372,7 @@ class VideoFitter:
         *,
         mask: np.ndarray | torch.Tensor | FrameSource | None = None,
         times: Sequence[float] | None = None,
+        cuts: Sequence[int] | None = None,
     ):
         self.config = config or Config()
         self.source: FrameSource | None = frames if isinstance(frames, FrameSource) else None
@@ -388,9 +395,26 @@ class VideoFitter:
         self.mask = None if self.mask_source is not None else _as_mask(mask, shape)  # type: ignore[arg-type]
         self.frame_times = _as_times(times, shape[0])
         self.device = resolve_device(self.config.fit.device)
-        self.bounds = group_bounds(self.frame_times[-1] + 1, self.config.fit.group_size)
+        if cuts is not None:
+            self.cuts = [int(c) for c in cuts]
+        elif self.config.fit.scene_cuts and times is None and mask is None:
+            self.cuts = scene_cuts(frame_changes(self._batches()))
+        else:
+            self.cuts = []
+        self.bounds = bounds_with_cuts(self.frame_times[-1] + 1, self.config.fit.group_size, self.cuts)
         self.grid = PatchGrid.build(shape[1], shape[2], self.config.model.patch, self.config.model.overlap)
         self.started = time.perf_counter()
+
+    def _batches(self, size: int = 64) -> Iterator[np.ndarray]:
+        """The frames in consecutive runs of ``size``, as numpy arrays (one pass over a streamed source)."""
+        count = self.frame_times[-1] + 1
+        for first in range(0, count, size):
+            last = min(first + size, count) - 1
+            if self.frames is not None:
+                yield self.frames[first : last + 1].numpy()
+            else:
+                assert self.source is not None
+                yield self.source.read(first, last)
 
     def fingerprints(self) -> list[np.ndarray | torch.Tensor | str | None]:
         """What identifies the frames and the mask, for a resume journal's fingerprint."""
@@ -465,7 +489,9 @@ class VideoFitter:
         else:
             group = self.cold_start(index).to(self.device)
             iterations = fit.iters
-        picked = [i for i, t in enumerate(self.frame_times) if start <= t <= end]
+        # A group that ends on a cut does not fit the new shot's first frame: it decodes from the next group.
+        last = end - 1 if end in self.cuts else end
+        picked = [i for i, t in enumerate(self.frame_times) if start <= t <= last]
         if not picked:
             raise InputError(f"no given frame falls in group {index} (frames {start}..{end}); use larger groups")
         group_frames, group_mask = self._group_data(picked)

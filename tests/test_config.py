@@ -107,6 +107,7 @@ INVALID = {
         "device": ["tpu", "cuda:x", "cuda:", "", None, 0],
         "precision": ["fp8", "FP32", None],
         "compile": ["yes", 1, None],
+        "scene_cuts": ["yes", 1, None],
     },
     QuantConfig: {
         "bits_frame": [MIN_BITS - 1, MAX_BITS + 1, 8.0, True, None],

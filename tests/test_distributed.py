@@ -16,6 +16,7 @@ import torch
 from nvcodec import Config, QuantConfig, encode
 from nvcodec.distributed import VideoRequest, encode_videos
 from nvcodec.io import write_video
+from nvcodec.sample import sample_clip
 from nvcodec.source import SourceSpec
 from tests.conftest import TINY, moving_square_clip
 
@@ -67,6 +68,19 @@ def test_two_segments_on_the_cluster_give_the_serial_bytes(cluster, source, tmp_
     assert outcomes[0].error is None and outcomes[0].stats is not None
     assert (tmp_path / "ray.actv").read_bytes() == expected
     assert written == [(1, 2), (2, 2)]
+
+
+def test_a_video_with_a_scene_cut_gives_the_serial_bytes(cluster, tmp_path):
+    clip = np.concatenate([moving_square_clip(frames=5, height=32, width=40), sample_clip(4, 32, 40)])
+    path = tmp_path / "cut.y4m"
+    write_video(path, clip, fps=10)
+    expected = serial(path, tmp_path / "serial.actv")
+    outcomes = encode_videos([VideoRequest(SourceSpec(str(path)), tmp_path / "ray.actv")], config(), QUANT,
+                             segment_groups=2)  # fmt: skip
+    stats = outcomes[0].stats
+    assert outcomes[0].error is None and stats is not None
+    assert stats.cuts == [5] and stats.groups == 5  # shots 0-5 and 5-8, each in groups of about 2 frames
+    assert (tmp_path / "ray.actv").read_bytes() == expected
 
 
 def _segment_workers() -> list[int]:

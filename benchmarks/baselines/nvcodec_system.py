@@ -2,8 +2,9 @@
 
 ``nvcodec``: the encoder as ``actv-encode`` runs it. With a plan's
 ``nvcodec_qualities``, one encode per quality (rate in the loss,
-``encode(quality=Q)``) at width ``nvcodec_hidden``; each point is a whole
-encode, fit and rate-aware phase, within the preset's iterations. Without
+``encode(quality=Q)``) at width ``nvcodec_hidden``, or without one at the
+width ``actv-encode --quality Q`` picks (``width_for_quality``); each point
+is a whole encode, fit and rate-aware phase, within the preset's iterations. Without
 them (the plans before the rate issue), the fixed-depth sweep below.
 
 ``nvcodec-depths``: the encoder before rate in the loss: one fit per model
@@ -34,6 +35,7 @@ from nvcodec import Config, QuantConfig, VideoReader, __version__
 from nvcodec.encoder import encode, write_groups
 from nvcodec.fit import fit_groups
 from nvcodec.header import new_header_map
+from nvcodec.quant.policy import width_for_quality
 
 
 def _decode_actv(path: Path, count: int) -> tuple[np.ndarray, float]:
@@ -85,9 +87,10 @@ def nvcodec_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
 def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> list[Coded]:
     """One encode per quality of the plan (rate in the loss), decoded through ``VideoReader``."""
     count = frames.shape[0]
-    config = Config.preset(plan["nvcodec_preset"], hidden=plan["nvcodec_hidden"], device="auto")
     out = []
     for quality in plan["nvcodec_qualities"]:
+        hidden = plan.get("nvcodec_hidden") or width_for_quality(quality)
+        config = Config.preset(plan["nvcodec_preset"], hidden=hidden, device="auto")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.actv"
             stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
@@ -95,7 +98,7 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
             size = path.stat().st_size
         settings = {
             "preset": plan["nvcodec_preset"],
-            "hidden": plan["nvcodec_hidden"],
+            "hidden": hidden,
             "quality": quality,
             "iters": config.fit.iters,
             "iters_warm": config.fit.iters_warm,
@@ -109,7 +112,9 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
             "group_psnr_fit": stats.fit_psnr,
         }
         out.append(Coded("nvcodec", settings, size, decoded, stats.seconds, decode_fps, extra))
-        print(f"  nvcodec quality {quality:g}: {8 * size / frames[..., 0].size:.3f} bpp, {stats.seconds:.0f} s")
+        print(
+            f"  nvcodec quality {quality:g}, width {hidden}: {8 * size / frames[..., 0].size:.3f} bpp, {stats.seconds:.0f} s"
+        )
     return out
 
 

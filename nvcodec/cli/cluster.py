@@ -33,7 +33,8 @@ WORKER_LINE_INTERVAL = 30.0
 
 def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args) -> int:
     ray_module()  # one line saying how to install Ray, before reading anything
-    requests, totals, failed = [], 0, 0
+    requests, failed = [], 0
+    totals: dict[Path, int] = {}  # segments per output: estimated here, exact once its first segment is written
     in_memory: dict[int, ArraySource] = {}  # the sample clip or stdin, kept for the summary
     runnable: list[Job] = []
     for job in jobs:
@@ -60,15 +61,18 @@ def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args)
             else:
                 opened.close()
                 mask = SourceSpec(str(args.mask), args.start, stop_frame(args), args.stride)
-        groups = len(group_bounds(frames.num_frames, config.fit.group_size)) - 1
-        totals += SegmentPlan.segment_count(groups, args.segment_groups or quant.intra_period)
+        groups = len(group_bounds(frames.num_frames, config.fit.group_size)) - 1  # scene cuts may add some
+        totals[job.output] = SegmentPlan.segment_count(groups, args.segment_groups or quant.intra_period)
         requests.append(VideoRequest(source, job.output, frames.fps, mask, job.resume_folder))
         if job.spec is not None:
             frames.close()
-    bar = tqdm(total=totals, desc="segments", unit="segment", disable=not progress_enabled(args.quiet))
+    bar = tqdm(total=sum(totals.values()), desc="segments", unit="segment", disable=not progress_enabled(args.quiet))
     last_line: dict[str, float] = {}
 
     def on_segment(output: Path, done: int, total: int) -> None:
+        if totals.get(output) != total:
+            totals[output] = total
+            bar.total = sum(totals.values())
         bar.update(1)
         if not progress_enabled(args.quiet):
             info(PROG, f"{output}: segment {done}/{total} written", args.quiet)

@@ -55,13 +55,13 @@ from nvcodec.cli.jobs import (
     summary,
     writes_to_folder,
 )
-from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, QuantConfig
+from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, ModelConfig, QuantConfig
 from nvcodec.device import resolve_device
 from nvcodec.encoder import GroupCoded, encode
 from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.header import stored_bits_estimate
-from nvcodec.quant.policy import DEFAULT_QUALITY, RateTrade
+from nvcodec.quant.policy import DEFAULT_QUALITY, WIDEST, WIDTH_STEPS, RateTrade, width_for_quality
 from nvcodec.source import FrameSource
 from nvcodec.version import __version__
 
@@ -133,8 +133,20 @@ def build_parser() -> Parser:
 
     model = parser.add_argument_group("model and fit")
     model.add_argument("--patch", type=positive_int, help="patch size in pixels")
-    model.add_argument("--hidden", type=positive_int, help="width of each patch's network")
+    model.add_argument(
+        "--hidden",
+        type=positive_int,
+        help="width of each patch's network (default: chosen by --quality, "
+        + ", ".join(f"{width} below {below:g}" for below, width in WIDTH_STEPS)
+        + f", else {WIDEST}; {ModelConfig().hidden} with --bits alone)",
+    )
     model.add_argument("--group-size", type=positive_int, help="frames per group")
+    model.add_argument(
+        "--no-scene-cuts",
+        dest="scene_cuts",
+        action="store_false",
+        help="keep groups evenly spaced instead of starting one at every scene cut",
+    )
     model.add_argument("--iters", type=positive_int, help="fit iterations of the first group")
     model.add_argument("--iters-warm", type=positive_int, help="fit iterations of the later, warm-started groups")
     model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
@@ -191,6 +203,7 @@ def _config(args) -> tuple[Config, QuantConfig]:
             "iters_warm": args.iters_warm,
             "seed": args.seed,
             "compile": args.compile,
+            "scene_cuts": None if args.scene_cuts else False,
         }.items()
         if value is not None
     }
@@ -200,6 +213,9 @@ def _config(args) -> tuple[Config, QuantConfig]:
         )
     if args.patch is not None:
         overrides["overlap"] = min(PRESETS[args.preset].model.overlap, args.patch // 4)
+    trade = rate_trade(args)
+    if args.hidden is None and trade is not None:
+        overrides["hidden"] = width_for_quality(trade.quality)
     config = Config.preset(args.preset, device=args.device, **overrides)
     bits = args.bits or QuantConfig().bits_frame
     quant_options: dict = {"bits_frame": bits, "bits_latent": bits, "bits_bias": bits}

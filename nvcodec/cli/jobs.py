@@ -168,6 +168,10 @@ def summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
         f"{stats.bpp:.4f} bpp, {what} {quality:.2f} dB, {stats.seconds:.1f} s",
         flush=True,
     )
+    if stats.cuts:
+        frames = ", ".join(str(c) for c in stats.cuts)
+        info(PROG, f"{len(stats.cuts)} scene cut{'s' if len(stats.cuts) > 1 else ''} (frames {frames}) "
+             f"started groups of their own; {stats.groups} groups in all", False)  # fmt: skip
     if args.max_bpp is not None and stats.bpp > args.max_bpp:
         info(
             PROG,

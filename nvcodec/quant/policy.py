@@ -141,9 +141,34 @@ class RateTrade:
         except ValueError as exc:
             raise ArgumentError(str(exc)) from None
 
+    @property
+    def quality(self) -> float:
+        """The ``--quality`` of this lambda (fractional when the lambda was given directly)."""
+        return -10 * math.log10(self.lambda_)
+
     def iterations(self, fit: GroupFit, config: Config) -> int:
         """Steps of the rate-aware phase: the share of the group's fit (of a warm group's, when not recorded)."""
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
+
+
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36))
+"""``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
+
+At one lambda the model's width is a rate-distortion choice like the steps: a
+wider model costs more bits and fits better. Measured by
+``python -m benchmarks.width_quality`` (``benchmarks/results/width_quality.json``):
+per quality, the width of widths 24/36/48 whose whole encode has the least
+J = MSE + lambda * bpp, on carphone and bikes.
+"""
+WIDEST = 48
+
+
+def width_for_quality(quality: float) -> int:
+    """The frame-INR width (``ModelConfig.hidden``) that ``actv-encode --quality`` uses when none is given."""
+    for below, width in WIDTH_STEPS:
+        if quality < below:
+            return width
+    return WIDEST
 
 
 RATE_PHASE_LR = 0.1

@@ -210,3 +210,26 @@ def test_quality_and_lambda_together_are_a_usage_error(tmp_path, source, capsys)
 def test_a_quality_must_be_a_finite_number(tmp_path, source, capsys, value):
     code = encode_cli.main([str(source), "-o", str(tmp_path / "x.actv"), "--quality", value, *TINY_ARGS])
     one_line_error(capsys, code, 2, "--quality")
+
+
+@pytest.mark.parametrize(
+    ("options", "width"),
+    [
+        ([], 36),  # the default quality, 25
+        (["--quality", "15"], 24),
+        (["--quality", "33"], 48),
+        (["--lambda", "1e-3"], 48),  # quality 30
+        (["--quality", "15", "--hidden", "20"], 20),
+        (["--bits", "6"], 36),  # fixed depths keep the preset's width
+    ],
+)
+def test_the_quality_picks_the_width_unless_hidden_is_given(options, width):
+    args = encode_cli.build_parser().parse_args(["in.mp4", "-o", "x.actv", *options])
+    config, _ = encode_cli._config(args)
+    assert config.model.hidden == width
+
+
+def test_scene_cuts_are_on_unless_switched_off():
+    parse = encode_cli.build_parser().parse_args
+    assert encode_cli._config(parse(["in.mp4", "-o", "x.actv"]))[0].fit.scene_cuts
+    assert not encode_cli._config(parse(["in.mp4", "-o", "x.actv", "--no-scene-cuts"]))[0].fit.scene_cuts

@@ -1,0 +1,97 @@
+"""Which model width pays at which quality: the sweep behind ``nvcodec.quant.policy.width_for_quality``.
+
+At one quality Q the encoder minimises J = D + lambda(Q) R, with D the mean
+squared error of RGB on [0, 1] and R in bits per pixel. Every width is fitted
+and rate-trained at every quality of the sweep; the width with the lowest J at
+a quality is the one the rate-distortion trade asks for there. Each point is
+a whole encode (``encode(quality=Q)``, preset ``fast``), decoded through
+``VideoReader``; the JSON is rewritten after every point, so an interrupted
+run keeps what it measured.
+
+    python -m benchmarks.width_quality                      # carphone and bikes; about 35 minutes
+    python -m benchmarks.width_quality --clips bunny --output benchmarks/results/width_quality_bunny.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.clips import load_clip
+from benchmarks.common import RESULTS, command, json_clean, machine
+from nvcodec import Config, QuantConfig, VideoReader
+from nvcodec.encoder import encode
+from nvcodec.metrics import psnr
+from nvcodec.quant.rdtrain import lambda_for_quality
+
+
+def encode_point(frames: np.ndarray, fps: float, preset: str, width: int, quality: float) -> dict:
+    """Encode at ``width`` and ``quality``; the point's rate, distortion and its cost J at that quality."""
+    config = Config.preset(preset, hidden=width)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.actv"
+        stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
+        with VideoReader(path) as reader:
+            decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
+    quality_db = psnr(decoded, frames)
+    mse = 10 ** (-quality_db / 10)
+    return {
+        "width": width,
+        "quality": quality,
+        "bpp": stats.bpp,
+        "psnr": quality_db,
+        "mse": mse,
+        "cost": mse + lambda_for_quality(quality) * stats.bpp,
+        "encode_seconds": stats.seconds,
+    }
+
+
+def best_widths(points: list[dict]) -> dict[str, dict[str, int]]:
+    """Per clip and quality, the width of least cost J."""
+    best: dict[str, dict[str, int]] = {}
+    for point in points:
+        per_clip = best.setdefault(point["clip"], {})
+        key = f"{point['quality']:g}"
+        rivals = [p for p in points if p["clip"] == point["clip"] and p["quality"] == point["quality"]]
+        per_clip[key] = min(rivals, key=lambda p: p["cost"])["width"]
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", nargs="+", default=["carphone", "bikes"])
+    parser.add_argument("--widths", nargs="+", type=int, default=[24, 36, 48])
+    parser.add_argument("--qualities", nargs="+", type=float, default=[12.0, 18.0, 24.0, 30.0, 36.0])
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--output", type=Path, default=RESULTS / "width_quality.json")
+    args = parser.parse_args()
+    points: list[dict] = []
+    for clip in args.clips:
+        frames, fps = load_clip(clip, args.frames)
+        for quality in args.qualities:
+            for width in args.widths:
+                point = {"clip": clip, **encode_point(frames, fps, args.preset, width, quality)}
+                points.append(point)
+                print(
+                    f"{clip} Q {quality:g} width {width}: {point['bpp']:.4f} bpp, {point['psnr']:.2f} dB, "
+                    f"J {point['cost']:.3e}, {point['encode_seconds']:.0f} s",
+                    flush=True,
+                )
+                record = {
+                    "machine": machine(),
+                    "command": command(),
+                    "preset": args.preset,
+                    "points": points,
+                    "best_width": best_widths(points),
+                }
+                args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+    print(json.dumps(best_widths(points)))
+
+
+if __name__ == "__main__":
+    main()
