@@ -10,6 +10,7 @@ run keeps what it measured.
 
     python -m benchmarks.width_quality                      # carphone and bikes; about 35 minutes
     python -m benchmarks.width_quality --clips bunny --output benchmarks/results/width_quality_bunny.json
+    python -m benchmarks.width_quality --bd-against benchmarks/results/rd_rate   # seconds: BD of each ladder
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import numpy as np
 
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.rd_metrics import bd_rate
+from benchmarks.results_io import read_results
 from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.encoder import encode
 from nvcodec.metrics import psnr
+from nvcodec.quant.policy import width_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
 
 
@@ -61,6 +65,31 @@ def best_widths(points: list[dict]) -> dict[str, dict[str, int]]:
     return best
 
 
+def ladder_bd(points: list[dict], results: Path) -> list[dict]:
+    """BD-rate (Pareto fronts, as ``benchmarks.rd``) of each fixed-width ladder and of the width rule's ladder.
+
+    The anchors are the rate-distortion run's fixed-depth encoder (``nvcodec-depths``)
+    and HNeRV in ``results/<clip>/``; the ladders are this sweep's points.
+    """
+    rows = []
+    for clip in sorted({p["clip"] for p in points}):
+        anchors = read_results(clip, results)
+        mine = [p for p in points if p["clip"] == clip]
+        ladders = {f"width {w}": [p for p in mine if p["width"] == w] for w in sorted({p["width"] for p in mine})}
+        ladders["width_for_quality"] = [p for p in mine if p["width"] == width_for_quality(p["quality"])]
+        ladders["every width (one front)"] = mine
+        for name, ladder in ladders.items():
+            row: dict = {"clip": clip, "ladder": name}
+            for anchor in ("nvcodec-depths", "hnerv"):
+                if anchor in anchors:
+                    ladder_rd = ([p["bpp"] for p in ladder], [p["psnr"] for p in ladder])
+                    rate = bd_rate(*anchors[anchor].series("psnr_rgb"), *ladder_rd, pareto=True)
+                    row[f"bd_rate_vs_{anchor}"] = rate.value
+            rows.append(row)
+            print(", ".join(f"{k} {v:+.1f}%" if isinstance(v, float) else f"{v}" for k, v in row.items()), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", nargs="+", default=["carphone", "bikes"])
@@ -69,7 +98,20 @@ def main() -> None:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--output", type=Path, default=RESULTS / "width_quality.json")
+    parser.add_argument(
+        "--bd-against",
+        type=Path,
+        metavar="DIR",
+        help="no encodes: BD-rate of the stored sweep's ladders against the rd results in DIR "
+        "(e.g. benchmarks/results/rd_rate), added to the output",
+    )
     args = parser.parse_args()
+    if args.bd_against is not None:
+        record = json.loads(args.output.read_text())
+        record["ladder_bd"] = ladder_bd(record["points"], args.bd_against)
+        record["ladder_bd_command"] = command()
+        args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+        return
     points: list[dict] = []
     for clip in args.clips:
         frames, fps = load_clip(clip, args.frames)
