@@ -398,15 +398,16 @@ class VideoFitter:
         if cuts is not None:
             self.cuts = [int(c) for c in cuts]
         elif self.config.fit.scene_cuts and times is None and mask is None:
-            self.cuts = scene_cuts(frame_changes(self._batches()))
+            self.cuts = scene_cuts(frame_changes(self._batches(self.config.fit.group_size + 1)))
         else:
             self.cuts = []
         self.bounds = bounds_with_cuts(self.frame_times[-1] + 1, self.config.fit.group_size, self.cuts)
         self.grid = PatchGrid.build(shape[1], shape[2], self.config.model.patch, self.config.model.overlap)
         self.started = time.perf_counter()
 
-    def _batches(self, size: int = 64) -> Iterator[np.ndarray]:
-        """The frames in consecutive runs of ``size``, as numpy arrays (one pass over a streamed source)."""
+    def _batches(self, size: int) -> Iterator[np.ndarray]:
+        """The frames in consecutive runs of ``size``, as numpy arrays: one pass over a streamed source that,
+        with runs of a group's length, never holds more frames at once than fitting a group does."""
         count = self.frame_times[-1] + 1
         for first in range(0, count, size):
             last = min(first + size, count) - 1
