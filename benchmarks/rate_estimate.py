@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,30 +26,46 @@ from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
 from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.container import ContainerReader
-from nvcodec.encoder import encode
+from nvcodec.encoder import EncodeStats, encode
 from nvcodec.metrics import psnr
 
 
-def group_psnr(path: Path, decoded: np.ndarray, frames: np.ndarray) -> list[float]:
-    """PSNR of the frames each group of ``path`` decodes (the boundary frame counts for the later group)."""
-    with ContainerReader(path) as container:
-        spans = [(e.start, e.end) for e in container.entries]
-    out = []
-    for index, (start, end) in enumerate(spans):
-        last = end if index == len(spans) - 1 else end - 1
-        out.append(psnr(decoded[start : last + 1], frames[start : last + 1]))
-    return out
+@dataclass(frozen=True)
+class Encoded:
+    """One whole encode, decoded back through ``VideoReader``."""
+
+    stats: EncodeStats
+    decoded: np.ndarray
+    """float32 ``[T, H, W, 3]`` in [0, 1]."""
+    spans: list[tuple[int, int]]
+    """Each group's first and last frame, from the file's index."""
+    group_psnr: list[float]
+    """PSNR of the frames each group decodes (the boundary frame counts for the later group, as in the reader)."""
 
 
-def run(clip: str, frames: np.ndarray, fps: float, preset: str, quality: float | None, bits: int) -> dict:
-    config = Config.preset(preset)
-    quant = QuantConfig(bits_frame=bits, bits_latent=bits, bits_bias=bits)
+def encode_decoded(
+    frames: np.ndarray, fps: float, config: Config, quant: QuantConfig, quality: float | None
+) -> Encoded:
+    """Encode ``frames`` to a temporary file and decode every frame of it: what the benchmarks score."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.actv"
         stats = encode(frames, path, config, quant, fps=fps, quality=quality)
         with VideoReader(path) as reader:
             decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
-        per_group = group_psnr(path, decoded, frames)
+        with ContainerReader(path) as container:
+            spans = [(e.start, e.end) for e in container.entries]
+    per_group = []
+    for index, (start, end) in enumerate(spans):
+        last = end if index == len(spans) - 1 else end - 1
+        per_group.append(psnr(decoded[start : last + 1], frames[start : last + 1]))
+    return Encoded(stats, decoded, spans, per_group)
+
+
+def run(clip: str, frames: np.ndarray, fps: float, preset: str, quality: float | None, bits: int) -> dict:
+    config = Config.preset(preset)
+    quant = QuantConfig(bits_frame=bits, bits_latent=bits, bits_bias=bits)
+    coded = encode_decoded(frames, fps, config, quant, quality)
+    stats, decoded, per_group = coded.stats, coded.decoded, coded.group_psnr
     estimated = stats.estimated_bits
     point = {
         "clip": clip,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,8 @@ import torch
 
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
-from benchmarks.rate_estimate import group_psnr
-from nvcodec import Config, QuantConfig, VideoReader
-from nvcodec.encoder import encode
+from benchmarks.rate_estimate import encode_decoded
+from nvcodec import Config, QuantConfig
 from nvcodec.fit import GroupFit, VideoFitter
 from nvcodec.metrics import psnr
 from nvcodec.model.group import GroupModel
@@ -76,20 +74,15 @@ def warm_against_cold(frames: np.ndarray, preset: str) -> dict:
 
 
 def encode_point(frames: np.ndarray, fps: float, preset: str, quality: float, cuts: bool) -> dict:
-    config = Config.preset(preset, scene_cuts=cuts)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.actv"
-        stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
-        with VideoReader(path) as reader:
-            decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
-        per_group = group_psnr(path, decoded, frames)
-        bounds = VideoFitter(frames, config).bounds
+    coded = encode_decoded(frames, fps, Config.preset(preset, scene_cuts=cuts), QuantConfig(), quality)
+    stats, per_group = coded.stats, coded.group_psnr
+    bounds = [start for start, _ in coded.spans] + [coded.spans[-1][1]]
     point = {
         "quality": quality,
         "scene_cuts": cuts,
         "bounds": bounds,
         "bpp": stats.bpp,
-        "psnr": psnr(decoded, frames),
+        "psnr": psnr(coded.decoded, frames),
         "encode_seconds": stats.seconds,
         "group_psnr": per_group,
         "group_psnr_spread_db": max(per_group) - min(per_group),

@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.rate_estimate import encode_decoded
 from benchmarks.rd_metrics import bd_rate
 from benchmarks.results_io import read_results
-from nvcodec import Config, QuantConfig, VideoReader
-from nvcodec.encoder import encode
+from nvcodec import Config, QuantConfig
 from nvcodec.metrics import psnr
 from nvcodec.quant.policy import width_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
@@ -35,13 +34,9 @@ from nvcodec.quant.rdtrain import lambda_for_quality
 
 def encode_point(frames: np.ndarray, fps: float, preset: str, width: int, quality: float) -> dict:
     """Encode at ``width`` and ``quality``; the point's rate, distortion and its cost J at that quality."""
-    config = Config.preset(preset, hidden=width)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.actv"
-        stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
-        with VideoReader(path) as reader:
-            decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
-    quality_db = psnr(decoded, frames)
+    coded = encode_decoded(frames, fps, Config.preset(preset, hidden=width), QuantConfig(), quality)
+    stats = coded.stats
+    quality_db = psnr(coded.decoded, frames)
     mse = 10 ** (-quality_db / 10)
     return {
         "width": width,
