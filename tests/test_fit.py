@@ -152,6 +152,42 @@ def test_a_cuda_fit_agrees_with_the_cpu_fit(compile_):
     assert abs(psnr(a.numpy(), clip) - psnr(b.numpy(), clip)) < 0.2
 
 
+def test_bf16_autocast_trains_every_step(tiny_clip, monkeypatch):
+    """bf16 autocast keeps its bf16 copies of the weights until its region ends: a region around the
+    whole fit trained on the first step's weights for ever (an H200 fit sat at 4.8 dB). The region must
+    close every step. CPU has no bf16 mode of its own, so this runs the CUDA mode's autocast on CPU."""
+    import contextlib
+
+    from nvcodec import fit
+
+    @contextlib.contextmanager
+    def cpu_bf16(device, mode):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            yield
+
+    def final_loss() -> float:
+        losses: list[float] = []
+        fit_video(tiny_clip[:3], tiny_config(iters=40, precision="bf16"), callback=lambda p: losses.append(p.loss))
+        return losses[-1]
+
+    plain = final_loss()
+    monkeypatch.setattr(fit, "precision", cpu_bf16)
+    assert final_loss() < 1.5 * plain  # stale weights ended at 4x
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_bf16_cuda_fit_agrees_with_fp32():
+    clip = moving_square_clip(7, 24, 24)
+    config = Config.preset("fast", **TINY, iters=60, iters_warm=30, group_size=3, device="cuda")
+    quality = {}
+    for mode in ("fp32", "bf16"):
+        result = fit_video(clip, dataclasses.replace(config, fit=dataclasses.replace(config.fit, precision=mode)))
+        with torch.no_grad():
+            quality[mode] = psnr(result.model.render(list(range(7))).cpu().numpy(), clip)
+    assert quality["bf16"] > quality["fp32"] - 1.0
+
+
 def test_learning_rate_schedules():
     from nvcodec.config import FitConfig
     from nvcodec.fit import learning_rate
