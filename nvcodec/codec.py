@@ -22,31 +22,50 @@ from nvcodec import entropy
 from nvcodec.config import QuantConfig
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import Coding, TensorSpec
-from nvcodec.quant.uniform import QuantizedTensor, QuantPlan, quantize_state
+from nvcodec.quant.uniform import (
+    EXPONENT_MAX,
+    EXPONENT_MIN,
+    QuantizedTensor,
+    QuantPlan,
+    exponent_steps,
+    quantize_state,
+    step_exponents,
+)
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
+"""Version of the chunks this module writes. It reads version 1 too (``formats/ACTV.md`` section 5)."""
+READABLE_VERSIONS = (1, 2)
 MAX_PAYLOAD_STRING = 1024
-"""Longest msgpack string a chunk may hold (its keys): bounds what a hostile chunk can make a reader allocate."""
+"""Longest msgpack string a chunk may hold (version 1's keys): bounds what a hostile chunk can make a reader allocate."""
+V2_FIELDS = 9
+"""A version-2 chunk is a msgpack array: version, intra, step exponents, n, low, table, data, vectors, raw."""
 
 
 @dataclass(frozen=True)
 class CodedTensors:
     """Quantized tensors as bytes: one ANS stream, one zstd vector blob, steps and raw values by name."""
 
-    steps: dict[str, bytes]
-    """float16 little-endian steps of each quantized tensor."""
+    steps: dict[str, np.ndarray]
+    """float32 steps of each quantized tensor, in its step shape (grid values for what this module writes)."""
     symbols: entropy.SymbolStream
     """Symbols of the ANS-coded tensors, in sorted name order."""
     vectors: bytes
-    """Symbols of the zstd-coded tensors, in sorted name order."""
+    """Symbols of the zstd-coded tensors, in sorted name order (:func:`nvcodec.entropy.encode_vectors`)."""
     raw: dict[str, bytes]
     """float32 little-endian values of the raw tensors."""
     entropy_bits: float = 0.0
     """Empirical entropy of the ANS stream's symbols: the bound an ideal coder would reach (encoder only)."""
+    vector_planes: bool = True
+    """``vectors`` layout: byte planes (what this module writes), or plain int32 (version-1 chunks)."""
 
 
 def _names(specs: Mapping[str, TensorSpec], coding: Coding) -> list[str]:
     return sorted(name for name, spec in specs.items() if spec.coding is coding)
+
+
+def symbol_order(specs: Mapping[str, TensorSpec]) -> list[str]:
+    """The quantized tensors in symbol order: the ANS-coded ones by name, then the zstd-coded ones by name."""
+    return _names(specs, Coding.ANS) + _names(specs, Coding.ZSTD)
 
 
 def code_tensors(
@@ -57,7 +76,7 @@ def code_tensors(
     ans_symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in ans] or [np.zeros(0, np.int64)])
     vector_symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in vectors] or [np.zeros(0)])
     return CodedTensors(
-        steps={n: quantized[n].steps.numpy().astype("<f2").tobytes() for n in sorted(quantized)},
+        steps={n: quantized[n].steps.numpy().astype(np.float32) for n in sorted(quantized)},
         symbols=entropy.encode(ans_symbols),
         vectors=entropy.encode_vectors(vector_symbols),
         raw={n: raw[n].to(torch.float32).numpy().astype("<f4").tobytes() for n in _names(specs, Coding.RAW)},
@@ -86,21 +105,22 @@ def decode_tensors(
     symbols = torch.cat(
         [
             torch.from_numpy(entropy.decode(coded.symbols)),
-            torch.from_numpy(entropy.decode_vectors(coded.vectors, real_count(vectors))),
+            torch.from_numpy(entropy.decode_vectors(coded.vectors, real_count(vectors), planes=coded.vector_planes)),
         ]
     )
     out: dict[str, torch.Tensor] = {}
     offset = 0
     for name in ans + vectors:
         spec = specs[name]
-        blob = coded.steps[name]
-        if not isinstance(blob, bytes) or len(blob) != 2 * math.prod(spec.step_shape):
+        values = coded.steps[name]
+        if not isinstance(values, np.ndarray) or values.size != math.prod(spec.step_shape):
             raise FormatError(f"quantization steps of {name} have the wrong size")
-        step = torch.from_numpy(np.frombuffer(blob, dtype="<f2").astype(np.float32).reshape(spec.step_shape))
+        step = torch.from_numpy(values.astype(np.float32).reshape(spec.step_shape))
         if not bool(torch.isfinite(step).all()):
             raise FormatError(f"quantization steps of {name} are not finite")
-        values = symbols[offset : offset + spec.real_size].view(spec.real_shape)
-        tensor = QuantizedTensor(spec.shape, spec.complex, step, values)
+        tensor = QuantizedTensor(
+            spec.shape, spec.complex, step, symbols[offset : offset + spec.real_size].view(spec.real_shape)
+        )
         out[name] = tensor.dequantize(reference[name] if reference is not None else None)
         offset += spec.real_size
     for name in raw:
@@ -108,6 +128,37 @@ def decode_tensors(
         if not isinstance(blob, bytes) or len(blob) != 4 * math.prod(specs[name].shape):
             raise FormatError(f"raw tensor {name} has the wrong size")
         out[name] = torch.from_numpy(np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(specs[name].shape))
+    return out
+
+
+def pack_exponents(steps: Mapping[str, np.ndarray], specs: Mapping[str, TensorSpec]) -> bytes:
+    """Grid steps in symbol order as one zstd frame of int8 exponents (``formats/ACTV.md`` section 5)."""
+    order = symbol_order(specs)
+    if not order:
+        return b""
+    flat = torch.from_numpy(np.concatenate([np.asarray(steps[n], np.float32).reshape(-1) for n in order]))
+    exponents = step_exponents(flat)
+    if not torch.equal(exponent_steps(exponents), flat):
+        raise ValueError("a version-2 chunk stores grid steps only (nvcodec.quant.uniform.grid_steps)")
+    return entropy.compress(exponents.numpy().astype(np.int8).tobytes())
+
+
+def unpack_exponents(blob: bytes, specs: Mapping[str, TensorSpec]) -> dict[str, np.ndarray]:
+    """Inverse of :func:`pack_exponents`; a wrong count or an exponent off the grid is a :class:`FormatError`."""
+    order = symbol_order(specs)
+    count = sum(math.prod(specs[n].step_shape) for n in order)
+    raw = entropy.decompress(blob, count, "step exponents") if count else b""
+    if len(raw) != count:
+        raise FormatError(f"group chunk holds {len(raw)} step exponents, the model needs {count}")
+    exponents = torch.from_numpy(np.frombuffer(raw, dtype=np.int8).astype(np.int64))
+    if count and (int(exponents.min()) < EXPONENT_MIN or int(exponents.max()) > EXPONENT_MAX):
+        raise FormatError(f"step exponents must lie in [{EXPONENT_MIN}, {EXPONENT_MAX}]")
+    steps = exponent_steps(exponents).numpy()
+    out, offset = {}, 0
+    for name in order:
+        size = math.prod(specs[name].step_shape)
+        out[name] = steps[offset : offset + size].reshape(specs[name].step_shape)
+        offset += size
     return out
 
 
@@ -145,14 +196,18 @@ def pack_group(
     decoded = {n: q.dequantize(reference[n] if reference is not None else None) for n, q in quantized.items()}
     for name in _names(specs, Coding.RAW):
         decoded[name] = state[name].to(torch.float32).clone()
-    payload = {
-        "version": PAYLOAD_VERSION,
-        "intra": reference is None,
-        "raw": coded.raw,
-        "steps": coded.steps,
-        "symbols": coded.symbols.to_dict(),
-        "vectors": coded.vectors,
-    }
+    stream = coded.symbols
+    payload = [
+        PAYLOAD_VERSION,
+        reference is None,
+        pack_exponents(coded.steps, specs),
+        stream.size,
+        stream.low,
+        stream.table,
+        stream.data,
+        coded.vectors,
+        b"".join(coded.raw[n] for n in _names(specs, Coding.RAW)),
+    ]
     return PackedGroup(
         msgpack.packb(payload, use_bin_type=True),
         decoded,
@@ -176,9 +231,9 @@ def unpack_group(
     *,
     intra: bool | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Rebuild a ``state_dict`` from a chunk. ``specs`` are the tensors the header's model has;
-    ``reference`` is the previous group's decoded state (None for intra groups); ``intra``, when
-    given, is what the header says this group must be.
+    """Rebuild a ``state_dict`` from a chunk (payload version 1 or 2). ``specs`` are the tensors the
+    header's model has; ``reference`` is the previous group's decoded state (None for intra groups);
+    ``intra``, when given, is what the header says this group must be.
     """
     try:
         data = msgpack.unpackb(
@@ -186,17 +241,51 @@ def unpack_group(
         )
     except Exception as exc:  # msgpack raises several unrelated types for bad data
         raise FormatError(f"group chunk is not valid msgpack: {exc}") from None
-    if not isinstance(data, dict) or type(data.get("version")) is not int or data["version"] != PAYLOAD_VERSION:
-        raise FormatError(
-            f"group chunk has an unsupported payload version {data.get('version') if isinstance(data, dict) else None!r}"
-        )
-    stored_intra = _field(data, "intra", bool)
+    if isinstance(data, list):
+        version = data[0] if data else None
+    else:
+        version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is not int or version not in READABLE_VERSIONS or isinstance(data, list) != (version == 2):
+        raise FormatError(f"group chunk has an unsupported payload version {version!r}")
+    stored_intra, coded = _coded_v2(data, specs) if version == 2 else _coded_v1(data)
     if intra is not None and stored_intra != intra:
         raise FormatError(f"group chunk says intra={stored_intra}, the header's coding rule says intra={intra}")
-    raw = _field(data, "raw", dict)
-    steps = _field(data, "steps", dict)
     if not stored_intra and reference is None:
         raise FormatError("a residual group has no decoded predecessor to add to")
-    stream = entropy.SymbolStream.from_dict(data.get("symbols"))
-    coded = CodedTensors(steps, stream, _field(data, "vectors", bytes), raw)  # type: ignore[arg-type]  # checked by decode_tensors
     return decode_tensors(coded, specs, None if stored_intra else reference)
+
+
+def _coded_v1(data: dict) -> tuple[bool, CodedTensors]:
+    """A version-1 chunk: a map with float16 steps and raw tensors by name, int32 vectors."""
+    stored_intra = bool(_field(data, "intra", bool))
+    raw = _field(data, "raw", dict)
+    blobs = _field(data, "steps", dict)
+    assert isinstance(blobs, dict)
+    steps = {}
+    for name, blob in blobs.items():
+        if not isinstance(blob, bytes) or len(blob) % 2:
+            raise FormatError(f"quantization steps of {name} have the wrong size")
+        steps[name] = np.frombuffer(blob, dtype="<f2").astype(np.float32)
+    stream = entropy.SymbolStream.from_dict(data.get("symbols"))
+    vectors = _field(data, "vectors", bytes)
+    return stored_intra, CodedTensors(steps, stream, vectors, raw, vector_planes=False)  # type: ignore[arg-type]  # checked by decode_tensors
+
+
+def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedTensors]:
+    """A version-2 chunk: an array with grid exponents, the stream's fields, byte-plane vectors, raw values."""
+    if len(data) != V2_FIELDS:
+        raise FormatError(f"group chunk has {len(data)} fields, version 2 has {V2_FIELDS}")
+    _, stored_intra, exponents, size, low, table, words, vectors, raw = data
+    if not isinstance(stored_intra, bool):
+        raise FormatError("group chunk field 'intra' is not bool")
+    for field, value in (("steps", exponents), ("table", table), ("data", words), ("vectors", vectors), ("raw", raw)):
+        if not isinstance(value, bytes):
+            raise FormatError(f"group chunk field {field!r} is not bytes")
+    stream = entropy.SymbolStream.from_dict({"n": size, "low": low, "table": table, "data": words})
+    names = _names(specs, Coding.RAW)
+    sizes = [4 * math.prod(specs[n].shape) for n in names]
+    if len(raw) != sum(sizes):
+        raise FormatError(f"raw tensors take {len(raw)} bytes, the model needs {sum(sizes)}")
+    offsets = np.cumsum([0, *sizes])
+    raws = {n: raw[offsets[i] : offsets[i + 1]] for i, n in enumerate(names)}
+    return stored_intra, CodedTensors(unpack_exponents(exponents, specs), stream, vectors, raws)

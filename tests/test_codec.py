@@ -3,15 +3,18 @@
 import contextlib
 
 import msgpack
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.codec import pack_group, unpack_group
+from nvcodec import entropy
+from nvcodec.codec import pack_exponents, pack_group, unpack_exponents, unpack_group
 from nvcodec.config import QuantConfig
 from nvcodec.errors import ActvError, FormatError
-from nvcodec.quant.uniform import QuantPlan
+from nvcodec.model.tensors import Coding
+from nvcodec.quant.uniform import QuantPlan, grid_steps
 from tests.conftest import make_group
 
 
@@ -52,14 +55,69 @@ def test_payload_that_does_not_match_the_model_is_rejected():
     payload = pack_group(state, SPECS, QuantConfig()).payload
     with pytest.raises(FormatError):
         unpack_group(payload, make_group("wire").tensors, None)
-    data = msgpack.unpackb(payload)
-    data["symbols"]["n"] += 1
-    with pytest.raises(FormatError):
-        unpack_group(msgpack.packb(data), SPECS, None)
-    data = msgpack.unpackb(payload)
-    data["version"] = 99
-    with pytest.raises(FormatError, match="version"):
-        unpack_group(msgpack.packb(data), SPECS, None)
+    fields = msgpack.unpackb(payload)  # version 2: version, intra, exponents, n, low, table, data, vectors, raw
+
+    def forged(index: int, value: object) -> bytes:
+        changed = list(fields)
+        changed[index] = value
+        return msgpack.packb(changed)
+
+    for index, value, message in [
+        (3, fields[3] + 1, "symbols"),
+        (0, 99, "version"),
+        (0, 1, "version"),  # a version-1 chunk is a map, never an array
+        (1, 1, "intra"),
+        (2, entropy.compress(b"\x00" * 3), "exponents"),
+        (
+            2,
+            entropy.compress(np.full(len(entropy.decompress(fields[2], 1 << 20, "")), -128, np.int8).tobytes()),
+            "exponents",
+        ),
+        (8, fields[8] + b"\x00", "raw"),
+        (7, "text", "vectors"),
+    ]:
+        with pytest.raises(FormatError, match=message):
+            unpack_group(forged(index, value), SPECS, None)
+    with pytest.raises(FormatError, match="fields"):
+        unpack_group(msgpack.packb(fields[:8]), SPECS, None)
+
+
+def test_version_1_chunks_still_decode():
+    """Files written before payload version 2 (float16 steps by name, int32 vectors) read as before."""
+    state = make_state()
+    packed = pack_group(state, SPECS, QuantConfig())
+    fields = msgpack.unpackb(packed.payload)
+    steps = unpack_exponents(fields[2], SPECS)
+    symbols = entropy.decode_vectors(
+        fields[7], sum(SPECS[n].real_size for n in SPECS if SPECS[n].coding is Coding.ZSTD)
+    )
+    version_1 = {
+        "version": 1,
+        "intra": True,
+        "raw": {
+            n: state[n].to(torch.float32).numpy().astype("<f4").tobytes()
+            for n in SPECS
+            if SPECS[n].coding is Coding.RAW
+        },
+        "steps": {n: s.astype("<f2").tobytes() for n, s in steps.items()},
+        "symbols": {"n": fields[3], "low": fields[4], "table": fields[5], "data": fields[6]},
+        "vectors": entropy.compress(symbols.astype("<i4").tobytes()),
+    }
+    decoded = unpack_group(msgpack.packb(version_1, use_bin_type=True), SPECS, None)
+    assert all(torch.equal(decoded[n], packed.decoded[n]) for n in SPECS)
+
+
+def test_steps_are_stored_as_grid_exponents_bit_exactly():
+    """Any step on the grid survives a chunk exactly; a step off it is refused rather than silently moved."""
+    state = make_state()
+    steps = {n: grid_steps(torch.rand(SPECS[n].step_shape) * 10.0 ** torch.randint(-4, 3, ())) for n in SPECS
+             if SPECS[n].quantized}  # fmt: skip
+    packed = pack_group(state, SPECS, QuantConfig(), QuantPlan(steps=steps))
+    fields = msgpack.unpackb(packed.payload)
+    assert all(np.array_equal(unpack_exponents(fields[2], SPECS)[n], steps[n].numpy()) for n in steps)
+    off_grid = {n: s * 1.01 for n, s in steps.items()}
+    with pytest.raises(ValueError, match="grid"):
+        pack_exponents({n: s.numpy() for n, s in off_grid.items()}, SPECS)
 
 
 @given(st.binary(max_size=300))

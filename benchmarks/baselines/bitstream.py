@@ -6,8 +6,11 @@ the one a group chunk uses), under a tensor table made here: every tensor
 with two or more dimensions is viewed as ``[rows, -1]`` (output channels of
 convolutions and linear layers, frames of HNeRV's embeddings) with one step
 per row at ``bits``, and all their symbols go through one ANS stream; 1-D
-tensors (biases) get 16 bits with one step per tensor, as zstd'd int32 like
-nvcodec's vectors. Steps are float16, concatenated in symbol order. Tensor
+tensors (biases) get 16 bits with one step per tensor, as zstd'd byte planes like
+nvcodec's vectors. Steps (on nvcodec's step grid, so exact in float16) are
+stored as float16, concatenated in symbol order: a model coded once for a whole
+clip has few of them. Version 2 (2026-12-04): the vectors' byte planes and the
+step grid, as nvcodec's chunk version 2. Tensor
 names and shapes are not stored: the decoder rebuilds the model from the
 header and takes the names (sorted) and shapes from it, as nvcodec's reader does.
 """
@@ -19,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import msgpack
+import numpy as np
 import torch
 
 from nvcodec import entropy
@@ -28,7 +32,7 @@ from nvcodec.model.tensors import Coding, Kind, TensorSpec
 from nvcodec.quant.uniform import quantize_state
 
 FORMAT = "nerv-baselines"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BITS_VECTOR = 16
 """Bits of 1-D tensors (biases), as nvcodec's ``QuantConfig.bits_vector``."""
 
@@ -75,7 +79,7 @@ def serialise(kind: str, arch: dict, state: Mapping[str, torch.Tensor], bits: in
         "kind": kind,
         "arch": arch,
         "bits": bits,
-        "steps": b"".join(coded.steps[n] for n in _order(specs)),
+        "steps": b"".join(coded.steps[n].astype("<f2").tobytes() for n in _order(specs)),
         "symbols": coded.symbols.to_dict(),
         "vectors": coded.vectors,
     }
@@ -105,7 +109,7 @@ def deserialise(payload: dict, template: Mapping[str, torch.Tensor]) -> dict[str
     steps, offset = {}, 0
     for name in _order(specs):
         size = 2 * math.prod(specs[name].step_shape)
-        steps[name] = blob[offset : offset + size]
+        steps[name] = np.frombuffer(blob[offset : offset + size], dtype="<f2").astype(np.float32)
         offset += size
     if offset != len(blob):
         raise ValueError(f"bitstream has {len(blob) // 2} steps, the model needs {offset // 2}")

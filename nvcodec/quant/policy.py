@@ -28,7 +28,7 @@ from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
-from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, float16_steps
+from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps
 
 STEP_RULES = ("sensitivity", "peak")
 """``sensitivity`` spends the bits where the decoded frames need them (:mod:`nvcodec.quant.steps`);
@@ -230,6 +230,6 @@ def code_with_rate(
         scale = 1.0
         while len(packed.payload) > allowance and scale < 2**MAX_SYMBOL_BITS:
             scale *= COARSER_STEP
-            coarser = {n: float16_steps(s * scale) for n, s in learned.items()}
+            coarser = {n: grid_steps(s * scale) for n, s in learned.items()}
             packed = pack_group(state, specs, quant, QuantPlan(reference, coarser))
     return dataclasses.replace(packed, estimated_bits=term.estimated_bits())

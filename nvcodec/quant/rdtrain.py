@@ -18,8 +18,8 @@ For a residual group, ``y`` is the difference from the previous decoded group
 divided by the step, so the rate term prices what changed: weights that need
 not move stay where the reference has them, at a symbol of 0.
 
-The decoder is unaffected: it reads steps (float16, as the chunk stores them;
-training sees the same float16 values through a straight-through rounding)
+The decoder is unaffected: it reads steps (grid exponents, as the chunk stores
+them; training sees the same grid values through a straight-through rounding)
 and symbols as always.
 """
 
@@ -35,7 +35,7 @@ from nvcodec.config import QuantConfig
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.quant.ratemodel import SymbolPrior
-from nvcodec.quant.uniform import STEP_MAX, STEP_MIN, as_real, finer_bits, float16_steps, peak_steps, symbol_limit
+from nvcodec.quant.uniform import STEP_MAX, STEP_MIN, as_real, finer_bits, grid_steps, peak_steps, symbol_limit
 
 NOISE_END, SOFT_END = 0.4, 0.85
 """Shares of the phase that end the noise stage and the soft-rounding stage; hard rounding takes the rest."""
@@ -128,9 +128,9 @@ class RateTerm:
         return [{"params": [*self.log_steps.values(), *self.prior.parameters()], "lr_scale": STEP_LR_SCALE}]
 
     def step(self, name: str) -> torch.Tensor:
-        """The step of ``name`` as training uses it: float16 values, with the gradient of the float32 ones."""
+        """The step of ``name`` as training uses it: grid values, with the gradient of the float32 ones."""
         step = torch.exp(self.log_steps[name]).clamp(STEP_MIN, STEP_MAX)
-        return straight_through(step, float16_steps(step.detach()))
+        return straight_through(step, grid_steps(step.detach()))
 
     def _flat(self) -> torch.Tensor:
         """Every coded number (value, or difference from the reference) in units of its step, in one vector.
@@ -177,8 +177,8 @@ class RateTerm:
 
     @torch.no_grad()
     def steps(self) -> dict[str, torch.Tensor]:
-        """The learned float16-exact steps of the coded tensors, on the CPU (the plan the chunk is coded with)."""
-        return {name: float16_steps(torch.exp(log)).cpu() for name, log in self.log_steps.items()}
+        """The learned grid steps of the coded tensors, on the CPU (the plan the chunk is coded with)."""
+        return {name: grid_steps(torch.exp(log)).cpu() for name, log in self.log_steps.items()}
 
     @torch.no_grad()
     def estimated_bits(self) -> float:

@@ -16,12 +16,12 @@ import torch
 
 from nvcodec.config import QuantConfig
 from nvcodec.model.tensors import Kind, TensorSpec
-from nvcodec.quant.uniform import FINER_BITS, as_real, finer_bits, float16_steps, peak_steps
+from nvcodec.quant.uniform import FINER_BITS, as_real, finer_bits, grid_steps, peak_steps
 
 COARSER_BITS = 4
 """How much coarser than its peak-magnitude step a sensitivity-chosen step may be (in bits)."""
 RATE_SEARCH_STEPS = 24
-"""Bisection steps on the log of ``k``: 2^-24 of the search span, far below one float16 step."""
+"""Bisection steps on the log of ``k``: 2^-24 of the search span, far below one grid step."""
 SENSITIVITY_FLOOR = 1e-12
 """Channels less sensitive than this fraction of the most sensitive one are treated as at this level."""
 
@@ -72,7 +72,7 @@ def quantization_steps(
             step = peak[name]
             finer = 2 ** finer_bits(specs[name].bits(config))
             chosen = (math.exp(log_scale) * rel).clamp(step / finer, step * 2**COARSER_BITS)
-            out[name] = float16_steps(chosen)
+            out[name] = grid_steps(chosen)
         return out
 
     def rate(steps: Mapping[str, torch.Tensor]) -> float:
