@@ -37,7 +37,8 @@ from nvcodec.reader import VideoReader
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "formats" / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
-ENTRIES = {entry["name"]: entry for entry in MANIFEST["vectors"]}
+ENTRIES = {entry["name"]: entry for entry in MANIFEST["vectors"] + MANIFEST.get("legacy", [])}
+"""The current vectors and those of earlier payload versions (``legacy``: never regenerated, always decoded)."""
 REENCODED = "gabor8_residual"
 
 each_vector = pytest.mark.parametrize("name", sorted(ENTRIES))
@@ -181,6 +182,39 @@ def _decode_symbols(stream: dict) -> np.ndarray:
     return np.asarray(coder.decode(model, stream["n"]), dtype=np.int64) + stream["low"]
 
 
+STEP_MANTISSAS = [1.0, 1.0908203125, 1.189453125, 1.296875, 1.4140625, 1.5419921875, 1.681640625, 1.833984375]
+
+
+def _payload_map(data: dict | list, table: dict, names: list[str]) -> dict:
+    """A chunk as intra, float32 steps by tensor, the symbol stream, int64 vector symbols and raw bytes
+    (spec: version 1 is a map, version 2 an array)."""
+    zstd = zstandard.ZstdDecompressor()
+    vectors = [n for n in names if len(table[n][0]) < 2]
+    if isinstance(data, dict):
+        assert data["version"] == 1
+        steps = {n: np.frombuffer(data["steps"][n], dtype="<f2").astype(np.float32) for n in names}
+        wide = np.frombuffer(zstd.decompress(data["vectors"]), dtype="<i4").astype(np.int64)
+        return {"intra": data["intra"], "steps": steps, "symbols": data["symbols"], "vectors": wide,
+                "raw": data["raw"][RAW]}  # fmt: skip
+    version, intra, exponents, n, low, counts, words, planes, raw = data
+    assert version == 2
+    order = [n for n in names if len(table[n][0]) >= 2] + vectors
+    e = np.frombuffer(zstd.decompress(exponents), dtype=np.int8).astype(np.int64)
+    grid = np.array([math.ldexp(STEP_MANTISSAS[int(k) % 8], int(k) // 8) for k in e], dtype=np.float32)
+    steps, offset = {}, 0
+    for name in order:
+        shape = table[name][0]  # a complex tensor's step has the same kept axes as its real view
+        keep = {3: (0, 2), 2: (0,)}.get(len(shape), ())
+        size = math.prod(d if axis in keep else 1 for axis, d in enumerate(shape))
+        steps[name], offset = grid[offset : offset + size], offset + size
+    assert offset == e.size
+    zigzag = np.frombuffer(zstd.decompress(planes), dtype=np.uint8).reshape(4, -1).astype(np.int64)
+    zigzag = (zigzag[0] << 24) | (zigzag[1] << 16) | (zigzag[2] << 8) | zigzag[3]
+    wide = np.where(zigzag % 2 == 0, zigzag // 2, -(zigzag + 1) // 2)
+    return {"intra": intra, "steps": steps, "symbols": {"n": n, "low": low, "table": counts, "data": words},
+            "vectors": wide, "raw": raw}  # fmt: skip
+
+
 def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.ndarray]]]]:
     """Every group's parameters as float32 / complex64 numpy arrays, decoded per formats/ACTV.md."""
     header, chunks = _read_container(path.read_bytes())
@@ -189,15 +223,14 @@ def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.nd
     quant = header["quant"]
     groups: list[tuple[int, int, dict[str, np.ndarray]]] = []
     for index, (start, end, payload) in enumerate(chunks):
-        data = msgpack.unpackb(payload, raw=False)
-        assert data["version"] == 1
+        data = _payload_map(msgpack.unpackb(payload, raw=False), table, names)
         assert data["intra"] == (not quant["residual"] or index % quant["intra_period"] == 0)
         reference = None if data["intra"] else groups[-1][2]
         matrices = [n for n in names if len(table[n][0]) >= 2]
         vectors = [n for n in names if len(table[n][0]) < 2]
         coded = _decode_symbols(data["symbols"])
         assert coded.size == sum(math.prod(s) * (2 if c else 1) for s, c in (table[n] for n in matrices))
-        wide = np.frombuffer(zstandard.ZstdDecompressor().decompress(data["vectors"]), dtype="<i4").astype(np.int64)
+        wide = data["vectors"]
         symbols = np.concatenate([coded, wide])
         state, offset = {}, 0
         for name in matrices + vectors:
@@ -205,7 +238,7 @@ def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.nd
             real_shape = (*shape, 2) if is_complex else shape
             keep = {3: (0, 2), 2: (0,)}.get(len(shape), ())
             step_shape = tuple(n if axis in keep else 1 for axis, n in enumerate(real_shape))
-            step = np.frombuffer(data["steps"][name], dtype="<f2").astype(np.float32).reshape(step_shape)
+            step = data["steps"][name].reshape(step_shape)
             count = math.prod(real_shape)
             value = symbols[offset : offset + count].reshape(real_shape).astype(np.float32) * step
             offset += count
@@ -213,7 +246,7 @@ def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.nd
                 ref = reference[name]
                 value = value + (np.stack([ref.real, ref.imag], axis=-1) if is_complex else ref)
             state[name] = (value[..., 0] + 1j * value[..., 1]).astype(np.complex64) if is_complex else value
-        state[RAW] = np.frombuffer(data["raw"][RAW], dtype="<f4").reshape(table[RAW][0]).copy()
+        state[RAW] = np.frombuffer(data["raw"], dtype="<f4").reshape(table[RAW][0]).copy()
         groups.append((start, end, state))
     return header, groups
 

@@ -500,30 +500,22 @@ def _zstd_lies(rng: random.Random, good: bytes, words: np.ndarray) -> tuple[byte
 
 
 def _steps_lie(blob: bytes, rng: random.Random) -> tuple[Any, str]:
-    count = len(blob) // 2
-    i = rng.randrange(count)
-    special = {
-        "inf": 0x7C00,
-        "-inf": 0xFC00,
-        "nan": 0x7E00,
-        "zero": 0x0000,
-        "negative": 0xBC00,
-        "65504": 0x7BFF,
-        "subnormal": 0x0001,
-    }
-    choice = rng.randrange(len(special) + 5)
-    if choice < len(special):
-        name, bits = list(special.items())[choice]
-        buf = bytearray(blob)
-        struct.pack_into("<H", buf, 2 * i, bits)
-        return bytes(buf), f"step {i} = {name}"
-    return [
-        (blob[:-2], "one step short"),
-        (blob + b"\x00\x3c", "one step long"),
-        (b"", "empty"),
+    """Step exponents (one zstd frame of int8) that lie: off the grid's range, the wrong count, not zstd..."""
+    exponents = np.frombuffer(zstandard.ZstdDecompressor().decompress(blob), np.int8).copy()
+    i = rng.randrange(exponents.size)
+    choice = rng.randrange(8)
+    if choice < 3:
+        exponents[i] = (-128, -113, 127)[choice]
+        return _zstd(exponents.tobytes()), f"exponent {i} = {exponents[i]}"
+    if choice == 3:
+        return _zstd(np.full(exponents.size, -128, np.int8).tobytes()), "every exponent -128 (below the grid)"
+    lies: list[tuple[Any, str]] = [
+        (_zstd(exponents[:-1].tobytes()), "one exponent short"),
+        (_zstd(exponents.tobytes() + b"\x00"), "one exponent long"),
         (blob.hex(), "hex string"),
         (None, "nil"),
-    ][choice - len(special)]
+    ]
+    return lies[choice - 4] if rng.random() < 0.5 else _zstd_lies(rng, blob, exponents.astype("<u4"))
 
 
 def _symbols_lie(symbols: dict, rng: random.Random) -> str:
@@ -589,34 +581,54 @@ def _table_lie(rng: random.Random, good: bytes, counts: np.ndarray) -> tuple[byt
     return _zstd(np.roll(counts, 1).tobytes()), "counts rotated"
 
 
+PAYLOAD_FIELDS = ("version", "intra", "steps", "n", "low", "table", "data", "vectors", "raw")
+"""A version-2 chunk payload's msgpack array, by position (``formats/ACTV.md`` section 5)."""
+STREAM_FIELDS = ("n", "low", "table", "data")
+
+
+def _payload_view(payload: list) -> dict:
+    """A chunk's array as a map with the symbol stream's four fields under ``symbols``, to mutate by name."""
+    named = dict(zip(PAYLOAD_FIELDS, payload))
+    named["symbols"] = {key: named.pop(key) for key in STREAM_FIELDS}
+    return named
+
+
+def _payload_array(view: dict) -> list:
+    """Back to an array; a deleted field leaves the array shorter, an extra one makes it longer."""
+    view = dict(view)
+    stream = view.pop("symbols")
+    if isinstance(stream, dict):
+        fields = [stream.pop(key) if key in stream else _MISSING for key in STREAM_FIELDS]
+        extra = list(stream.values())
+    else:  # the whole stream replaced by one wrong value
+        fields, extra = [stream, _MISSING, _MISSING, _MISSING], []
+    values = dict(zip(STREAM_FIELDS, fields))
+    out = [view.get(key, _MISSING) if key not in values else values[key] for key in PAYLOAD_FIELDS]
+    return [value for value in out if value is not _MISSING] + extra
+
+
 def _payload_field(draft: Draft, rng: random.Random) -> str:
     index = rng.randrange(len(draft.chunks))
     chunk = draft.chunks[index]
-    payload = msgpack.unpackb(chunk.payload, raw=False)
+    payload = _payload_view(msgpack.unpackb(chunk.payload, raw=False))
     where = f"chunk {index}"
     key = rng.choice(("version", "intra", "raw", "steps", "symbols", "symbols", "vectors", "vectors", "whole"))
     if key in ("version", "intra"):
         old = payload[key]
-        value = rng.choice([0, 2, 1.0, "1", None, True, _MISSING] if key == "version" else _lies_for(old))
+        value = rng.choice([0, 1, 3, 2.0, "2", None, True, _MISSING] if key == "version" else _lies_for(old))
         _set(payload, key, value)
         what = f"{key} = {_show(value)} (was {_show(old)})"
     elif key == "raw":
         what = _raw_lie(payload, rng)
     elif key == "steps":
-        name = rng.choice(sorted(payload["steps"]))
-        choice = rng.randrange(10)
-        if choice == 0:
-            del payload["steps"][name]
-            what = f"steps: {name} deleted"
-        elif choice == 1:
-            payload["steps"]["frame_inr.weights.99"] = payload["steps"][name]
-            what = "steps: an extra tensor"
-        elif choice == 2:
-            payload["steps"] = rng.choice(([], None, b"", {}))
+        if rng.random() < 0.2:
+            payload["steps"] = rng.choice(([], None, b"", {}, _MISSING))
             what = f"steps = {_show(payload['steps'])}"
+            if payload["steps"] is _MISSING:
+                del payload["steps"]
         else:
-            payload["steps"][name], lie = _steps_lie(payload["steps"][name], rng)
-            what = f"steps of {name}: {lie}"
+            payload["steps"], lie = _steps_lie(payload["steps"], rng)
+            what = f"steps: {lie}"
     elif key == "symbols":
         if rng.random() < 0.1:
             payload["symbols"] = rng.choice(([], None, b"", {}, 0))
@@ -627,7 +639,7 @@ def _payload_field(draft: Draft, rng: random.Random) -> str:
         good = payload["vectors"]
         words = np.frombuffer(zstandard.ZstdDecompressor().decompress(good), "<u4")
         if rng.random() < 0.2:
-            extreme = np.full(words.size, rng.choice((2**31 - 1, -(2**31))), "<i4")
+            extreme = np.full(words.size, rng.choice((0xFFFFFFFF, 0xFFFFFFFE)), "<u4")  # zigzag of -2^31, 2^31 - 1
             payload["vectors"], lie = _zstd(extreme.tobytes()), "every symbol extreme"
         elif rng.random() < 0.1:
             payload["vectors"], lie = rng.choice((good.hex(), None, 0, [])), "wrong type"
@@ -636,56 +648,52 @@ def _payload_field(draft: Draft, rng: random.Random) -> str:
         what = f"vectors: {lie}"
     else:
         return _whole_payload(draft, index, payload, rng)
-    draft.chunks[index] = dataclasses.replace(chunk, payload=msgpack.packb(payload, use_bin_type=True))
+    draft.chunks[index] = dataclasses.replace(chunk, payload=msgpack.packb(_payload_array(payload), use_bin_type=True))
     return f"{where} {what}"
 
 
 def _raw_lie(payload: dict, rng: random.Random) -> str:
-    raw = payload["raw"]
-    name = next(iter(sorted(raw)))
-    blob = raw[name]
-    choice = rng.randrange(7)
+    blob = payload["raw"]
+    choice = rng.randrange(6)
     if choice == 0:
         values = np.frombuffer(blob, "<f4").copy()
         values[rng.randrange(values.size)] = rng.choice((np.nan, np.inf, -np.inf, 3.4e38))
-        raw[name] = values.tobytes()
+        payload["raw"] = values.tobytes()
         return "raw: a frequency not finite or huge"
     if choice == 1:
-        raw[name] = blob[:-4]
+        payload["raw"] = blob[:-4]
         return "raw: one value short"
     if choice == 2:
-        raw[name] = blob + blob[:4]
+        payload["raw"] = blob + blob[:4]
         return "raw: one value long"
     if choice == 3:
-        raw["bias_inr.extra"] = blob
-        return "raw: an extra tensor"
-    if choice == 4:
-        del raw[name]
-        return "raw: empty map"
-    if choice == 5:
-        raw[name] = blob.hex()
+        payload["raw"] = blob.hex()
         return "raw: a string blob"
-    payload["raw"] = rng.choice(([], None, b""))
+    if choice == 4:
+        del payload["raw"]
+        return "raw: missing"
+    payload["raw"] = rng.choice(([], None, {}))
     return f"raw = {_show(payload['raw'])}"
 
 
 def _whole_payload(draft: Draft, index: int, payload: dict, rng: random.Random) -> str:
     chunk = draft.chunks[index]
+    fields = _payload_array(payload)
     choice = rng.randrange(6)
     if choice == 0:
-        new = msgpack.packb(rng.choice(([], 1, "x", b"", None, [payload])), use_bin_type=True)
-        what = "not a map"
+        new = msgpack.packb(
+            rng.choice(({}, 1, "x", b"", None, [fields], dict(zip(PAYLOAD_FIELDS, fields)))), use_bin_type=True
+        )
+        what = "not an array"
     elif choice == 1:
         new, what = b"", "empty"
     elif choice == 2:
         new, what = chunk.payload[: len(chunk.payload) // 2], "cut in half"
     elif choice == 3:
-        payload["future"] = {"a": [1, 2], "b": b"\x00" * 8}
-        new, what = msgpack.packb(payload, use_bin_type=True), "an unknown key"
+        new, what = msgpack.packb([*fields, {"a": [1, 2], "b": b"\x00" * 8}], use_bin_type=True), "an extra field"
     elif choice == 4:
-        items = list(payload.items())
-        rng.shuffle(items)
-        new, what = msgpack.packb(dict(items), use_bin_type=True), "keys shuffled"
+        rng.shuffle(fields)
+        new, what = msgpack.packb(fields, use_bin_type=True), "fields shuffled"
     else:
         new, what = chunk.payload + msgpack.packb(1), "a trailing object"
     draft.chunks[index] = dataclasses.replace(chunk, payload=new)

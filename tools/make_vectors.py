@@ -13,6 +13,10 @@ sha256 of decoded frames, which are also stored in ``<name>.frames.npz``
 (floating-point rendering may differ by one level across CPUs/BLAS, so tests
 compare against the stored frames with a tolerance).
 
+The manifest's ``legacy`` list holds vectors of earlier payload versions
+(``v1_*``, made before payload version 2): they are never regenerated, and
+readers must go on decoding them exactly.
+
 ``tests/test_vectors.py`` checks the committed files against the manifest; it
 never regenerates them. Regenerate only after a deliberate format or encoder
 change, and say so in the commit.
@@ -237,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.check:
         manifest = make_all(args.out)
+        stored = args.out / MANIFEST
+        # Files of earlier payload versions stay as they were made: readers must go on decoding them.
+        manifest["legacy"] = json.loads(stored.read_text(encoding="utf-8")).get("legacy", []) if stored.exists() else []
         _write_manifest(args.out, manifest)
         for v in manifest["vectors"]:
             print(f"{v['file']}: {v['bytes']} bytes, {len(v['groups'])} group(s), params {v['params_sha256'][:16]}")

@@ -1,0 +1,114 @@
+"""Where the bytes of an ``.actv`` file go, and what payload version 2 saves over version 1.
+
+Encodes each clip at each quality (the ``fast`` preset, the width the quality
+picks, as ``actv-encode --quality``), then splits every file into its parts:
+the ANS words (the coded parameters themselves), the count tables, the step
+exponents, the bias vectors, the raw values, msgpack framing, and the
+container (preamble, header, index, trailer). Each chunk is also transcoded,
+losslessly, to payload version 1 (float16 steps and raw tensors by name, plain
+int32 vectors: the same decoded parameters, checked), so the saving of version
+2 is measured on the same fits rather than on two encodes.
+
+    python -m benchmarks.payload_size                       # carphone and bikes at Q 12, 24, 36: about 8 minutes
+    python -m benchmarks.payload_size --clips carphone --qualities 12
+
+Writes ``benchmarks/results/payload_size.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import torch
+
+from benchmarks.clips import load_clip
+from benchmarks.common import RESULTS, command, machine
+from nvcodec import encode, entropy
+from nvcodec.codec import V2_FIELDS, symbol_order, unpack_exponents, unpack_group
+from nvcodec.config import Config
+from nvcodec.container import ContainerReader
+from nvcodec.model.group import group_tensors
+from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.quant.policy import width_for_quality
+from nvcodec.reader import VideoReader
+
+
+def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
+    """The same chunk as payload version 1: a map with float16 steps and raw tensors by name, int32 vectors."""
+    fields = msgpack.unpackb(payload, raw=False)
+    assert isinstance(fields, list) and len(fields) == V2_FIELDS and fields[0] == 2
+    _, intra, exponents, size, low, table, words, planes, raw = fields
+    steps = unpack_exponents(exponents, specs)
+    vector_count = sum(specs[n].real_size for n in symbol_order(specs) if specs[n].coding is Coding.ZSTD)
+    vectors = entropy.decode_vectors(planes, vector_count)
+    raw_names = sorted(n for n, s in specs.items() if s.coding is Coding.RAW)
+    sizes = np.cumsum([0, *(4 * specs[n].real_size for n in raw_names)])
+    version_1 = {
+        "version": 1,
+        "intra": intra,
+        "raw": {n: raw[sizes[i] : sizes[i + 1]] for i, n in enumerate(raw_names)},
+        "steps": {n: s.astype("<f2").tobytes() for n, s in steps.items()},
+        "symbols": {"n": size, "low": low, "table": table, "data": words},
+        "vectors": entropy.compress(vectors.astype("<i4").tobytes()),
+    }
+    return msgpack.packb(version_1, use_bin_type=True)
+
+
+def breakdown(path: Path) -> dict:
+    """Bytes of each part of the file, and of the file with every chunk in payload version 1."""
+    with VideoReader(path) as reader:
+        specs = group_tensors(reader.grid.num_patches, reader.model_config)
+    parts = dict.fromkeys(("ans_words", "count_tables", "step_exponents", "vectors", "raw", "msgpack"), 0)
+    version_1 = 0
+    reference = reference_1 = None
+    with ContainerReader(path) as container:
+        for index in range(len(container)):
+            payload = container.read_chunk(index)
+            _, _, exponents, _, _, table, words, planes, raw = msgpack.unpackb(payload, raw=False)
+            sizes = {"ans_words": len(words), "count_tables": len(table), "step_exponents": len(exponents),
+                     "vectors": len(planes), "raw": len(raw)}  # fmt: skip
+            for key, value in sizes.items():
+                parts[key] += value
+            parts["msgpack"] += len(payload) - sum(sizes.values())
+            old = as_version_1(payload, specs)
+            version_1 += len(old)
+            reference = unpack_group(payload, specs, reference)
+            reference_1 = unpack_group(old, specs, reference_1)
+            assert all(torch.equal(reference[n], reference_1[n]) for n in specs), "transcoding changed a parameter"
+    size = path.stat().st_size
+    payloads = sum(parts.values())
+    parts["container"] = size - payloads
+    return {"file_bytes": size, "parts": parts, "version_1_file_bytes": size - payloads + version_1,
+            "saved_percent": 100 * (1 - size / (size - payloads + version_1))}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", nargs="+", default=["carphone", "bikes"])
+    parser.add_argument("--qualities", nargs="+", type=float, default=[12, 24, 36])
+    parser.add_argument("--output", type=Path, default=RESULTS / "payload_size.json")
+    args = parser.parse_args()
+    rows = []
+    for clip in args.clips:
+        frames, fps = load_clip(clip)
+        for quality in args.qualities:
+            width = width_for_quality(quality)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "clip.actv"
+                stats = encode(frames, path, Config.preset("fast", hidden=width), quality=quality, fps=fps)
+                row = {"clip": clip, "quality": quality, "width": width, "bpp": stats.bpp, **breakdown(path)}
+            rows.append(row)
+            shares = ", ".join(f"{k} {100 * v / row['file_bytes']:.1f}%" for k, v in row["parts"].items())
+            print(f"{clip} Q{quality:g} (width {width}): {row['file_bytes']:,} bytes, {row['bpp']:.4f} bpp; "
+                  f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); {shares}")  # fmt: skip
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"machine": machine(), "command": command(), "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

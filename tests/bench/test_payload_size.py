@@ -1,0 +1,18 @@
+"""The payload-size benchmark's split of a file, on a golden vector (no encode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.payload_size import breakdown
+
+VECTOR = Path(__file__).resolve().parents[2] / "formats" / "vectors" / "gabor8_residual.actv"
+
+
+def test_the_parts_add_up_to_the_file_and_version_1_costs_more():
+    """Transcoding to version 1 keeps every parameter (breakdown checks it) and only adds bytes."""
+    result = breakdown(VECTOR)
+    assert sum(result["parts"].values()) == result["file_bytes"] == VECTOR.stat().st_size
+    assert all(value > 0 for value in result["parts"].values())
+    assert result["version_1_file_bytes"] > result["file_bytes"]
+    assert 0 < result["saved_percent"] < 100
