@@ -1,7 +1,8 @@
 """Where the bytes of an ``.actv`` file go, and what payload version 2 saves over version 1.
 
 Encodes each clip at each quality (the ``fast`` preset, the width the quality
-picks, as ``actv-encode --quality``), then splits every file into its parts:
+picks, as ``actv-encode --quality``; bpp and RGB PSNR of the decoded frames
+recorded), then splits every file into its parts:
 the ANS words (the coded parameters themselves), the count tables, the step
 exponents, the bias vectors, the raw values, msgpack framing, and the
 container (preamble, header, index, trailer). Each chunk is also transcoded,
@@ -29,11 +30,12 @@ import torch
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
 from nvcodec import encode, entropy
-from nvcodec.codec import V2_FIELDS, symbol_order, unpack_exponents, unpack_group
+from nvcodec.codec import V2_FIELDS, unpack_exponents, unpack_group
 from nvcodec.config import Config
 from nvcodec.container import ContainerReader
+from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
-from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.policy import width_for_quality
 from nvcodec.reader import VideoReader
 
@@ -101,10 +103,14 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "clip.actv"
                 stats = encode(frames, path, Config.preset("fast", hidden=width), quality=quality, fps=fps)
-                row = {"clip": clip, "quality": quality, "width": width, "bpp": stats.bpp, **breakdown(path)}
+                with VideoReader(path) as reader:
+                    decoded = reader[:].astype(np.float32) / 255
+                row = {"clip": clip, "quality": quality, "width": width, "bpp": stats.bpp,
+                       "psnr": psnr(decoded, frames), "encode_seconds": stats.seconds, **breakdown(path)}  # fmt: skip
             rows.append(row)
             shares = ", ".join(f"{k} {100 * v / row['file_bytes']:.1f}%" for k, v in row["parts"].items())
-            print(f"{clip} Q{quality:g} (width {width}): {row['file_bytes']:,} bytes, {row['bpp']:.4f} bpp; "
+            print(f"{clip} Q{quality:g} (width {width}): {row['file_bytes']:,} bytes, {row['bpp']:.4f} bpp, "
+                  f"{row['psnr']:.2f} dB; "
                   f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); {shares}")  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"machine": machine(), "command": command(), "rows": rows}, indent=2) + "\n")

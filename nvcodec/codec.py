@@ -21,7 +21,7 @@ import torch
 from nvcodec import entropy
 from nvcodec.config import QuantConfig
 from nvcodec.errors import FormatError
-from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.uniform import (
     EXPONENT_MAX,
     EXPONENT_MIN,
@@ -61,11 +61,6 @@ class CodedTensors:
 
 def _names(specs: Mapping[str, TensorSpec], coding: Coding) -> list[str]:
     return sorted(name for name, spec in specs.items() if spec.coding is coding)
-
-
-def symbol_order(specs: Mapping[str, TensorSpec]) -> list[str]:
-    """The quantized tensors in symbol order: the ANS-coded ones by name, then the zstd-coded ones by name."""
-    return _names(specs, Coding.ANS) + _names(specs, Coding.ZSTD)
 
 
 def code_tensors(

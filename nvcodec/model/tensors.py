@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -147,6 +148,16 @@ def group_tensors(num_patches: int, model: ModelConfig) -> dict[str, TensorSpec]
         **{FRAME_PREFIX + name: spec for name, spec in frame_inr_tensors(num_patches, model).items()},
         **{BIAS_PREFIX + name: spec for name, spec in bias_inr_tensors(num_patches, model).items()},
     }
+
+
+def symbol_order(specs: Mapping[str, TensorSpec]) -> list[str]:
+    """The quantized tensors in the order a chunk stores their symbols and steps: the ANS-coded ones by name,
+    then the zstd-coded ones by name (``formats/ACTV.md`` section 5)."""
+    return [
+        name
+        for coding in (Coding.ANS, Coding.ZSTD)
+        for name in sorted(n for n, spec in specs.items() if spec.coding is coding)
+    ]
 
 
 def stored_numbers(specs: dict[str, TensorSpec]) -> int:

@@ -223,7 +223,7 @@ def code_with_rate(
     term = train_with_rate(fit, config, quant, reference, trade)
     state = fit.group.state_dict()
     specs = fit.group.tensors
-    learned = term.steps()  # the ANS tensors'; vectors (zstd-coded) keep their peak steps at bits_vector
+    learned = term.steps()  # every quantized tensor's
     packed = pack_group(state, specs, quant, QuantPlan(reference, learned))
     if rate is not None:
         allowance = rate.allowance(fit.group.end)

@@ -1,8 +1,10 @@
 """Training with rate in the loss: learned steps, a quantization stand-in and ``D + lambda * bpp``.
 
 After a group's fit, a last phase trains it as it will be coded. Every
-ANS-coded tensor gets a learnable step per channel (the granularity the chunk
-stores, :attr:`~nvcodec.model.tensors.TensorSpec.step_shape`); the network
+quantized tensor gets a learnable step per channel (the granularity the chunk
+stores, :attr:`~nvcodec.model.tensors.TensorSpec.step_shape`; one per bias
+vector, whose symbols the chunk zstd-codes beside the ANS stream but the prior
+prices with the rest); the network
 runs on quantized stand-ins of its weights, and the loss adds ``lambda`` times
 the estimated bits per pixel of the group's symbols (:class:`RateTerm`). The
 rounding stand-in follows C3 (Kim et al., 2024) in three stages:
@@ -33,7 +35,7 @@ from torch.func import functional_call
 
 from nvcodec.config import QuantConfig
 from nvcodec.model.group import GroupModel
-from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.uniform import STEP_MAX, STEP_MIN, as_real, finer_bits, grid_steps, peak_steps, symbol_limit
 
@@ -101,9 +103,13 @@ class RateTerm:
         self.generator = generator
         self.params = dict(group.named_parameters())
         device = group.device
+        # Every quantized tensor, in the chunk's symbol order: the ANS stream's first, then the bias vectors,
+        # whose 16-bit peak steps cost more than any matrix row once the rest is coded at a low rate.
         self.specs: dict[str, TensorSpec] = {
-            n: s for n, s in group.tensors.items() if s.coding is Coding.ANS and n in self.params
+            n: group.tensors[n] for n in symbol_order(group.tensors) if n in self.params
         }
+        self.ans_size = sum(s.real_size for s in self.specs.values() if s.coding is Coding.ANS)
+        """Numbers of the ANS stream: the first ones of :meth:`_flat`."""
         self.reference = {
             n: as_real(reference[n].detach()).to(device, torch.float32) for n in self.specs if reference is not None
         }
@@ -112,7 +118,10 @@ class RateTerm:
         limits = []
         for name, spec in self.specs.items():
             bits = spec.bits(quant)
-            peak = peak_steps(as_real(self.params[name].detach()).float(), spec, bits)
+            # Vectors start at the bias matrices' depth, as the prior does: from 16 bits their steps
+            # would have ten octaves to travel.
+            start = min(bits, quant.bits_bias) if spec.coding is Coding.ZSTD else bits
+            peak = peak_steps(as_real(self.params[name].detach()).float(), spec, start)
             self.log_steps[name] = torch.nn.Parameter(torch.log(peak).to(device))
             limit = symbol_limit(bits + finer_bits(bits), reference is not None)
             limits.append(torch.full((spec.real_size,), float(limit), device=device))
@@ -182,8 +191,9 @@ class RateTerm:
 
     @torch.no_grad()
     def estimated_bits(self) -> float:
-        """Bits the prior gives the symbols the encoder will write (hard rounding of the current weights)."""
-        return float(self.prior.bits(self._symbols()))
+        """Bits the prior gives the ANS stream's symbols the encoder will write (hard rounding of the current
+        weights): what the chunk's ANS words are to be compared with."""
+        return float(self.prior.bits(self._symbols()[: self.ans_size]))
 
 
 __all__ = ["RateTerm", "lambda_for_quality", "new_frames", "soft_round", "straight_through"]

@@ -13,6 +13,7 @@ from nvcodec.codec import unpack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit
+from nvcodec.model.tensors import Coding
 from nvcodec.quant.policy import RateTrade, code_with_rate, train_with_rate
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality, new_frames, soft_round, straight_through
@@ -147,6 +148,11 @@ def test_training_with_rate_learns_steps_and_keeps_weights_finite(fitted: GroupF
     assert all(bool(torch.isfinite(p).all()) for p in fit.group.parameters())
     steps = term.steps()
     assert all(bool((s > 0).all()) and torch.equal(s, s.half().float()) for s in steps.values())
+    # The bias vectors learn theirs too (one each), coarser than their 16-bit peak steps.
+    assert set(steps) == {n for n, spec in fit.group.tensors.items() if spec.quantized}
+    vectors = [n for n, spec in fit.group.tensors.items() if spec.coding is Coding.ZSTD]
+    params = dict(fit.group.named_parameters())
+    assert all(float(steps[n]) > float(params[n].abs().max()) / 32767 for n in vectors)
 
 
 @pytest.mark.slow
