@@ -24,38 +24,33 @@ import tempfile
 from pathlib import Path
 
 import msgpack
-import numpy as np
 import torch
 
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
-from nvcodec import encode, entropy
-from nvcodec.codec import V2_FIELDS, unpack_exponents, unpack_group
-from nvcodec.config import Config
+from benchmarks.rate_estimate import encode_decoded
+from nvcodec import entropy
+from nvcodec.codec import read_chunk, unpack_group
+from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerReader
 from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
-from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
+from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.quant.policy import width_for_quality
 from nvcodec.reader import VideoReader
 
 
 def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
     """The same chunk as payload version 1: a map with float16 steps and raw tensors by name, int32 vectors."""
-    fields = msgpack.unpackb(payload, raw=False)
-    assert isinstance(fields, list) and len(fields) == V2_FIELDS and fields[0] == 2
-    _, intra, exponents, size, low, table, words, planes, raw = fields
-    steps = unpack_exponents(exponents, specs)
-    vector_count = sum(specs[n].real_size for n in symbol_order(specs) if specs[n].coding is Coding.ZSTD)
-    vectors = entropy.decode_vectors(planes, vector_count)
-    raw_names = sorted(n for n, s in specs.items() if s.coding is Coding.RAW)
-    sizes = np.cumsum([0, *(4 * specs[n].real_size for n in raw_names)])
+    intra, coded = read_chunk(payload, specs)
+    vector_count = sum(s.real_size for s in specs.values() if s.coding is Coding.ZSTD)
+    vectors = entropy.decode_vectors(coded.vectors, vector_count)
     version_1 = {
         "version": 1,
         "intra": intra,
-        "raw": {n: raw[sizes[i] : sizes[i + 1]] for i, n in enumerate(raw_names)},
-        "steps": {n: s.astype("<f2").tobytes() for n, s in steps.items()},
-        "symbols": {"n": size, "low": low, "table": table, "data": words},
+        "raw": coded.raw,
+        "steps": {n: s.astype("<f2").tobytes() for n, s in coded.steps.items()},  # grid steps are float16-exact
+        "symbols": coded.symbols.to_dict(),
         "vectors": entropy.compress(vectors.astype("<i4").tobytes()),
     }
     return msgpack.packb(version_1, use_bin_type=True)
@@ -102,11 +97,10 @@ def main() -> None:
             width = width_for_quality(quality)
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "clip.actv"
-                stats = encode(frames, path, Config.preset("fast", hidden=width), quality=quality, fps=fps)
-                with VideoReader(path) as reader:
-                    decoded = reader[:].astype(np.float32) / 255
-                row = {"clip": clip, "quality": quality, "width": width, "bpp": stats.bpp,
-                       "psnr": psnr(decoded, frames), "encode_seconds": stats.seconds, **breakdown(path)}  # fmt: skip
+                coded = encode_decoded(frames, fps, Config.preset("fast", hidden=width), QuantConfig(), quality, path)
+                row = {"clip": clip, "quality": quality, "width": width, "bpp": coded.stats.bpp,
+                       "psnr": psnr(coded.decoded, frames), "encode_seconds": coded.stats.seconds,
+                       **breakdown(path)}  # fmt: skip
             rows.append(row)
             shares = ", ".join(f"{k} {100 * v / row['file_bytes']:.1f}%" for k, v in row["parts"].items())
             print(f"{clip} Q{quality:g} (width {width}): {row['file_bytes']:,} bytes, {row['bpp']:.4f} bpp, "

@@ -44,11 +44,17 @@ class Encoded:
 
 
 def encode_decoded(
-    frames: np.ndarray, fps: float, config: Config, quant: QuantConfig, quality: float | None
+    frames: np.ndarray,
+    fps: float,
+    config: Config,
+    quant: QuantConfig,
+    quality: float | None,
+    keep: Path | None = None,
 ) -> Encoded:
-    """Encode ``frames`` to a temporary file and decode every frame of it: what the benchmarks score."""
+    """Encode ``frames`` to a temporary file (or to ``keep``, left in place) and decode every frame of it:
+    what the benchmarks score."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.actv"
+        path = keep or Path(tmp) / "clip.actv"
         stats = encode(frames, path, config, quant, fps=fps, quality=quality)
         with VideoReader(path) as reader:
             decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255

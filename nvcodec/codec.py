@@ -89,7 +89,8 @@ def decode_tensors(
     Any inconsistency between the bytes and the table is a :class:`FormatError`.
     """
     ans, vectors, raw = _names(specs, Coding.ANS), _names(specs, Coding.ZSTD), _names(specs, Coding.RAW)
-    if sorted(coded.steps) != sorted(ans + vectors) or sorted(coded.raw) != raw:
+    order = symbol_order(specs)  # ans + vectors
+    if sorted(coded.steps) != sorted(order) or sorted(coded.raw) != raw:
         raise FormatError("group chunk holds different tensors than the model described by the header")
 
     def real_count(names: list[str]) -> int:
@@ -105,7 +106,7 @@ def decode_tensors(
     )
     out: dict[str, torch.Tensor] = {}
     offset = 0
-    for name in ans + vectors:
+    for name in order:
         spec = specs[name]
         values = coded.steps[name]
         if not isinstance(values, np.ndarray) or values.size != math.prod(spec.step_shape):
@@ -219,17 +220,9 @@ def _field(mapping: dict, key: str, kind: type) -> object:
     return value
 
 
-def unpack_group(
-    payload: bytes,
-    specs: Mapping[str, TensorSpec],
-    reference: Mapping[str, torch.Tensor] | None,
-    *,
-    intra: bool | None = None,
-) -> dict[str, torch.Tensor]:
-    """Rebuild a ``state_dict`` from a chunk (payload version 1 or 2). ``specs`` are the tensors the
-    header's model has; ``reference`` is the previous group's decoded state (None for intra groups);
-    ``intra``, when given, is what the header says this group must be.
-    """
+def read_chunk(payload: bytes, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedTensors]:
+    """A chunk's ``intra`` flag and coded tensors (payload version 1 or 2), checked against the msgpack
+    and version rules; what the bytes hold is checked when :func:`decode_tensors` decodes them."""
     try:
         data = msgpack.unpackb(
             payload, raw=False, strict_map_key=True, max_bin_len=len(payload), max_str_len=MAX_PAYLOAD_STRING
@@ -242,7 +235,21 @@ def unpack_group(
         version = data.get("version") if isinstance(data, dict) else None
     if type(version) is not int or version not in READABLE_VERSIONS or isinstance(data, list) != (version == 2):
         raise FormatError(f"group chunk has an unsupported payload version {version!r}")
-    stored_intra, coded = _coded_v2(data, specs) if version == 2 else _coded_v1(data)
+    return _coded_v2(data, specs) if version == 2 else _coded_v1(data)
+
+
+def unpack_group(
+    payload: bytes,
+    specs: Mapping[str, TensorSpec],
+    reference: Mapping[str, torch.Tensor] | None,
+    *,
+    intra: bool | None = None,
+) -> dict[str, torch.Tensor]:
+    """Rebuild a ``state_dict`` from a chunk (payload version 1 or 2). ``specs`` are the tensors the
+    header's model has; ``reference`` is the previous group's decoded state (None for intra groups);
+    ``intra``, when given, is what the header says this group must be.
+    """
+    stored_intra, coded = read_chunk(payload, specs)
     if intra is not None and stored_intra != intra:
         raise FormatError(f"group chunk says intra={stored_intra}, the header's coding rule says intra={intra}")
     if not stored_intra and reference is None:

@@ -33,10 +33,10 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 
 
 @contextlib.contextmanager
-def precision(device: torch.device, mode: str) -> Iterator[None]:
-    """Matmul precision for a block: TF32 or bf16 autocast on CUDA, plain fp32 elsewhere.
+def matmul_precision(device: torch.device, mode: str) -> Iterator[None]:
+    """TF32 matmuls for a block on CUDA in the ``tf32`` and ``bf16`` modes; plain fp32 elsewhere.
 
-    Complex layers (WIRE) are never autocast: bf16 has no complex type.
+    Enter it once around a whole fit: it sets process-wide state, and restores it on leaving.
     """
     if device.type != "cuda" or mode == "fp32":
         yield
@@ -44,10 +44,18 @@ def precision(device: torch.device, mode: str) -> Iterator[None]:
     previous = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("high")
     try:
-        if mode == "bf16":
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                yield
-        else:
-            yield
+        yield
     finally:
         torch.set_float32_matmul_precision(previous)
+
+
+def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA in the ``bf16`` mode, else nothing; complex layers (WIRE) are never autocast.
+
+    Enter it around one step's forward and backward, never across optimizer steps: autocast keeps
+    its bf16 copies of the weights until its region ends, so a region spanning steps would go on
+    computing with the weights of the first.
+    """
+    if device.type == "cuda" and mode == "bf16":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from nvcodec.config import Config, FitConfig
-from nvcodec.device import precision, resolve_device
+from nvcodec.device import autocast, matmul_precision, resolve_device
 from nvcodec.errors import ArgumentError, InputError
 from nvcodec.metrics import mse_to_psnr
 from nvcodec.model.group import GroupModel
@@ -285,46 +285,50 @@ def fit_group(
     compiled = fit.compile and forward is None and rate is None
     step = group.frame_step
     loss_value = math.nan
-    for iteration in range(iterations):
-        lr = learning_rate(fit, iteration, iterations)
-        for param_group in optimizer.param_groups:
-            param_group["lr"] = lr * param_group["lr_scale"]
-        penalty = None
-        if rate is not None:
-            forward, penalty = rate.begin_step(iteration / iterations)
-        with phase("sample"):
-            rows, cols, coords, weights = sampler.draw()
-            target = frames[sampler.frame_index, rows, cols]
-            seen = mask[sampler.frame_index, rows, cols] if mask is not None else None
-            curvature_taus = (
-                torch.rand(CURVATURE_SAMPLES, generator=generator, device=device) if fit.time_smoothness > 0 else None
-            )
-        inputs = (group, coords, taus, target, weights, seen, curvature_taus, fit.time_smoothness, step, forward)
-        optimizer.zero_grad(set_to_none=True)
-        # Precision is entered per step, around forward and backward only: bf16 autocast caches its
-        # bf16 copies of the weights until its region ends, so a region spanning optimizer steps
-        # would train on the first step's weights for ever (eager mode; compiled graphs cast afresh).
-        with precision(device, fit.precision):
-            if compiled:
-                try:
-                    with torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES, fail_on_recompile_limit_hit=True):
-                        loss = _loss_and_gradients(compiled_step_loss(), inputs)
-                except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
-                    if iteration > 0 or isinstance(exc, torch.OutOfMemoryError):
-                        raise
-                    warnings.warn(f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2)
-                    compiled = False
-                    optimizer.zero_grad(set_to_none=True)
-                    loss = _loss_and_gradients(step_loss, inputs)
-            else:
-                loss = _loss_and_gradients(step_loss, inputs, penalty)
-        with phase("optimizer"):
-            optimizer.step()
-        last = iteration == iterations - 1
-        if last or (report is not None and (iteration + 1) % report_every == 0):
-            loss_value = float(loss.detach())  # a device sync on CUDA: only when someone reads it
-            if report is not None:
-                report(iteration + 1, loss_value)
+    with matmul_precision(device, fit.precision):
+        for iteration in range(iterations):
+            lr = learning_rate(fit, iteration, iterations)
+            for param_group in optimizer.param_groups:
+                param_group["lr"] = lr * param_group["lr_scale"]
+            penalty = None
+            if rate is not None:
+                forward, penalty = rate.begin_step(iteration / iterations)
+            with phase("sample"):
+                rows, cols, coords, weights = sampler.draw()
+                target = frames[sampler.frame_index, rows, cols]
+                seen = mask[sampler.frame_index, rows, cols] if mask is not None else None
+                curvature_taus = (
+                    torch.rand(CURVATURE_SAMPLES, generator=generator, device=device)
+                    if fit.time_smoothness > 0
+                    else None
+                )
+            inputs = (group, coords, taus, target, weights, seen, curvature_taus, fit.time_smoothness, step, forward)
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(device, fit.precision):  # per step: see nvcodec.device.autocast
+                if compiled:
+                    try:
+                        with torch._dynamo.config.patch(
+                            recompile_limit=COMPILED_SHAPES, fail_on_recompile_limit_hit=True
+                        ):
+                            loss = _loss_and_gradients(compiled_step_loss(), inputs)
+                    except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
+                        if iteration > 0 or isinstance(exc, torch.OutOfMemoryError):
+                            raise
+                        warnings.warn(
+                            f"torch.compile failed ({type(exc).__name__}); fitting in eager mode", stacklevel=2
+                        )
+                        compiled = False
+                        optimizer.zero_grad(set_to_none=True)
+                        loss = _loss_and_gradients(step_loss, inputs)
+                else:
+                    loss = _loss_and_gradients(step_loss, inputs, penalty)
+            with phase("optimizer"):
+                optimizer.step()
+            last = iteration == iterations - 1
+            if last or (report is not None and (iteration + 1) % report_every == 0):
+                loss_value = float(loss.detach())  # a device sync on CUDA: only when someone reads it
+                if report is not None:
+                    report(iteration + 1, loss_value)
     return loss_value
 
 

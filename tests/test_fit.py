@@ -156,14 +156,11 @@ def test_bf16_autocast_trains_every_step(tiny_clip, monkeypatch):
     """bf16 autocast keeps its bf16 copies of the weights until its region ends: a region around the
     whole fit trained on the first step's weights for ever (an H200 fit sat at 4.8 dB). The region must
     close every step. CPU has no bf16 mode of its own, so this runs the CUDA mode's autocast on CPU."""
-    import contextlib
 
     from nvcodec import fit
 
-    @contextlib.contextmanager
     def cpu_bf16(device, mode):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            yield
+        return torch.autocast("cpu", dtype=torch.bfloat16)
 
     def final_loss() -> float:
         losses: list[float] = []
@@ -171,7 +168,7 @@ def test_bf16_autocast_trains_every_step(tiny_clip, monkeypatch):
         return losses[-1]
 
     plain = final_loss()
-    monkeypatch.setattr(fit, "precision", cpu_bf16)
+    monkeypatch.setattr(fit, "autocast", cpu_bf16)
     assert final_loss() < 1.5 * plain  # stale weights ended at 4x
 
 

@@ -130,7 +130,7 @@ class RateTerm:
         self.sizes = [spec.real_size for spec in self.specs.values()]
         self.prior = SymbolPrior().to(device)
         with torch.no_grad():
-            self.prior.initialize(self._flat())
+            self.prior.initialize(self._flat(self._steps()))
 
     def param_groups(self) -> list[dict]:
         """Adam parameter groups of the steps and the prior (their learning rate relative to the weights')."""
@@ -141,7 +141,11 @@ class RateTerm:
         step = torch.exp(self.log_steps[name]).clamp(STEP_MIN, STEP_MAX)
         return straight_through(step, grid_steps(step.detach()))
 
-    def _flat(self) -> torch.Tensor:
+    def _steps(self) -> dict[str, torch.Tensor]:
+        """Every tensor's step as training uses it (:meth:`step`), computed once for a training step."""
+        return {name: self.step(name) for name in self.specs}
+
+    def _flat(self, steps: dict[str, torch.Tensor]) -> torch.Tensor:
         """Every coded number (value, or difference from the reference) in units of its step, in one vector.
 
         One vector, so that the stand-in and the prior run as a few large operations instead of
@@ -152,17 +156,18 @@ class RateTerm:
             real = as_real(self.params[name]).float()
             if name in self.reference:
                 real = real - self.reference[name]
-            parts.append((real / self.step(name)).flatten())
+            parts.append((real / steps[name]).flatten())
         return torch.cat(parts)
 
     def _symbols(self) -> torch.Tensor:
         """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
-        y = self._flat()
+        y = self._flat(self._steps())
         return torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit)
 
     def begin_step(self, progress: float) -> tuple[Forward, torch.Tensor]:
         """The forward pass through quantized stand-ins and the rate penalty, for the stage at ``progress``."""
-        y = self._flat()
+        steps = self._steps()
+        y = self._flat(steps)
         if progress < SOFT_END:
             noise = torch.rand(y.shape, generator=self.generator, device=y.device) - 0.5
             if progress >= NOISE_END:
@@ -174,7 +179,7 @@ class RateTerm:
         penalty = self.lambda_ * self.prior.bits(y_hat) / self.pixels
         state: dict[str, torch.Tensor] = {}
         for (name, spec), part in zip(self.specs.items(), torch.split(y_hat, self.sizes)):
-            real = part.view(spec.real_shape) * self.step(name)
+            real = part.view(spec.real_shape) * steps[name]
             if name in self.reference:
                 real = real + self.reference[name]
             state[name] = torch.view_as_complex(real.contiguous()) if spec.complex else real
