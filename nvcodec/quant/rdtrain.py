@@ -115,7 +115,8 @@ class RateTerm:
         }
         self.pixels = new_frames(group) * group.grid.height * group.grid.width
         self.log_steps: dict[str, torch.nn.Parameter] = {}
-        limits = []
+        self.limits: dict[str, int] = {}
+        """Largest symbol magnitude of each tensor (as the quantizer clamps)."""
         for name, spec in self.specs.items():
             bits = spec.bits(quant)
             # Vectors start at the bias matrices' depth, as the prior does: from 16 bits their steps
@@ -123,51 +124,72 @@ class RateTerm:
             start = min(bits, quant.bits_bias) if spec.coding is Coding.ZSTD else bits
             peak = peak_steps(as_real(self.params[name].detach()).float(), spec, start)
             self.log_steps[name] = torch.nn.Parameter(torch.log(peak).to(device))
-            limit = symbol_limit(bits + finer_bits(bits), reference is not None)
-            limits.append(torch.full((spec.real_size,), float(limit), device=device))
-        self.limit = torch.cat(limits)
-        """Largest symbol magnitude of every coded number, in the order of :meth:`_flat` (as the quantizer clamps)."""
+            self.limits[name] = symbol_limit(bits + finer_bits(bits), reference is not None)
+        self.limit = torch.cat(
+            [torch.full((spec.real_size,), float(self.limits[n]), device=device) for n, spec in self.specs.items()]
+        )
+        """:attr:`limits` for every coded number, in the order of :meth:`_flat`."""
         self.sizes = [spec.real_size for spec in self.specs.values()]
         self.prior = SymbolPrior().to(device)
         with torch.no_grad():
-            self.prior.initialize(self._flat(self._steps()))
+            coded = self._coded()
+            self.prior.initialize(self._flat(coded, self._steps(coded)))
 
     def param_groups(self) -> list[dict]:
         """Adam parameter groups of the steps and the prior (their learning rate relative to the weights')."""
         return [{"params": [*self.log_steps.values(), *self.prior.parameters()], "lr_scale": STEP_LR_SCALE}]
 
-    def step(self, name: str) -> torch.Tensor:
-        """The step of ``name`` as training uses it: grid values, with the gradient of the float32 ones."""
+    def _coded(self) -> dict[str, torch.Tensor]:
+        """Every coded tensor's real view as the chunk codes it: its values, or its difference from the reference."""
+        coded = {}
+        for name in self.specs:
+            real = as_real(self.params[name]).float()
+            coded[name] = real - self.reference[name] if name in self.reference else real
+        return coded
+
+    def _floor(self, name: str, real: torch.Tensor) -> torch.Tensor:
+        """The finest grid step at which every number of each channel of ``real`` stays within its symbol limit.
+
+        A step below it would clip the channel's largest numbers, and clipping gives the step no gradient to
+        grow back: the distortion term cannot see it, and the rate term keeps pulling the step finer. At high
+        qualities the steps of the first layer's weights ran into the limit this way, so a higher quality
+        gave a lower PSNR.
+        """
+        axes = self.specs[name].shared_axes
+        peak = real.detach().abs()
+        if axes:
+            peak = peak.amax(dim=axes, keepdim=True)
+        return grid_steps((peak / self.limits[name]).clamp(STEP_MIN, STEP_MAX), up=True)
+
+    def step(self, name: str, real: torch.Tensor) -> torch.Tensor:
+        """The step of ``name`` as training uses it: grid values no finer than :meth:`_floor` allows for ``real``,
+        with the gradient of the float32 ones."""
         step = torch.exp(self.log_steps[name]).clamp(STEP_MIN, STEP_MAX)
-        return straight_through(step, grid_steps(step.detach()))
+        return straight_through(step, torch.maximum(grid_steps(step.detach()), self._floor(name, real)))
 
-    def _steps(self) -> dict[str, torch.Tensor]:
+    def _steps(self, coded: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Every tensor's step as training uses it (:meth:`step`), computed once for a training step."""
-        return {name: self.step(name) for name in self.specs}
+        return {name: self.step(name, coded[name]) for name in self.specs}
 
-    def _flat(self, steps: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Every coded number (value, or difference from the reference) in units of its step, in one vector.
+    def _flat(self, coded: dict[str, torch.Tensor], steps: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Every coded number in units of its step, in one vector.
 
         One vector, so that the stand-in and the prior run as a few large operations instead of
         a few per tensor: on CPU, per-operator overhead is much of a small model's step.
         """
-        parts = []
-        for name in self.specs:
-            real = as_real(self.params[name]).float()
-            if name in self.reference:
-                real = real - self.reference[name]
-            parts.append((real / steps[name]).flatten())
-        return torch.cat(parts)
+        return torch.cat([(coded[name] / steps[name]).flatten() for name in self.specs])
 
     def _symbols(self) -> torch.Tensor:
         """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
-        y = self._flat(self._steps())
+        coded = self._coded()
+        y = self._flat(coded, self._steps(coded))
         return torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit)
 
     def begin_step(self, progress: float) -> tuple[Forward, torch.Tensor]:
         """The forward pass through quantized stand-ins and the rate penalty, for the stage at ``progress``."""
-        steps = self._steps()
-        y = self._flat(steps)
+        coded = self._coded()
+        steps = self._steps(coded)
+        y = self._flat(coded, steps)
         if progress < SOFT_END:
             noise = torch.rand(y.shape, generator=self.generator, device=y.device) - 0.5
             if progress >= NOISE_END:
@@ -192,7 +214,8 @@ class RateTerm:
     @torch.no_grad()
     def steps(self) -> dict[str, torch.Tensor]:
         """The learned grid steps of the coded tensors, on the CPU (the plan the chunk is coded with)."""
-        return {name: grid_steps(torch.exp(log)).cpu() for name, log in self.log_steps.items()}
+        coded = self._coded()
+        return {name: self.step(name, coded[name]).cpu() for name in self.specs}
 
     @torch.no_grad()
     def estimated_bits(self) -> float:

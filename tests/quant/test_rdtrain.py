@@ -17,6 +17,7 @@ from nvcodec.model.tensors import Coding
 from nvcodec.quant.policy import RateTrade, code_with_rate, train_with_rate
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality, new_frames, soft_round, straight_through
+from nvcodec.quant.uniform import STEP_MIN, as_real
 from tests.conftest import TINY, make_group, moving_square_clip
 from tests.quant.conftest import FITTED_CONFIG
 
@@ -110,6 +111,25 @@ def test_the_stages_run_on_stand_ins_and_the_last_on_the_decoded_values():
             if name in steps:
                 parameter.copy_(torch.round(parameter / steps[name]).clamp(-2047, 2047) * steps[name])
         assert torch.allclose(forward(coords, taus), decoded(coords, taus), atol=1e-5)
+
+
+def test_steps_stay_coarse_enough_that_no_symbol_clips():
+    # Clipped numbers give a step no gradient to grow back, so the rate term could drive it ever finer:
+    # at high qualities the first layer's steps did, and a higher quality gave a lower PSNR.
+    group = make_group()
+    term = _term(group)
+    with torch.no_grad():
+        for log_step in term.log_steps.values():
+            log_step.fill_(math.log(STEP_MIN))
+    params = dict(group.named_parameters())
+    steps = term.steps()
+    clipped_without_floor = False
+    for name, step in steps.items():
+        real = as_real(params[name].detach()).float()
+        assert float((real / step).abs().max()) <= term.limits[name], name
+        clipped_without_floor |= float(real.abs().max()) / STEP_MIN > term.limits[name]
+    assert clipped_without_floor
+    assert float(term._symbols().abs().max()) < float(term.limit.max())
 
 
 @pytest.mark.slow
