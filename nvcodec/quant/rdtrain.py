@@ -37,7 +37,16 @@ from nvcodec.config import QuantConfig
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.ratemodel import SymbolPrior
-from nvcodec.quant.uniform import STEP_MAX, STEP_MIN, as_real, finer_bits, grid_steps, peak_steps, symbol_limit
+from nvcodec.quant.uniform import (
+    STEP_MAX,
+    STEP_MIN,
+    as_real,
+    channel_peaks,
+    finer_bits,
+    grid_steps,
+    peak_steps,
+    symbol_limit,
+)
 
 NOISE_END, SOFT_END = 0.4, 0.85
 """Shares of the phase that end the noise stage and the soft-rounding stage; hard rounding takes the rest."""
@@ -155,10 +164,7 @@ class RateTerm:
         qualities the steps of the first layer's weights ran into the limit this way, so a higher quality
         gave a lower PSNR.
         """
-        axes = self.specs[name].shared_axes
-        peak = real.detach().abs()
-        if axes:
-            peak = peak.amax(dim=axes, keepdim=True)
+        peak = channel_peaks(real, self.specs[name])
         return grid_steps((peak / self.limits[name]).clamp(STEP_MIN, STEP_MAX), up=True)
 
     def step(self, name: str, real: torch.Tensor) -> torch.Tensor:

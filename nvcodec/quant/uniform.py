@@ -73,16 +73,20 @@ def as_real(tensor: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(tensor) if tensor.is_complex() else tensor
 
 
+def channel_peaks(real: torch.Tensor, spec: TensorSpec) -> torch.Tensor:
+    """Each channel's largest magnitude in ``real`` (the tensor's real view), shaped like its steps."""
+    reduce = spec.shared_axes
+    magnitude = real.detach().abs()
+    return magnitude.amax(dim=reduce, keepdim=True) if reduce else magnitude
+
+
 def peak_steps(real: torch.Tensor, spec: TensorSpec, bits: int) -> torch.Tensor:
     """float32 steps broadcastable to ``real`` (the tensor's real view) from each channel's peak magnitude.
 
     A complex tensor's real and imaginary parts share a step.
     """
-    real = real.detach()
-    reduce = spec.shared_axes
-    peak = real.abs().amax(dim=reduce, keepdim=True) if reduce else real.abs()
     levels = 2 ** (bits - 1) - 1
-    steps = (peak / levels).to(torch.float32)
+    steps = (channel_peaks(real, spec) / levels).to(torch.float32)
     # An all-zero channel still needs a valid step; any positive value decodes to 0.
     steps = torch.where(steps > 0, steps, torch.ones_like(steps))
     return grid_steps(steps, up=True)  # up: the channel's peak stays within the alphabet
