@@ -32,14 +32,18 @@ from nvcodec.quant.policy import width_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
 
 
-def encode_point(frames: np.ndarray, fps: float, preset: str, width: int, quality: float) -> dict:
-    """Encode at ``width`` and ``quality``; the point's rate, distortion and its cost J at that quality."""
-    coded = encode_decoded(frames, fps, Config.preset(preset, hidden=width), QuantConfig(), quality)
+def encode_point(frames: np.ndarray, fps: float, config: Config, quality: float) -> dict:
+    """Encode with ``config`` at ``quality``; the point's rate, distortion and its cost J at that quality."""
+    coded = encode_decoded(frames, fps, config, QuantConfig(), quality)
     stats = coded.stats
     quality_db = psnr(coded.decoded, frames)
     mse = 10 ** (-quality_db / 10)
     return {
-        "width": width,
+        "width": config.model.hidden,
+        "group_size": config.fit.group_size,
+        "iters": config.fit.iters,
+        "iters_warm": config.fit.iters_warm,
+        "group_psnr": coded.group_psnr,
         "quality": quality,
         "bpp": stats.bpp,
         "psnr": quality_db,
@@ -51,12 +55,15 @@ def encode_point(frames: np.ndarray, fps: float, preset: str, width: int, qualit
 
 def best_widths(points: list[dict]) -> dict[str, dict[str, int]]:
     """Per clip and quality, the width of least cost J."""
+    return least_cost(points, "width")
+
+
+def least_cost(points: list[dict], key: str) -> dict[str, dict[str, int]]:
+    """Per clip and quality, the ``key`` (e.g. ``width``) of the point of least cost J."""
     best: dict[str, dict[str, int]] = {}
     for point in points:
-        per_clip = best.setdefault(point["clip"], {})
-        key = f"{point['quality']:g}"
         rivals = [p for p in points if p["clip"] == point["clip"] and p["quality"] == point["quality"]]
-        per_clip[key] = min(rivals, key=lambda p: p["cost"])["width"]
+        best.setdefault(point["clip"], {})[f"{point['quality']:g}"] = min(rivals, key=lambda p: p["cost"])[key]
     return best
 
 
@@ -112,7 +119,8 @@ def main() -> None:
         frames, fps = load_clip(clip, args.frames)
         for quality in args.qualities:
             for width in args.widths:
-                point = {"clip": clip, **encode_point(frames, fps, args.preset, width, quality)}
+                config = Config.preset(args.preset, hidden=width)
+                point = {"clip": clip, **encode_point(frames, fps, config, quality)}
                 points.append(point)
                 print(
                     f"{clip} Q {quality:g} width {width}: {point['bpp']:.4f} bpp, {point['psnr']:.2f} dB, "

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from nvcodec.codec import PackedGroup
-from nvcodec.config import Config, ModelConfig, QuantConfig
+from nvcodec.config import Config, FitConfig, ModelConfig, QuantConfig
 from nvcodec.container import ContainerWriter, header_map_to_bytes
 from nvcodec.decoder import GroupDecoder, State
 from nvcodec.errors import ArgumentError
@@ -27,7 +27,14 @@ from nvcodec.header import is_intra, new_header_map
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
-from nvcodec.quant.policy import ENCODER_POLICY, CodingPolicy, RateTrade, code_group, width_for_quality
+from nvcodec.quant.policy import (
+    ENCODER_POLICY,
+    CodingPolicy,
+    RateTrade,
+    code_group,
+    fit_for_quality,
+    width_for_quality,
+)
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.segments import SegmentPlan
 from nvcodec.source import FrameSource
@@ -273,8 +280,9 @@ def encode(
         ``MSE + lambda * bpp``, so bits go where the content needs them.
         ``lambda_`` sets ``lambda`` directly instead. With neither, groups are
         coded at ``quant``'s bit depths (``benchmarks/results/README.md`` compares the two).
-        Without a ``config``, the model's width follows the quality too
-        (:func:`~nvcodec.quant.policy.width_for_quality`), as in ``actv-encode``.
+        Without a ``config``, the model's width and the group length follow the
+        quality too (:func:`~nvcodec.quant.policy.width_for_quality`,
+        :func:`~nvcodec.quant.policy.fit_for_quality`), as in ``actv-encode``.
     max_bpp: a rate target for the whole file; groups that would overrun their
         share are coded at fewer bits, or with coarser learned steps
         (:mod:`nvcodec.quant.ratecontrol`).
@@ -289,8 +297,11 @@ def encode(
     started = time.perf_counter()
     trade = rate_trade(quality, lambda_)
     if config is None:
-        model = ModelConfig(hidden=width_for_quality(trade.quality)) if trade is not None else ModelConfig()
-        config = Config(model=model)
+        if trade is None:
+            config = Config()
+        else:
+            model = ModelConfig(hidden=width_for_quality(trade.quality))
+            config = Config(model=model, fit=fit_for_quality(trade.quality, FitConfig()))
     quant = quant or QuantConfig()
     fitter = VideoFitter(frames, config, mask=mask)
     job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder, trade)

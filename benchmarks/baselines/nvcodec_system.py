@@ -3,8 +3,8 @@
 ``nvcodec``: the encoder as ``actv-encode`` runs it. With a plan's
 ``nvcodec_qualities``, one encode per quality (rate in the loss,
 ``encode(quality=Q)``) at width ``nvcodec_hidden``, or without one at the
-width ``actv-encode --quality Q`` picks (``width_for_quality``); each point
-is a whole encode, fit and rate-aware phase, within the preset's iterations. Without
+width ``actv-encode --quality Q`` picks (``width_for_quality``), and at its
+group length (``fit_for_quality``); each point is a whole encode, fit and rate-aware phase, within the preset's iterations. Without
 them (the plans before the rate issue), the fixed-depth sweep below.
 
 ``nvcodec-depths``: the encoder before rate in the loss: one fit per model
@@ -35,7 +35,7 @@ from nvcodec import Config, QuantConfig, VideoReader, __version__
 from nvcodec.encoder import encode, write_groups
 from nvcodec.fit import fit_groups
 from nvcodec.header import new_header_map
-from nvcodec.quant.policy import width_for_quality
+from nvcodec.quant.policy import fit_for_quality, width_for_quality
 
 
 def _decode_actv(path: Path, count: int) -> tuple[np.ndarray, float]:
@@ -91,6 +91,7 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
     for quality in plan["nvcodec_qualities"]:
         hidden = plan.get("nvcodec_hidden") or width_for_quality(quality)
         config = Config.preset(plan["nvcodec_preset"], hidden=hidden, device="auto")
+        config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.actv"
             stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)

@@ -55,13 +55,22 @@ from nvcodec.cli.jobs import (
     summary,
     writes_to_folder,
 )
-from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, ModelConfig, QuantConfig
+from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, FitConfig, ModelConfig, QuantConfig
 from nvcodec.device import resolve_device
 from nvcodec.encoder import GroupCoded, encode
 from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.header import stored_bits_estimate
-from nvcodec.quant.policy import DEFAULT_QUALITY, WIDEST, WIDTH_STEPS, RateTrade, width_for_quality
+from nvcodec.quant.policy import (
+    DEFAULT_QUALITY,
+    GROUP_STEPS,
+    SHORTEST_GROUP,
+    WIDEST,
+    WIDTH_STEPS,
+    RateTrade,
+    fit_for_quality,
+    width_for_quality,
+)
 from nvcodec.source import FrameSource
 from nvcodec.version import __version__
 
@@ -140,7 +149,14 @@ def build_parser() -> Parser:
         + ", ".join(f"{width} below {below:g}" for below, width in WIDTH_STEPS)
         + f", else {WIDEST}; {ModelConfig().hidden} with --bits alone)",
     )
-    model.add_argument("--group-size", type=positive_int, help="frames per group")
+    model.add_argument(
+        "--group-size",
+        type=positive_int,
+        help="frames per group (default: chosen by --quality, "
+        + ", ".join(f"{frames} below {below:g}" for below, frames in GROUP_STEPS)
+        + f", else {SHORTEST_GROUP}, with the fit steps scaled to keep them per frame; "
+        + f"{FitConfig().group_size} with --bits alone)",
+    )
     model.add_argument(
         "--no-scene-cuts",
         dest="scene_cuts",
@@ -217,6 +233,9 @@ def _config(args) -> tuple[Config, QuantConfig]:
     if args.hidden is None and trade is not None:
         overrides["hidden"] = width_for_quality(trade.quality)
     config = Config.preset(args.preset, device=args.device, **overrides)
+    if args.group_size is None and trade is not None:
+        steps_given = args.iters is not None or args.iters_warm is not None
+        config = dataclasses.replace(config, fit=fit_for_quality(trade.quality, config.fit, keep_steps=steps_given))
     bits = args.bits or QuantConfig().bits_frame
     quant_options: dict = {"bits_frame": bits, "bits_latent": bits, "bits_bias": bits}
     if args.qat_iters is not None:

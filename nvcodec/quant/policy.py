@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from nvcodec.codec import PackedGroup, pack_group
-from nvcodec.config import Config, QuantConfig
+from nvcodec.config import Config, FitConfig, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit, fit_group, stream_seed
 from nvcodec.quant.qat import finetune_for_quantization
@@ -169,6 +169,47 @@ def width_for_quality(quality: float) -> int:
         if quality < below:
             return width
     return WIDEST
+
+
+GROUP_STEPS: tuple[tuple[float, int], ...] = ((24.0, 30),)
+"""``(quality, frames)``: below each quality, the group length of least cost; above the last, ``SHORTEST_GROUP``.
+
+Every group pays once for its frame INR and bias INR. At a low quality few,
+long groups spread that cost over more frames; at a high one shorter groups
+give each frame more of a model. Measured by ``python -m benchmarks.group_quality``
+(``benchmarks/results/group_quality.json``): at equal fit steps per frame, the
+group length of 10, 15 or 30 frames whose whole encode has the least
+J = MSE + lambda * bpp, on carphone and bikes.
+"""
+SHORTEST_GROUP = 15
+
+
+def group_size_for_quality(quality: float) -> int:
+    """Frames per group (``FitConfig.group_size``) that ``actv-encode --quality`` uses when none is given."""
+    for below, frames in GROUP_STEPS:
+        if quality < below:
+            return frames
+    return SHORTEST_GROUP
+
+
+def fit_for_quality(quality: float, fit: FitConfig, keep_steps: bool = False) -> FitConfig:
+    """``fit`` with the group length of ``quality`` (:func:`with_group_length`)."""
+    return with_group_length(fit, group_size_for_quality(quality), keep_steps)
+
+
+def with_group_length(fit: FitConfig, frames: int, keep_steps: bool = False) -> FitConfig:
+    """``fit`` with groups of ``frames``, at the same fit steps per frame unless ``keep_steps``.
+
+    ``fit``'s warm-group steps are taken as meant for its own group length and
+    scale with the new one; the first group keeps its extra steps for starting
+    cold. So a video costs about the same fit steps whatever its group length,
+    and the length trades rate against distortion, not against encode time.
+    ``keep_steps`` leaves the steps alone, for steps a user gave.
+    """
+    if keep_steps:
+        return dataclasses.replace(fit, group_size=frames)
+    warm = max(1, round(fit.iters_warm * frames / fit.group_size))
+    return dataclasses.replace(fit, group_size=frames, iters_warm=warm, iters=max(1, fit.iters + warm - fit.iters_warm))
 
 
 RATE_PHASE_LR = 0.1

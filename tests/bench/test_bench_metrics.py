@@ -221,3 +221,16 @@ def test_plot_draws_one_image_per_clip(tmp_path):
         write_result({"name": "clip"}, system, "v", points, results=tmp_path)
     assert plot_all(tmp_path) == [tmp_path / "clip" / "rd.png"]
     assert (tmp_path / "clip" / "rd.png").stat().st_size > 1000
+
+
+def test_the_sweeps_pick_the_setting_of_least_cost_per_clip_and_quality():
+    from benchmarks.width_quality import least_cost
+
+    points = [
+        {"clip": "a", "quality": 18.0, "group_size": 10, "cost": 2.0},
+        {"clip": "a", "quality": 18.0, "group_size": 30, "cost": 1.0},
+        {"clip": "a", "quality": 30.0, "group_size": 10, "cost": 0.5},
+        {"clip": "a", "quality": 30.0, "group_size": 30, "cost": 0.7},
+        {"clip": "b", "quality": 18.0, "group_size": 10, "cost": 0.1},
+    ]
+    assert least_cost(points, "group_size") == {"a": {"18": 30, "30": 10}, "b": {"18": 10}}

@@ -229,6 +229,22 @@ def test_the_quality_picks_the_width_unless_hidden_is_given(options, width):
     assert config.model.hidden == width
 
 
+@pytest.mark.parametrize(
+    ("options", "shape"),
+    [
+        ([], (15, 3500, 1500)),  # the default quality, 25: the fast preset's steps per frame, in groups of 15
+        (["--quality", "15"], (30, 5000, 3000)),
+        (["--quality", "15", "--group-size", "10"], (10, 3000, 1000)),
+        (["--quality", "15", "--iters", "600"], (30, 600, 200)),  # steps given are kept
+        (["--bits", "6"], (10, 3000, 1000)),  # fixed depths keep the preset's groups
+    ],
+)
+def test_the_quality_picks_the_group_length_unless_group_size_is_given(options, shape):
+    args = encode_cli.build_parser().parse_args(["in.mp4", "-o", "x.actv", "--preset", "fast", *options])
+    fit = encode_cli._config(args)[0].fit
+    assert (fit.group_size, fit.iters, fit.iters_warm) == shape
+
+
 def test_scene_cuts_are_on_unless_switched_off():
     parse = encode_cli.build_parser().parse_args
     assert encode_cli._config(parse(["in.mp4", "-o", "x.actv"]))[0].fit.scene_cuts

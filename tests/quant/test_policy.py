@@ -1,18 +1,24 @@
-"""The encoder's coding policy: its named choices, when they need the sensitivity measurement, and the width rule."""
+"""The encoder's coding policy: its named choices, when they need the sensitivity measurement, and the shape rules."""
 
 import numpy as np
 import pytest
 
+from nvcodec.config import FitConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.quant.policy import (
     ENCODER_POLICY,
+    GROUP_STEPS,
     ROUNDINGS,
+    SHORTEST_GROUP,
     STEP_RULES,
     WIDEST,
     WIDTH_STEPS,
     CodingPolicy,
     RateTrade,
+    fit_for_quality,
+    group_size_for_quality,
     width_for_quality,
+    with_group_length,
 )
 
 
@@ -46,3 +52,26 @@ def test_a_higher_quality_never_asks_for_a_narrower_model():
 def test_a_trade_knows_its_quality():
     assert RateTrade.for_quality(23.5).quality == pytest.approx(23.5)
     assert RateTrade(1e-3).quality == pytest.approx(30.0)
+
+
+def test_a_higher_quality_never_asks_for_longer_groups():
+    sizes = [group_size_for_quality(q) for q in np.linspace(0, 60, 121)]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[0] == GROUP_STEPS[0][1] and sizes[-1] == SHORTEST_GROUP
+
+
+@pytest.mark.parametrize("frames", [5, 10, 15, 30])
+def test_a_new_group_length_keeps_the_fit_steps_per_frame(frames):
+    fit = FitConfig(group_size=10, iters=3000, iters_warm=1000)
+    longer = with_group_length(fit, frames)
+    assert longer.group_size == frames
+    assert longer.iters_warm == 1000 * frames // 10
+    # a 30-frame video: the cold start's extra 2000 steps plus 100 steps a frame, whatever the length
+    groups = 30 // frames
+    assert longer.iters + (groups - 1) * longer.iters_warm == 2000 + 100 * 30
+
+
+def test_steps_a_user_gave_are_kept():
+    fit = FitConfig(group_size=10, iters=300, iters_warm=100)
+    kept = fit_for_quality(12.0, fit, keep_steps=True)
+    assert (kept.group_size, kept.iters, kept.iters_warm) == (group_size_for_quality(12.0), 300, 100)
