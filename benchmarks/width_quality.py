@@ -4,7 +4,8 @@ At one quality Q the encoder minimises J = D + lambda(Q) R, with D the mean
 squared error of RGB on [0, 1] and R in bits per pixel. Every width is fitted
 and rate-trained at every quality of the sweep; the width with the lowest J at
 a quality is the one the rate-distortion trade asks for there. Each point is
-a whole encode (``encode(quality=Q)``, preset ``fast``), decoded through
+a whole encode (``encode(quality=Q)``, preset ``fast``, at the group length of
+``fit_for_quality``; sweeps before that rule used groups of 10), decoded through
 ``VideoReader``; the JSON is rewritten after every point, so an interrupted
 run keeps what it measured.
 
@@ -16,6 +17,7 @@ run keeps what it measured.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from benchmarks.rd_metrics import bd_rate
 from benchmarks.results_io import read_results
 from nvcodec import Config, QuantConfig
 from nvcodec.metrics import psnr
-from nvcodec.quant.policy import width_for_quality
+from nvcodec.quant.policy import fit_for_quality, width_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
 
 
@@ -120,6 +122,7 @@ def main() -> None:
         for quality in args.qualities:
             for width in args.widths:
                 config = Config.preset(args.preset, hidden=width)
+                config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
                 point = {"clip": clip, **encode_point(frames, fps, config, quality)}
                 points.append(point)
                 print(
