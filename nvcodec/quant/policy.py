@@ -151,16 +151,17 @@ class RateTrade:
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36))
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
 
 At one lambda the model's width is a rate-distortion choice like the steps: a
 wider model costs more bits and fits better. Measured by
-``python -m benchmarks.width_quality`` (``benchmarks/results/width_quality.json``):
-per quality, the width of widths 24/36/48 whose whole encode has the least
-J = MSE + lambda * bpp, on carphone and bikes.
+``python -m benchmarks.width_quality``: per quality, the width whose whole
+encode has the least J = MSE + lambda * bpp; of 24/36/48 on carphone and bikes
+(``benchmarks/results/width_quality.json``), and of 48/64 at Q 36, at the group
+length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``).
 """
-WIDEST = 48
+WIDEST = 64
 
 
 def width_for_quality(quality: float) -> int:

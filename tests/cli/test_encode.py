@@ -217,7 +217,8 @@ def test_a_quality_must_be_a_finite_number(tmp_path, source, capsys, value):
     [
         ([], 36),  # the default quality, 25
         (["--quality", "15"], 24),
-        (["--quality", "33"], 48),
+        (["--quality", "30"], 48),
+        (["--quality", "36"], 64),
         (["--lambda", "1e-3"], 48),  # quality 30
         (["--quality", "15", "--hidden", "20"], 20),
         (["--bits", "6"], 36),  # fixed depths keep the preset's width
