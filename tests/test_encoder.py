@@ -177,3 +177,24 @@ def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_pat
     assert not resumed.exists() and (tmp_path / "resumed.actv.partial").exists()
     run(resumed, -1)  # a new process resumes it
     assert resumed.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.parametrize(("quality", "width", "group_size"), [(15.0, 24, 30), (25.0, 36, 15), (36.0, 64, 15)])
+def test_without_a_config_the_quality_picks_width_and_group_length(
+    monkeypatch, tmp_path, clip, quality, width, group_size
+):
+    """As ``actv-encode --quality`` does; the fit itself is not run."""
+    import nvcodec.encoder as encoder_module
+
+    class Picked(Exception):
+        pass
+
+    def capture(frames, config, mask=None):
+        raise Picked(config)
+
+    monkeypatch.setattr(encoder_module, "VideoFitter", capture)
+    with pytest.raises(Picked) as picked:
+        encode(clip, tmp_path / "x.actv", quality=quality)
+    config = picked.value.args[0]
+    assert (config.model.hidden, config.fit.group_size) == (width, group_size)
+    assert not (tmp_path / "x.actv").exists()

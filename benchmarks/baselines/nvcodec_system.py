@@ -4,8 +4,9 @@
 ``nvcodec_qualities``, one encode per quality (rate in the loss,
 ``encode(quality=Q)``) at width ``nvcodec_hidden``, or without one at the
 width ``actv-encode --quality Q`` picks (``width_for_quality``), and at its
-group length (``fit_for_quality``); each point is a whole encode, fit and rate-aware phase, within the preset's iterations. Without
-them (the plans before the rate issue), the fixed-depth sweep below.
+group length (``fit_for_quality``); each point is a whole encode, fit and
+rate-aware phase, within the preset's iterations. Without them (the plans
+before the rate issue), the fixed-depth sweep below.
 
 ``nvcodec-depths``: the encoder before rate in the loss: one fit per model
 width (``nvcodec_widths``), each coded at every depth of ``nvcodec_bits``
