@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
-from benchmarks.clips import load_clip
-from benchmarks.common import RESULTS, command, json_clean, machine
-from benchmarks.width_quality import encode_point, least_cost
+from benchmarks.common import RESULTS
+from benchmarks.width_quality import sweep
 from nvcodec import Config
 from nvcodec.quant.policy import width_for_quality, with_group_length
 
@@ -36,30 +34,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--output", type=Path, default=RESULTS / "group_quality.json")
     args = parser.parse_args()
-    points: list[dict] = []
-    for clip in args.clips:
-        frames, fps = load_clip(clip, args.frames)
-        for quality in args.qualities:
-            for size in args.group_sizes:
-                config = Config.preset(args.preset, hidden=width_for_quality(quality))
-                config = dataclasses.replace(config, fit=with_group_length(config.fit, size))
-                point = {"clip": clip, **encode_point(frames, fps, config, quality)}
-                points.append(point)
-                print(
-                    f"{clip} Q {quality:g} groups of {size} ({point['iters']}/{point['iters_warm']} steps): "
-                    f"{point['bpp']:.4f} bpp, {point['psnr']:.2f} dB, J {point['cost']:.3e}, "
-                    f"{point['encode_seconds']:.0f} s",
-                    flush=True,
-                )
-                record = {
-                    "machine": machine(),
-                    "command": command(),
-                    "preset": args.preset,
-                    "points": points,
-                    "best_group_size": least_cost(points, "group_size"),
-                }
-                args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
-    print(json.dumps(least_cost(points, "group_size")))
+
+    def with_groups_of(size: int, quality: float) -> Config:
+        config = Config.preset(args.preset, hidden=width_for_quality(quality))
+        return dataclasses.replace(config, fit=with_group_length(config.fit, size))
+
+    sweep(args, args.group_sizes, "group_size", with_groups_of)
 
 
 if __name__ == "__main__":

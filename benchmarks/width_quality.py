@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +54,6 @@ def encode_point(frames: np.ndarray, fps: float, config: Config, quality: float)
         "cost": mse + lambda_for_quality(quality) * stats.bpp,
         "encode_seconds": stats.seconds,
     }
-
-
-def best_widths(points: list[dict]) -> dict[str, dict[str, int]]:
-    """Per clip and quality, the width of least cost J."""
-    return least_cost(points, "width")
 
 
 def least_cost(points: list[dict], key: str) -> dict[str, dict[str, int]]:
@@ -116,18 +112,28 @@ def main() -> None:
         record["ladder_bd_command"] = command()
         args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
         return
+
+    def at_width(width: int, quality: float) -> Config:
+        config = Config.preset(args.preset, hidden=width)
+        return dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
+
+    sweep(args, args.widths, "width", at_width)
+
+
+def sweep(args: argparse.Namespace, choices: list[int], key: str, config_for: Callable[[int, float], Config]) -> None:
+    """Encode every clip at every quality with every choice of ``key`` (``config_for(choice, quality)``);
+    the JSON is rewritten after every point."""
     points: list[dict] = []
     for clip in args.clips:
         frames, fps = load_clip(clip, args.frames)
         for quality in args.qualities:
-            for width in args.widths:
-                config = Config.preset(args.preset, hidden=width)
-                config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
-                point = {"clip": clip, **encode_point(frames, fps, config, quality)}
+            for choice in choices:
+                point = {"clip": clip, **encode_point(frames, fps, config_for(choice, quality), quality)}
                 points.append(point)
                 print(
-                    f"{clip} Q {quality:g} width {width}: {point['bpp']:.4f} bpp, {point['psnr']:.2f} dB, "
-                    f"J {point['cost']:.3e}, {point['encode_seconds']:.0f} s",
+                    f"{clip} Q {quality:g} {key} {choice} ({point['iters']}/{point['iters_warm']} steps): "
+                    f"{point['bpp']:.4f} bpp, {point['psnr']:.2f} dB, J {point['cost']:.3e}, "
+                    f"{point['encode_seconds']:.0f} s",
                     flush=True,
                 )
                 record = {
@@ -135,10 +141,10 @@ def main() -> None:
                     "command": command(),
                     "preset": args.preset,
                     "points": points,
-                    "best_width": best_widths(points),
+                    f"best_{key}": least_cost(points, key),
                 }
                 args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
-    print(json.dumps(best_widths(points)))
+    print(json.dumps(least_cost(points, key)))
 
 
 if __name__ == "__main__":

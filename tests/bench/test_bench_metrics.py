@@ -234,3 +234,25 @@ def test_the_sweeps_pick_the_setting_of_least_cost_per_clip_and_quality():
         {"clip": "b", "quality": 18.0, "group_size": 10, "cost": 0.1},
     ]
     assert least_cost(points, "group_size") == {"a": {"18": 30, "30": 10}, "b": {"18": 10}}
+
+
+def test_a_sweep_records_every_point_and_the_pick_of_least_cost(monkeypatch, tmp_path):
+    import argparse
+    import json
+
+    import benchmarks.width_quality as sweeps
+    from nvcodec import Config
+
+    monkeypatch.setattr(sweeps, "load_clip", lambda clip, frames: (None, 25.0))
+
+    def fake_point(frames, fps, config, quality):  # the encode itself is the slow part, tested elsewhere
+        size = config.fit.group_size
+        return {"group_size": size, "quality": quality, "iters": config.fit.iters, "iters_warm": config.fit.iters_warm,
+                "bpp": 1.0 / size, "psnr": 30.0, "encode_seconds": 0.0, "cost": abs(size - quality)}  # fmt: skip
+
+    monkeypatch.setattr(sweeps, "encode_point", fake_point)
+    args = argparse.Namespace(clips=["a"], qualities=[12.0, 28.0], frames=3, preset="fast", output=tmp_path / "s.json")
+    sweeps.sweep(args, [10, 30], "group_size", lambda size, q: Config.preset("fast", group_size=size))
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert len(record["points"]) == 4 and record["preset"] == "fast"
+    assert record["best_group_size"] == {"a": {"12": 10, "28": 30}}
