@@ -164,12 +164,14 @@ length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``)
 WIDEST = 64
 
 
+def _step_for(quality: float, steps: tuple[tuple[float, int], ...], last: int) -> int:
+    """The value of the first ``(below, value)`` step that ``quality`` lies below; ``last`` above them all."""
+    return next((value for below, value in steps if quality < below), last)
+
+
 def width_for_quality(quality: float) -> int:
     """The frame-INR width (``ModelConfig.hidden``) that ``actv-encode --quality`` uses when none is given."""
-    for below, width in WIDTH_STEPS:
-        if quality < below:
-            return width
-    return WIDEST
+    return _step_for(quality, WIDTH_STEPS, WIDEST)
 
 
 GROUP_STEPS: tuple[tuple[float, int], ...] = ((24.0, 30),)
@@ -187,10 +189,7 @@ SHORTEST_GROUP = 15
 
 def group_size_for_quality(quality: float) -> int:
     """Frames per group (``FitConfig.group_size``) that ``actv-encode --quality`` uses when none is given."""
-    for below, frames in GROUP_STEPS:
-        if quality < below:
-            return frames
-    return SHORTEST_GROUP
+    return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
 def fit_for_quality(quality: float, fit: FitConfig, keep_steps: bool = False) -> FitConfig:
