@@ -33,12 +33,16 @@ Held out (``HELD_OUT_CLIPS``): clips no rule was chosen on, where a rule
 learned from the four above is checked before it becomes a default:
 
 ``bikes_early`` and ``bikes_late``
-    bikes.mp4's shots at frames 30-75 (a pan along a street) and 187-241,
-    framed like ``bikes``.
+    bikes.mp4's shots at frames 30-75 and 187-241, framed like ``bikes``.
 ``bunny_open``
     bigbuckbunny.mp4 frames 0-59 (the opening shot), framed like ``bunny``.
 ``motion_slow``
     :func:`nvcodec.sample.sample_clip` at ``speed=2``: half ``motion``'s speeds.
+``carphone_late``, ``bikes_pan`` and ``bunny_late``
+    A second held-out set, for a rule changed after seeing the first:
+    carphone frames 60-119; bikes.mp4's shot at frames 76-136 (it opens in a pan),
+    framed like ``bikes``; bigbuckbunny.mp4 frames 100-131 in the window
+    40 pixels right of ``bunny``'s.
 
 Frames come back as float32 ``[T, H, W, 3]`` in [0, 1] holding exact 8-bit
 levels (the generated clip is rounded too), because every system decodes to
@@ -162,11 +166,44 @@ _SPECS: dict[str, ClipSpec] = {
         fps=25.0,
         description="nvcodec.sample.sample_clip(speed=2): the motion clip at half its speeds (held out)",
     ),
+    "carphone_late": ClipSpec(
+        name="carphone_late",
+        source="carphone_pristine.mp4",
+        start=60,
+        max_frames=60,
+        description="carphone_pristine.mp4 frames 60-119 (held out)",
+    ),
+    "bikes_pan": ClipSpec(
+        name="bikes_pan",
+        source="bikes.mp4",
+        start=76,
+        max_frames=61,
+        crop=(0, 64),
+        resize_height=144,
+        description="bikes.mp4 shot 76-136 framed like the bikes clip (held out)",
+    ),
+    "bunny_late": ClipSpec(
+        name="bunny_late",
+        source="bigbuckbunny.mp4",
+        start=100,
+        max_frames=32,
+        crop=(0, 80),
+        resize_height=144,
+        description="bigbuckbunny.mp4 frames 100-131, window 40 px right of the bunny clip's (held out)",
+    ),
 }
 
 SCENE_CUT_CLIPS: tuple[str, ...] = ("bikes_cut",)
 """Clips that cross a scene cut on purpose (per-group quality spread), left out of the default sweeps."""
-HELD_OUT_CLIPS: tuple[str, ...] = ("bikes_early", "bikes_late", "bunny_open", "motion_slow")
+HELD_OUT_CLIPS: tuple[str, ...] = (
+    "bikes_early",
+    "bikes_late",
+    "bunny_open",
+    "motion_slow",
+    "carphone_late",
+    "bikes_pan",
+    "bunny_late",
+)
 """Clips no rule was chosen on, to check a rule learned from ``CLIPS``; left out of the default sweeps."""
 CLIPS: tuple[str, ...] = tuple(name for name in _SPECS if name not in (*SCENE_CUT_CLIPS, *HELD_OUT_CLIPS))
 """The single-shot clips of the sweeps, in the order reports list them."""

@@ -27,6 +27,7 @@ from nvcodec.header import is_intra, new_header_map
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
+from nvcodec.quant.content import width_for_content
 from nvcodec.quant.policy import (
     ENCODER_POLICY,
     CodingPolicy,
@@ -282,7 +283,9 @@ def encode(
         coded at ``quant``'s bit depths (``benchmarks/results/README.md`` compares the two).
         Without a ``config``, the model's width and the group length follow the
         quality too (:func:`~nvcodec.quant.policy.width_for_quality`,
-        :func:`~nvcodec.quant.policy.fit_for_quality`), as in ``actv-encode``.
+        :func:`~nvcodec.quant.policy.fit_for_quality`), as in ``actv-encode``,
+        and without a mask a short trial fit may widen the model for hard
+        content (:func:`~nvcodec.quant.content.width_for_content`).
     max_bpp: a rate target for the whole file; groups that would overrun their
         share are coded at fewer bits, or with coarser learned steps
         (:mod:`nvcodec.quant.ratecontrol`).
@@ -302,6 +305,8 @@ def encode(
         else:
             model = ModelConfig(hidden=width_for_quality(trade.quality))
             config = Config(model=model, fit=fit_for_quality(trade.quality, FitConfig()))
+            if mask is None:
+                config = width_for_content(frames, config, trade.lambda_).apply(config)
     quant = quant or QuantConfig()
     fitter = VideoFitter(frames, config, mask=mask)
     job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder, trade)

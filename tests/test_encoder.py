@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from nvcodec import Config, QuantConfig, VideoReader, encode
@@ -183,8 +184,17 @@ def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_pat
 def test_without_a_config_the_quality_picks_width_and_group_length(
     monkeypatch, tmp_path, clip, quality, width, group_size
 ):
-    """As ``actv-encode --quality`` does; the fit itself is not run."""
+    """As ``actv-encode --quality`` does, before the trial fit (kept out here); the fit itself is not run."""
+    config, _ = _picked_config(monkeypatch, tmp_path, clip, quality=quality, trial=lambda config: config.model.hidden)
+    assert (config.model.hidden, config.fit.group_size) == (width, group_size)
+    assert not (tmp_path / "x.actv").exists()
+
+
+def _picked_config(monkeypatch, tmp_path, clip, trial, **options) -> tuple[Config, list[float]]:
+    """The config ``encode(clip, **options)`` fits with, and the lambdas of the trial fits run;
+    ``trial(config)`` stands in for the trial fit's width."""
     import nvcodec.encoder as encoder_module
+    from nvcodec.quant.content import WidthChoice
 
     class Picked(Exception):
         pass
@@ -192,9 +202,25 @@ def test_without_a_config_the_quality_picks_width_and_group_length(
     def capture(frames, config, mask=None):
         raise Picked(config)
 
+    tried = []
+
+    def trial_fit(frames, config, lambda_):
+        tried.append(lambda_)
+        return WidthChoice(trial(config), config.model.hidden, 1.0)
+
     monkeypatch.setattr(encoder_module, "VideoFitter", capture)
+    monkeypatch.setattr(encoder_module, "width_for_content", trial_fit)
     with pytest.raises(Picked) as picked:
-        encode(clip, tmp_path / "x.actv", quality=quality)
-    config = picked.value.args[0]
-    assert (config.model.hidden, config.fit.group_size) == (width, group_size)
-    assert not (tmp_path / "x.actv").exists()
+        encode(clip, tmp_path / "x.actv", **options)
+    return picked.value.args[0], tried
+
+
+def test_without_a_config_the_trial_fit_may_widen_the_model_but_not_with_a_mask(monkeypatch, tmp_path, clip):
+    widen = lambda config: config.model.hidden + 12  # noqa: E731
+    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, quality=30.0)
+    assert config.model.hidden == 60 and tried == [pytest.approx(1e-3)]
+    mask = np.ones(clip.shape[1:3], bool)
+    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, quality=30.0, mask=mask)
+    assert config.model.hidden == 48 and tried == []
+    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, config=CONFIG, quality=30.0)
+    assert config.model.hidden == CONFIG.model.hidden and tried == []

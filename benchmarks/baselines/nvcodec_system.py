@@ -3,8 +3,9 @@
 ``nvcodec``: the encoder as ``actv-encode`` runs it. With a plan's
 ``nvcodec_qualities``, one encode per quality (rate in the loss,
 ``encode(quality=Q)``) at width ``nvcodec_hidden``, or without one at the
-width ``actv-encode --quality Q`` picks (``width_for_quality``), and at its
-group length (``fit_for_quality``); each point is a whole encode, fit and
+width ``actv-encode --quality Q`` picks (``width_for_quality``, widened for
+hard content by the trial fit of ``width_for_content``), and at its group
+length (``fit_for_quality``); each point is a whole encode, trial fit, fit and
 rate-aware phase, within the preset's iterations. Without them (the plans
 before the rate issue), the fixed-depth sweep below.
 
@@ -36,7 +37,9 @@ from nvcodec import Config, QuantConfig, VideoReader, __version__
 from nvcodec.encoder import encode, write_groups
 from nvcodec.fit import fit_groups
 from nvcodec.header import new_header_map
+from nvcodec.quant.content import WidthChoice, width_for_content
 from nvcodec.quant.policy import fit_for_quality, width_for_quality
+from nvcodec.quant.rdtrain import lambda_for_quality
 
 
 def _decode_actv(path: Path, count: int) -> tuple[np.ndarray, float]:
@@ -93,6 +96,10 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
         hidden = plan.get("nvcodec_hidden") or width_for_quality(quality)
         config = Config.preset(plan["nvcodec_preset"], hidden=hidden, device="auto")
         config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
+        choice = WidthChoice(hidden, hidden)
+        if "nvcodec_hidden" not in plan:  # as actv-encode: the trial fit may widen it; its time is the point's
+            choice = width_for_content(frames, config, lambda_for_quality(quality))
+            config, hidden = choice.apply(config), choice.width
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.actv"
             stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
@@ -107,15 +114,18 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
             "group_size": config.fit.group_size,
             "patch": config.model.patch,
         }
+        seconds = stats.seconds + choice.seconds
         extra = {
-            "fit_seconds": stats.seconds,
+            "fit_seconds": seconds,
+            "width_trial_seconds": choice.seconds,
+            "width_trial_mse": choice.trial_mse,
             "coded_bits": stats.coded_bits,
             "estimated_bits": stats.estimated_bits,
             "group_psnr_fit": stats.fit_psnr,
         }
-        out.append(Coded("nvcodec", settings, size, decoded, stats.seconds, decode_fps, extra))
+        out.append(Coded("nvcodec", settings, size, decoded, seconds, decode_fps, extra))
         print(
-            f"  nvcodec quality {quality:g}, width {hidden}: {8 * size / frames[..., 0].size:.3f} bpp, {stats.seconds:.0f} s"
+            f"  nvcodec quality {quality:g}, width {hidden}: {8 * size / frames[..., 0].size:.3f} bpp, {seconds:.0f} s"
         )
     return out
 

@@ -61,6 +61,7 @@ from nvcodec.encoder import GroupCoded, encode
 from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.header import stored_bits_estimate
+from nvcodec.quant.content import width_for_content
 from nvcodec.quant.policy import (
     DEFAULT_QUALITY,
     GROUP_STEPS,
@@ -147,7 +148,8 @@ def build_parser() -> Parser:
         type=positive_int,
         help="width of each patch's network (default: chosen by --quality, "
         + ", ".join(f"{width} below {below:g}" for below, width in WIDTH_STEPS)
-        + f", else {WIDEST}; {ModelConfig().hidden} with --bits alone)",
+        + f", else {WIDEST}; one step wider where short trial fits find that it pays on this video, without --mask; "
+        f"{ModelConfig().hidden} with --bits alone)",
     )
     model.add_argument(
         "--group-size",
@@ -399,6 +401,11 @@ def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
     source = open_input(job, args)
     mask = open_mask(args.mask, args, source.shape) if args.mask is not None else None
     try:
+        if args.hidden is None and trade is not None and mask is None:
+            choice = width_for_content(source, config, trade.lambda_)
+            config = choice.apply(config)
+            if choice.trial_mse is not None:
+                info(PROG, f"{job.name}: {choice.describe(trade.lambda_)}", args.quiet)
         config, warning = sized_for_video(config, quant, source.shape, fixed=args.hidden is not None)
         if warning:
             info(PROG, warning, args.quiet)

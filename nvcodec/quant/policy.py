@@ -160,6 +160,8 @@ wider model costs more bits and fits better. Measured by
 encode has the least J = MSE + lambda * bpp; of 24/36/48 on carphone and bikes
 (``benchmarks/results/width_quality.json``), and of 48/64 at Q 36, at the group
 length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``).
+Where the next width up pays on the video at hand, short trial fits find it
+and the encoder takes it (:mod:`nvcodec.quant.content`).
 """
 WIDEST = 64
 

@@ -250,3 +250,16 @@ def test_scene_cuts_are_on_unless_switched_off():
     parse = encode_cli.build_parser().parse_args
     assert encode_cli._config(parse(["in.mp4", "-o", "x.actv"]))[0].fit.scene_cuts
     assert not encode_cli._config(parse(["in.mp4", "-o", "x.actv", "--no-scene-cuts"]))[0].fit.scene_cuts
+
+
+def test_a_trial_fit_picks_the_width_unless_hidden_or_a_mask_is_given(tmp_path, source, capsys):
+    steps = ["--preset", "fast", "--no-compile", "--device", "cpu", "--patch", "16", "--group-size", "2",
+             "--iters", "30", "--iters-warm", "15", "--quality", "30", "-y"]  # fmt: skip
+    out = str(tmp_path / "x.actv")
+    assert encode_cli.main([str(source), "-o", out, *steps]) == 0
+    assert "trial fits at widths 48 and 64" in capsys.readouterr().err
+    assert encode_cli.main([str(source), "-o", out, *steps, "--hidden", "8"]) == 0
+    assert "trial fit" not in capsys.readouterr().err
+    write_png_folder(tmp_path / "mask", np.ones((1, HEIGHT, WIDTH, 3), np.float32))
+    assert encode_cli.main([str(source), "-o", out, *steps, "--mask", str(tmp_path / "mask" / "000000.png")]) == 0
+    assert "trial fit" not in capsys.readouterr().err

@@ -1,0 +1,117 @@
+"""Does the trial fit pick the width of least cost? The check behind ``nvcodec.quant.content``.
+
+For every clip and quality: the trial fits' MSE at the quality's width and at
+the next one up (``width_for_content``), the fall between them in lambdas
+against the least fall that makes the encoder widen, and the width picked.
+Where the width sweeps (``benchmarks.width_quality``) hold whole encodes at
+both widths and the encoder's group length, the width of least
+J = MSE + lambda * bpp is set beside the pick: the rule agrees with the
+measurement or it does not.
+
+    python -m benchmarks.width_trial                       # 11 clips at Q 18, 24, 30; about 3 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
+from benchmarks.common import RESULTS, command, json_clean, machine
+from nvcodec import Config
+from nvcodec.quant.content import least_fall, next_width, width_for_content
+from nvcodec.quant.policy import fit_for_quality, width_for_quality
+from nvcodec.quant.rdtrain import lambda_for_quality
+
+SWEEPS = (
+    "group_quality.json",
+    "group_quality_2.json",
+    "width_quality_q30.json",
+    "width_heldout_q30.json",
+    "width_heldout2_q30.json",
+    "width_q24_hard.json",
+    "width_q24_check.json",
+    "width_q18_hard.json",
+)
+"""Width sweeps whose whole encodes give the least-cost width (those measured at the encoder's group length)."""
+
+
+def measured_costs(paths: list[Path]) -> dict[tuple[str, float, int], float]:
+    """J of every swept ``(clip, quality, width)`` encoded at the group length the encoder uses at that quality."""
+    costs = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for point in json.loads(path.read_text())["points"]:
+            quality = float(point["quality"])
+            if point.get("group_size") == fit_for_quality(quality, Config.preset("fast").fit).group_size:
+                costs[(point["clip"], quality, int(point["width"]))] = point["cost"]
+    return costs
+
+
+def trial(clip: str, quality: float, frames_count: int, preset: str) -> dict:
+    """What the encoder's trial fits find on ``clip`` at ``quality`` and the width they pick."""
+    frames, _ = load_clip(clip, frames_count)
+    config = Config.preset(preset, hidden=width_for_quality(quality))
+    config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
+    lambda_ = lambda_for_quality(quality)
+    choice = width_for_content(frames, config, lambda_)
+    row: dict = {"clip": clip, "quality": quality, "tried": choice.tried, "picked": choice.width}
+    if choice.trial_mse is None or choice.wider_mse is None:
+        return row
+    row.update(
+        trial_mse=choice.trial_mse,
+        wider_trial_mse=choice.wider_mse,
+        fall_lambdas=(choice.trial_mse - choice.wider_mse) / lambda_,
+        seconds=choice.seconds,
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", nargs="+", default=[*CLIPS, *HELD_OUT_CLIPS])
+    parser.add_argument("--qualities", nargs="+", type=float, default=[18.0, 24.0, 30.0])
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--output", type=Path, default=RESULTS / "width_trial.json")
+    args = parser.parse_args()
+    costs = measured_costs([RESULTS / name for name in SWEEPS])
+    rows = []
+    for clip in args.clips:
+        for quality in args.qualities:
+            row = trial(clip, quality, args.frames, args.preset)
+            tried = row["tried"]
+            wider = next_width(tried)
+            if wider is not None:
+                row["wider"], row["least_fall"] = wider, least_fall(tried, wider)
+                measured = [costs.get((clip, quality, w)) for w in (tried, wider)]
+                if None not in measured:
+                    row["cost"] = {str(tried): measured[0], str(wider): measured[1]}
+                    row["least_cost_width"] = tried if measured[0] <= measured[1] else wider
+                    row["wider_cost_change"] = measured[1] / measured[0] - 1
+                    row["agrees"] = row["least_cost_width"] == row["picked"]
+            rows.append(row)
+            print(_line(row), flush=True)
+            record = {"machine": machine(), "command": command(), "preset": args.preset, "sweeps": SWEEPS, "rows": rows}
+            args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+    judged = [r for r in rows if "agrees" in r]
+    print(f"the trial picks the least-cost width in {sum(r['agrees'] for r in judged)} of {len(judged)} measured cases")
+
+
+def _line(row: dict) -> str:
+    text = f"{row['clip']} Q {row['quality']:g}: width {row['tried']} -> {row['picked']}"
+    if "fall_lambdas" in row:
+        text += f" (fall {row['fall_lambdas']:.3f} lambda, least {row['least_fall']:.3f})"
+    if "agrees" in row:
+        text += (
+            f"; least J at {row['least_cost_width']} (wider {100 * row['wider_cost_change']:+.1f}% J): "
+            f"{'agrees' if row['agrees'] else 'DISAGREES'}"
+        )
+    return text
+
+
+if __name__ == "__main__":
+    main()

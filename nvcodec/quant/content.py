@@ -1,0 +1,143 @@
+"""The content's say in the model's width: short trial fits of the first group.
+
+:func:`~nvcodec.quant.policy.width_for_quality` gives the width of least
+J = D + lambda * R for typical content at each quality. Whether the next
+width up pays on a given video depends on how much error the wider model
+removes there: it pays where D falls by more than lambda times its extra
+rate (about 0.2 bpp from width 48 to 64). The fall differs from clip to clip
+by more than the error itself does (carphone gains little from width, a
+textured or moving clip much), so the encoder measures it: it fits the first
+group briefly at the quality's width and at the next one, and takes the wider
+where its error is lower by more than :func:`least_fall` lambdas.
+
+Each trial is :data:`TRIAL_SHARE` of the first group's fit steps (the two
+together about 8% of a 31-frame encode at the fast preset), run before the
+encode and thrown away. A width the user gave is never changed. Measured by
+``python -m benchmarks.width_quality`` on the bench clips and held-out ones
+(``benchmarks/results/README.md``, "Width by content").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nvcodec.config import Config
+from nvcodec.fit import VideoFitter
+from nvcodec.quant.policy import WIDEST, WIDTH_STEPS
+from nvcodec.source import FrameSource
+
+TRIAL_SHARE = 0.1
+"""Steps of the trial fit, as a share of the first group's fit steps (``FitConfig.iters``)."""
+WIDTH_PAYS = 0.27
+"""Least fall of the trial MSE, in lambdas, from width 48 to 64 for 64 to be taken.
+
+At Q 30 the trials' MSE falls by 0.16 (carphone) and 0.21 (bunny) lambdas,
+whose least-J width is 48, and by 0.33-1.79 on six clips whose least-J width
+is 64 (``width_quality_q30.json``, ``width_heldout_q30.json``). Other steps of
+the ladder scale it by the hidden weights they add (:func:`least_fall`).
+"""
+_REFERENCE_STEP = (48, 64)
+WIDTHS: tuple[int, ...] = (*(width for _, width in WIDTH_STEPS), WIDEST)
+"""The ladder of widths the quality rule picks from, narrowest first."""
+
+
+@dataclass(frozen=True)
+class WidthChoice:
+    """The width an encode takes, and the trial that chose it (``trial_mse`` None: no trial was run)."""
+
+    width: int
+    tried: int
+    trial_mse: float | None = None
+    """The trial's MSE at ``tried``."""
+    wider_mse: float | None = None
+    """The trial's MSE at the next width up."""
+    seconds: float = 0.0
+
+    @property
+    def widened(self) -> bool:
+        return self.width != self.tried
+
+    def apply(self, config: Config) -> Config:
+        """``config`` at this width."""
+        return with_width(config, self.width)
+
+    def describe(self, lambda_: float) -> str:
+        """One line for a log: what the trials found and the width taken."""
+        if self.trial_mse is None or self.wider_mse is None:
+            return f"width {self.width}"
+        fall = (self.trial_mse - self.wider_mse) / lambda_
+        return (
+            f"trial fits at widths {self.tried} and {next_width(self.tried)}: the wider's MSE is "
+            f"{fall:.2f} lambda lower, so width {self.width} ({self.seconds:.1f} s)"
+        )
+
+
+def with_width(config: Config, width: int) -> Config:
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, hidden=width))
+
+
+def next_width(width: int) -> int | None:
+    """The ladder's next width above ``width``; None where ``width`` is the widest or not on the ladder."""
+    if width not in WIDTHS or width == WIDTHS[-1]:
+        return None
+    return WIDTHS[WIDTHS.index(width) + 1]
+
+
+def least_fall(tried: int, wider: int) -> float:
+    """:data:`WIDTH_PAYS` for the step from ``tried`` to ``wider``, in lambdas.
+
+    The extra rate of a wider model follows the weights it adds, which grow
+    with the square of the width (``36 -> 48`` adds 0.56 times the weights
+    of ``48 -> 64``, and measured 0.5-0.6 times the bits).
+    """
+    narrow, wide = _REFERENCE_STEP
+    return WIDTH_PAYS * (wider**2 - tried**2) / (wide**2 - narrow**2)
+
+
+def _first_frames(frames: np.ndarray | torch.Tensor | FrameSource, count: int) -> np.ndarray | torch.Tensor:
+    if isinstance(frames, FrameSource):
+        return frames.read(0, min(count, frames.num_frames) - 1)
+    return frames[:count]
+
+
+def trial_mse(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -> float:
+    """MSE of a short cold fit of the first group of ``frames`` at ``config``'s width, over its frames.
+
+    The fit takes :data:`TRIAL_SHARE` of ``config.fit.iters`` steps on the
+    frames of one group of ``config.fit.group_size`` (no scene-cut search, no compilation).
+    """
+    head = _first_frames(frames, config.fit.group_size + 1)
+    fit = dataclasses.replace(
+        config.fit,
+        iters=max(1, round(TRIAL_SHARE * config.fit.iters)),
+        group_size=max(1, len(head) - 1),
+        scene_cuts=False,
+        compile=False,
+    )
+    fitted = VideoFitter(head, dataclasses.replace(config, fit=fit)).fit(0, None)
+    with torch.no_grad():
+        decoded = fitted.group.render(list(range(len(head))))
+    return float(torch.mean((decoded - fitted.frames) ** 2))
+
+
+def width_for_content(frames: np.ndarray | torch.Tensor | FrameSource, config: Config, lambda_: float) -> WidthChoice:
+    """``config``'s width, or the ladder's next one where trial fits find that it pays at ``lambda_``.
+
+    ``config.model.hidden`` is the width to try, normally
+    :func:`~nvcodec.quant.policy.width_for_quality`'s; a width off the ladder,
+    or the widest, is kept without a trial.
+    """
+    tried = config.model.hidden
+    wider = next_width(tried)
+    if wider is None:
+        return WidthChoice(tried, tried)
+    started = time.perf_counter()
+    narrow_mse = trial_mse(frames, config)
+    wider_mse = trial_mse(frames, with_width(config, wider))
+    width = wider if narrow_mse - wider_mse > least_fall(tried, wider) * lambda_ else tried
+    return WidthChoice(width, tried, narrow_mse, wider_mse, time.perf_counter() - started)
