@@ -21,6 +21,7 @@ from pathlib import Path
 from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
 from nvcodec import Config
+from nvcodec.quant import content
 from nvcodec.quant.content import least_fall, next_width, width_for_content
 from nvcodec.quant.policy import fit_for_quality, width_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
@@ -77,7 +78,14 @@ def main() -> None:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--output", type=Path, default=RESULTS / "width_trial.json")
+    parser.add_argument(
+        "--trial-share",
+        type=float,
+        default=content.TRIAL_SHARE,
+        help="steps of each trial as a share of the first group's (default: the encoder's)",
+    )
     args = parser.parse_args()
+    content.TRIAL_SHARE = args.trial_share
     costs = measured_costs([RESULTS / name for name in SWEEPS])
     rows = []
     for clip in args.clips:
@@ -95,7 +103,14 @@ def main() -> None:
                     row["agrees"] = row["least_cost_width"] == row["picked"]
             rows.append(row)
             print(_line(row), flush=True)
-            record = {"machine": machine(), "command": command(), "preset": args.preset, "sweeps": SWEEPS, "rows": rows}
+            record = {
+                "machine": machine(),
+                "command": command(),
+                "preset": args.preset,
+                "trial_share": args.trial_share,
+                "sweeps": SWEEPS,
+                "rows": rows,
+            }
             args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
     judged = [r for r in rows if "agrees" in r]
     print(f"the trial picks the least-cost width in {sum(r['agrees'] for r in judged)} of {len(judged)} measured cases")
