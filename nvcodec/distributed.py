@@ -74,6 +74,9 @@ class VideoRequest:
     """The stored frame rate; by default the source's."""
     mask: Input | None = None
     resume_folder: Path | None = None
+    config: Config | None = None
+    """This video's own config (e.g. at the width its trial fits chose,
+    :func:`~nvcodec.quant.content.width_for_content`); by default the one given to :func:`encode_videos`."""
 
 
 def _open(source: Input) -> FrameSource:
@@ -193,9 +196,8 @@ class _Driver:
                  gpus_per_task: float, threads: int | None, on_group: Any, on_segment: Any, on_progress: Any,
                  trade: RateTrade | None = None):  # fmt: skip
         self.ray = ray
-        self.config = (
-            config if gpus_per_task <= 0 else Config(config.model, dataclasses.replace(config.fit, device="cuda"))
-        )
+        self.config = config
+        self.gpus_per_task = gpus_per_task
         self.quant, self.max_bpp, self.segment_groups = quant, max_bpp, segment_groups
         self.on_group, self.on_segment, self.on_progress = on_group, on_segment, on_progress
         self.threads = threads
@@ -253,13 +255,21 @@ class _Driver:
             outcomes[number].stats = self._close(video)
         return outcomes
 
+    def _config_of(self, request: VideoRequest) -> Config:
+        """The video's config, on the GPU where the tasks get one."""
+        config = request.config or self.config
+        return (
+            config if self.gpus_per_task <= 0 else Config(config.model, dataclasses.replace(config.fit, device="cuda"))
+        )
+
     def _prepare(self, request: VideoRequest) -> _Video:
         source = _open(request.source)
         mask = _open(request.mask) if request.mask is not None else None
+        config = self._config_of(request)
         try:
-            fitter = VideoFitter(source, self.config, mask=mask)
+            fitter = VideoFitter(source, config, mask=mask)
             fps = request.fps or source.fps
-            job = EncodeJob.prepare(fitter, fps, self.config, self.quant, self.max_bpp, self.segment_groups,
+            job = EncodeJob.prepare(fitter, fps, config, self.quant, self.max_bpp, self.segment_groups,
                                     request.resume_folder, self.trade)  # fmt: skip
         finally:
             source.close()
@@ -285,7 +295,7 @@ class _Driver:
                 continue
             done = tuple(resumable_prefix(job.plan, segment, job.saved))
             video.resumed += len(done)
-            tasks.append(SegmentTask(number, source, mask, self.config, self.quant, self.segment_groups, segment,
+            tasks.append(SegmentTask(number, source, mask, video.fitter.config, self.quant, self.segment_groups, segment,
                                      done, self.max_bpp, job.header_bytes, self.threads, self.trade,
                                      tuple(video.fitter.cuts)))  # fmt: skip
         return tasks

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from nvcodec.cli.common import info, progress_enabled
+from nvcodec.cli.encode import config_for_video
 from nvcodec.cli.jobs import PROG, Job, decoded_psnr, open_input, open_mask, rate_trade, stop_frame, summary
 from nvcodec.config import Config, QuantConfig
 from nvcodec.device import resolve_device
@@ -33,6 +34,7 @@ WORKER_LINE_INTERVAL = 30.0
 
 def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args) -> int:
     ray_module()  # one line saying how to install Ray, before reading anything
+    trade = rate_trade(args)
     requests, failed = [], 0
     totals: dict[Path, int] = {}  # segments per output: estimated here, exact once its first segment is written
     in_memory: dict[int, ArraySource] = {}  # the sample clip or stdin, kept for the summary
@@ -61,9 +63,10 @@ def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args)
             else:
                 opened.close()
                 mask = SourceSpec(str(args.mask), args.start, stop_frame(args), args.stride)
+        video_config = config_for_video(config, quant, job.name, frames, mask is not None, args)
         groups = len(group_bounds(frames.num_frames, config.fit.group_size)) - 1  # scene cuts may add some
         totals[job.output] = SegmentPlan.segment_count(groups, args.segment_groups or quant.intra_period)
-        requests.append(VideoRequest(source, job.output, frames.fps, mask, job.resume_folder))
+        requests.append(VideoRequest(source, job.output, frames.fps, mask, job.resume_folder, video_config))
         if job.spec is not None:
             frames.close()
     bar = tqdm(total=sum(totals.values()), desc="segments", unit="segment", disable=not progress_enabled(args.quiet))
@@ -101,7 +104,7 @@ def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args)
             threads_per_task=args.threads or 1,
             on_segment=on_segment,
             on_progress=on_progress,
-            trade=rate_trade(args),
+            trade=trade,
         )
     finally:
         bar.close()

@@ -286,6 +286,23 @@ def sized_for_video(config: Config, quant: QuantConfig, shape: tuple[int, int, i
     )
 
 
+def config_for_video(config: Config, quant: QuantConfig, name: str, source: FrameSource, masked: bool, args) -> Config:
+    """``config`` made for the input ``name``: at the width its trial fits choose (when the quality chose it and
+    no mask is given, :func:`~nvcodec.quant.content.width_for_content`), then sized for it (:func:`sized_for_video`).
+
+    Serial and Ray encodes (:mod:`nvcodec.cli.cluster`) both make it here, so they write the same bytes."""
+    trade = rate_trade(args)
+    if args.hidden is None and trade is not None and not masked:
+        choice = width_for_content(source, config, trade.lambda_)
+        config = choice.apply(config)
+        if choice.trial_mse is not None:
+            info(PROG, f"{name}: {choice.describe(trade.lambda_)}", args.quiet)
+    config, warning = sized_for_video(config, quant, source.shape, fixed=args.hidden is not None)
+    if warning:
+        info(PROG, warning, args.quiet)
+    return config
+
+
 LOG_INTERVAL = 30.0
 """Seconds between progress lines when stderr is a log, not a terminal."""
 
@@ -401,14 +418,7 @@ def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
     source = open_input(job, args)
     mask = open_mask(args.mask, args, source.shape) if args.mask is not None else None
     try:
-        if args.hidden is None and trade is not None and mask is None:
-            choice = width_for_content(source, config, trade.lambda_)
-            config = choice.apply(config)
-            if choice.trial_mse is not None:
-                info(PROG, f"{job.name}: {choice.describe(trade.lambda_)}", args.quiet)
-        config, warning = sized_for_video(config, quant, source.shape, fixed=args.hidden is not None)
-        if warning:
-            info(PROG, warning, args.quiet)
+        config = config_for_video(config, quant, job.name, source, mask is not None, args)
         count, height, width = source.shape
         info(
             PROG,

@@ -11,10 +11,11 @@ group briefly at the quality's width and at the next one, and takes the wider
 where its error is lower by more than :func:`least_fall` lambdas.
 
 Each trial is :data:`TRIAL_SHARE` of the first group's fit steps (the two
-together about 8% of a 31-frame encode at the fast preset), run before the
-encode and thrown away. A width the user gave is never changed. Measured by
-``python -m benchmarks.width_quality`` on the bench clips and held-out ones
-(``benchmarks/results/README.md``, "Width by content").
+together 4-7 s, about 10% of a 31-frame encode at the fast preset on 2 CPU
+cores), run before the encode and thrown away. A width the user gave is never
+changed. Checked by ``python -m benchmarks.width_trial`` against the width
+sweeps on the bench clips and held-out ones: the least-J width in 17 of 18
+measured cases (``benchmarks/results/README.md``, "Width by content").
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class WidthChoice:
 
 
 def with_width(config: Config, width: int) -> Config:
+    """``config`` with the frame INR ``width`` wide (``ModelConfig.hidden``)."""
     return dataclasses.replace(config, model=dataclasses.replace(config.model, hidden=width))
 
 

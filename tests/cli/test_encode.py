@@ -192,6 +192,17 @@ def test_workers_encode_the_same_bytes_as_a_serial_run(tmp_path, source, capsys)
     assert (tmp_path / "ray.actv").read_bytes() == (tmp_path / "serial.actv").read_bytes()
 
 
+@pytest.mark.ray
+@pytest.mark.slow
+def test_workers_take_the_width_of_the_trial_fits_as_a_serial_run_does(tmp_path, source, capsys):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    options = [*TRIAL_ARGS, "--segment-groups", "2"]
+    assert encode_cli.main([str(source), "-o", str(tmp_path / "serial.actv"), *options]) == 0
+    assert encode_cli.main([str(source), "-o", str(tmp_path / "ray.actv"), "--workers", "2", *options]) == 0
+    assert (tmp_path / "ray.actv").read_bytes() == (tmp_path / "serial.actv").read_bytes()
+    assert capsys.readouterr().err.count("trial fits at widths 48 and 64") == 2
+
+
 def test_quality_is_the_default_and_bits_alone_selects_fixed_depths(tmp_path, source, capsys):
     for options, coding in (([], "lambda 0.00316"), (["--quality", "30"], "lambda 0.001"), (["--bits", "6"], "6 bits")):
         out = tmp_path / "x.actv"
@@ -252,9 +263,12 @@ def test_scene_cuts_are_on_unless_switched_off():
     assert not encode_cli._config(parse(["in.mp4", "-o", "x.actv", "--no-scene-cuts"]))[0].fit.scene_cuts
 
 
+TRIAL_ARGS = [arg for arg in TINY_ARGS if arg not in ("--hidden", "8")] + ["--quality", "30", "-y"]
+"""TINY_ARGS with the width left to the quality and the trial fits (48 or 64 at Q 30)."""
+
+
 def test_a_trial_fit_picks_the_width_unless_hidden_or_a_mask_is_given(tmp_path, source, capsys):
-    steps = ["--preset", "fast", "--no-compile", "--device", "cpu", "--patch", "16", "--group-size", "2",
-             "--iters", "30", "--iters-warm", "15", "--quality", "30", "-y"]  # fmt: skip
+    steps = TRIAL_ARGS
     out = str(tmp_path / "x.actv")
     assert encode_cli.main([str(source), "-o", out, *steps]) == 0
     assert "trial fits at widths 48 and 64" in capsys.readouterr().err
