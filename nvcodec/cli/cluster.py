@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from nvcodec.cli.common import info, progress_enabled
-from nvcodec.cli.encode import config_for_video
+from nvcodec.cli.input_config import config_for_video
 from nvcodec.cli.jobs import PROG, Job, decoded_psnr, open_input, open_mask, rate_trade, stop_frame, summary
 from nvcodec.config import Config, QuantConfig
 from nvcodec.device import resolve_device
