@@ -284,8 +284,8 @@ def encode(
         Without a ``config``, the model's width and the group length follow the
         quality too (:func:`~nvcodec.quant.policy.width_for_quality`,
         :func:`~nvcodec.quant.policy.fit_for_quality`), as in ``actv-encode``,
-        and without a mask a short trial fit may widen the model for hard
-        content (:func:`~nvcodec.quant.content.width_for_content`).
+        and without a mask two short trial fits may widen the model where the
+        next width pays on these frames (:func:`~nvcodec.quant.content.width_for_content`).
     max_bpp: a rate target for the whole file; groups that would overrun their
         share are coded at fewer bits, or with coarser learned steps
         (:mod:`nvcodec.quant.ratecontrol`).
