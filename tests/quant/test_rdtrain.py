@@ -102,7 +102,7 @@ def test_the_stages_run_on_stand_ins_and_the_last_on_the_decoded_values():
     for progress in (0.1, 0.6):  # noise, then soft rounding with noise: not the plain output
         forward, penalty = term.begin_step(progress)
         assert not torch.allclose(forward(coords, taus), plain)
-        assert penalty.requires_grad and float(penalty) > 0
+        assert penalty.requires_grad and float(penalty.detach()) > 0
     forward, _ = term.begin_step(0.95)  # hard rounding: the values the encoder writes
     decoded = copy.deepcopy(group)
     steps = term.steps()
