@@ -14,7 +14,6 @@ measurement or it does not.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from benchmarks.common import RESULTS, command, json_clean, machine
 from nvcodec import Config
 from nvcodec.quant import content
 from nvcodec.quant.content import least_fall, next_width, width_for_content
-from nvcodec.quant.policy import fit_for_quality, width_for_quality
+from nvcodec.quant.policy import fit_for_quality, shaped_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
 
 SWEEPS = (
@@ -39,7 +38,7 @@ SWEEPS = (
 """Width sweeps whose whole encodes give the least-cost width (those measured at the encoder's group length)."""
 
 
-def measured_costs(paths: list[Path]) -> dict[tuple[str, float, int], float]:
+def measured_costs(paths: list[Path], preset: str) -> dict[tuple[str, float, int], float]:
     """J of every swept ``(clip, quality, width)`` encoded at the group length the encoder uses at that quality."""
     costs = {}
     for path in paths:
@@ -47,7 +46,7 @@ def measured_costs(paths: list[Path]) -> dict[tuple[str, float, int], float]:
             continue
         for point in json.loads(path.read_text())["points"]:
             quality = float(point["quality"])
-            if point.get("group_size") == fit_for_quality(quality, Config.preset("fast").fit).group_size:
+            if point.get("group_size") == fit_for_quality(quality, Config.preset(preset).fit).group_size:
                 costs[(point["clip"], quality, int(point["width"]))] = point["cost"]
     return costs
 
@@ -55,8 +54,7 @@ def measured_costs(paths: list[Path]) -> dict[tuple[str, float, int], float]:
 def trial(clip: str, quality: float, frames_count: int, preset: str) -> dict:
     """What the encoder's trial fits find on ``clip`` at ``quality`` and the width they pick."""
     frames, _ = load_clip(clip, frames_count)
-    config = Config.preset(preset, hidden=width_for_quality(quality))
-    config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
+    config = shaped_for_quality(Config.preset(preset), quality)
     lambda_ = lambda_for_quality(quality)
     choice = width_for_content(frames, config, lambda_)
     row: dict = {"clip": clip, "quality": quality, "tried": choice.tried, "picked": choice.width}
@@ -86,7 +84,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     content.TRIAL_SHARE = args.trial_share
-    costs = measured_costs([RESULTS / name for name in SWEEPS])
+    costs = measured_costs([RESULTS / name for name in SWEEPS], args.preset)
     rows = []
     for clip in args.clips:
         for quality in args.qualities:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from nvcodec.codec import PackedGroup
-from nvcodec.config import Config, FitConfig, ModelConfig, QuantConfig
+from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter, header_map_to_bytes
 from nvcodec.decoder import GroupDecoder, State
 from nvcodec.errors import ArgumentError
@@ -33,8 +33,7 @@ from nvcodec.quant.policy import (
     CodingPolicy,
     RateTrade,
     code_group,
-    fit_for_quality,
-    width_for_quality,
+    shaped_for_quality,
 )
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.segments import SegmentPlan
@@ -303,8 +302,7 @@ def encode(
         if trade is None:
             config = Config()
         else:
-            model = ModelConfig(hidden=width_for_quality(trade.quality))
-            config = Config(model=model, fit=fit_for_quality(trade.quality, FitConfig()))
+            config = shaped_for_quality(Config(), trade.quality)
             if mask is None:
                 config = width_for_content(frames, config, trade.lambda_).apply(config)
     quant = quant or QuantConfig()

@@ -37,8 +37,8 @@ from nvcodec import Config, QuantConfig, VideoReader, __version__
 from nvcodec.encoder import encode, write_groups
 from nvcodec.fit import fit_groups
 from nvcodec.header import new_header_map
-from nvcodec.quant.content import WidthChoice, width_for_content
-from nvcodec.quant.policy import fit_for_quality, width_for_quality
+from nvcodec.quant.content import WidthChoice, width_for_content, with_width
+from nvcodec.quant.policy import shaped_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
 
 
@@ -93,13 +93,14 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
     count = frames.shape[0]
     out = []
     for quality in plan["nvcodec_qualities"]:
-        hidden = plan.get("nvcodec_hidden") or width_for_quality(quality)
-        config = Config.preset(plan["nvcodec_preset"], hidden=hidden, device="auto")
-        config = dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
-        choice = WidthChoice(hidden, hidden)
-        if "nvcodec_hidden" not in plan:  # as actv-encode: the trial fit may widen it; its time is the point's
+        config = shaped_for_quality(Config.preset(plan["nvcodec_preset"], device="auto"), quality)
+        choice = WidthChoice(config.model.hidden, config.model.hidden)
+        if "nvcodec_hidden" in plan:
+            config = with_width(config, plan["nvcodec_hidden"])
+        else:  # as actv-encode: the trial fits may widen it; their time is the point's
             choice = width_for_content(frames, config, lambda_for_quality(quality))
-            config, hidden = choice.apply(config), choice.width
+            config = choice.apply(config)
+        hidden = config.model.hidden
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.actv"
             stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)

@@ -194,6 +194,13 @@ def group_size_for_quality(quality: float) -> int:
     return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
+def shaped_for_quality(config: Config, quality: float) -> Config:
+    """``config`` at the width and group length of ``quality``, as ``actv-encode --quality`` picks them
+    when neither is given (before the trial fits of :mod:`nvcodec.quant.content`)."""
+    model = dataclasses.replace(config.model, hidden=width_for_quality(quality))
+    return Config(model, fit_for_quality(quality, config.fit))
+
+
 def fit_for_quality(quality: float, fit: FitConfig, keep_steps: bool = False) -> FitConfig:
     """``fit`` with the group length of ``quality`` (:func:`with_group_length`)."""
     return with_group_length(fit, group_size_for_quality(quality), keep_steps)

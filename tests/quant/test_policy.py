@@ -75,3 +75,15 @@ def test_steps_a_user_gave_are_kept():
     fit = FitConfig(group_size=10, iters=300, iters_warm=100)
     kept = fit_for_quality(12.0, fit, keep_steps=True)
     assert (kept.group_size, kept.iters, kept.iters_warm) == (group_size_for_quality(12.0), 300, 100)
+
+
+@pytest.mark.parametrize("quality", [12.0, 25.0, 36.0])
+def test_a_config_shaped_for_a_quality_has_its_width_and_group_length_and_keeps_the_rest(quality):
+    from nvcodec.config import Config
+    from nvcodec.quant.policy import shaped_for_quality
+
+    base = Config.preset("fast", patch=32, lr=0.005)
+    shaped = shaped_for_quality(base, quality)
+    assert shaped.model.hidden == width_for_quality(quality)
+    assert shaped.fit == fit_for_quality(quality, base.fit)
+    assert (shaped.model.patch, shaped.fit.lr) == (32, 0.005)
