@@ -29,13 +29,14 @@ import torch
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
 from benchmarks.rate_estimate import encode_decoded
-from nvcodec import entropy
-from nvcodec.codec import read_chunk, unpack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerReader
+from nvcodec.entropy.byte_planes import decode_planes
+from nvcodec.entropy.zstd import zstd_compress
 from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.payload import read_chunk, unpack_group
 from nvcodec.quant.policy import width_for_quality
 from nvcodec.reader import VideoReader
 
@@ -44,14 +45,14 @@ def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
     """The same chunk as payload version 1: a map with float16 steps and raw tensors by name, int32 vectors."""
     intra, coded = read_chunk(payload, specs)
     vector_count = sum(s.real_size for s in specs.values() if s.coding is Coding.ZSTD)
-    vectors = entropy.decode_vectors(coded.vectors, vector_count)
+    vectors = decode_planes(coded.streams[Coding.ZSTD][0], vector_count)  # type: ignore[arg-type]
     version_1 = {
         "version": 1,
         "intra": intra,
         "raw": coded.raw,
         "steps": {n: s.astype("<f2").tobytes() for n, s in coded.steps.items()},  # grid steps are float16-exact
         "symbols": coded.symbols.to_dict(),
-        "vectors": entropy.compress(vectors.astype("<i4").tobytes()),
+        "vectors": zstd_compress(vectors.astype("<i4").tobytes()),
     }
     return msgpack.packb(version_1, use_bin_type=True)
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from nvcodec.codec import unpack_group
 from nvcodec.config import QuantConfig
 from nvcodec.header import is_intra
 from nvcodec.model.tensors import TensorSpec
+from nvcodec.payload import unpack_group
 
 State = dict[str, torch.Tensor]
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nvcodec.codec import PackedGroup
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter, header_map_to_bytes
 from nvcodec.decoder import GroupDecoder, State
@@ -27,6 +26,7 @@ from nvcodec.header import is_intra, new_header_map
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
+from nvcodec.payload import PackedGroup
 from nvcodec.quant.content import width_for_content
 from nvcodec.quant.policy import (
     ENCODER_POLICY,

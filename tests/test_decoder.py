@@ -7,11 +7,11 @@ import random
 import pytest
 import torch
 
-from nvcodec.codec import pack_group
 from nvcodec.config import QuantConfig
 from nvcodec.decoder import GroupDecoder, decode_group
 from nvcodec.errors import FormatError
 from nvcodec.header import is_intra
+from nvcodec.payload import pack_group
 from nvcodec.quant.uniform import QuantPlan
 from tests.conftest import make_group
 

@@ -193,10 +193,10 @@ def test_chunk_from_a_different_model_is_rejected(encoded, tmp_path):
 
 def test_a_header_that_declares_a_huge_frame_is_refused_before_allocating(tmp_path):
     """A well-formed file of a few kilobytes declaring one 32768x32768 frame (a 1-patch model fits the cap)."""
-    from nvcodec.codec import pack_group
     from nvcodec.config import ModelConfig
     from nvcodec.header import new_header_map
     from nvcodec.model.group import GroupModel
+    from nvcodec.payload import pack_group
     from nvcodec.tiling import PatchGrid
 
     side = 1 << 15

@@ -88,7 +88,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout without `pip in
     sys.path.insert(0, str(ROOT))
 
 from nvcodec import container  # noqa: E402
-from nvcodec.entropy import MAX_ALPHABET  # noqa: E402
+from nvcodec.entropy.count_table import MAX_ALPHABET  # noqa: E402
 from nvcodec.errors import ActvError  # noqa: E402
 
 MODES = ("raw", "rechecksum", "structured")

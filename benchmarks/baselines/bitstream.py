@@ -1,7 +1,7 @@
 """The NeRV-baseline bitstream: one msgpack map of a quantized, entropy-coded model state.
 
 A header (``kind``, the architecture config, the bit depth) and the
-parameters coded by nvcodec's own tensor coder (``nvcodec.codec.code_tensors``,
+parameters coded by nvcodec's own tensor coder (``nvcodec.payload.code_tensors``,
 the one a group chunk uses), under a tensor table made here: every tensor
 with two or more dimensions is viewed as ``[rows, -1]`` (output channels of
 convolutions and linear layers, frames of HNeRV's embeddings) with one step
@@ -25,10 +25,10 @@ import msgpack
 import numpy as np
 import torch
 
-from nvcodec import entropy
-from nvcodec.codec import CodedTensors, code_tensors, decode_tensors
 from nvcodec.config import QuantConfig
+from nvcodec.entropy.count_table import SymbolStream
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
+from nvcodec.payload import CodedTensors, code_tensors, decode_tensors
 from nvcodec.quant.uniform import quantize_state
 
 FORMAT = "nerv-baselines"
@@ -81,14 +81,14 @@ def serialise(kind: str, arch: dict, state: Mapping[str, torch.Tensor], bits: in
         "bits": bits,
         "steps": b"".join(coded.steps[n].astype("<f2").tobytes() for n in _order(specs)),
         "symbols": coded.symbols.to_dict(),
-        "vectors": coded.vectors,
+        "vectors": coded.streams[Coding.ZSTD][0],
     }
     decoded = {n: q.dequantize().reshape(state[n].shape) for n, q in quantized.items()}
     return Packed(
         msgpack.packb(payload, use_bin_type=True),
         decoded,
         sum(t.numel() for t in state.values()),
-        entropy.coded_bits(coded.symbols),
+        coded.coded_bits,
     )
 
 
@@ -113,5 +113,10 @@ def deserialise(payload: dict, template: Mapping[str, torch.Tensor]) -> dict[str
         offset += size
     if offset != len(blob):
         raise ValueError(f"bitstream has {len(blob) // 2} steps, the model needs {offset // 2}")
-    coded = CodedTensors(steps, entropy.SymbolStream.from_dict(payload["symbols"]), payload["vectors"], {})
+    stream = SymbolStream.from_dict(payload["symbols"])
+    streams: dict[Coding, list[object]] = {
+        Coding.ANS: [stream.size, stream.low, stream.table, stream.data],
+        Coding.ZSTD: [payload["vectors"]],
+    }
+    coded = CodedTensors(steps, streams, {})
     return {n: t.reshape(template[n].shape) for n, t in decode_tensors(coded, specs).items()}

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import torch
 
-from nvcodec.codec import PackedGroup, pack_group
 from nvcodec.config import Config, FitConfig, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit, fit_group, stream_seed
+from nvcodec.payload import PackedGroup, pack_group
 from nvcodec.quant.qat import finetune_for_quantization
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality

@@ -34,6 +34,7 @@ import torch
 from torch.func import functional_call
 
 from nvcodec.config import QuantConfig
+from nvcodec.entropy import model_for
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.ratemodel import SymbolPrior
@@ -139,7 +140,11 @@ class RateTerm:
         )
         """:attr:`limits` for every coded number, in the order of :meth:`_flat`."""
         self.sizes = [spec.real_size for spec in self.specs.values()]
-        self.prior = SymbolPrior().to(device)
+        # The stream model's own training stand-in prices every coded number: the vectors' byte planes have
+        # no rate of their own to learn, and their steps are still worth pricing.
+        prior = model_for(Coding.ANS).rate_model()
+        assert isinstance(prior, SymbolPrior)
+        self.prior = prior.to(device)
         with torch.no_grad():
             coded = self._coded()
             self.prior.initialize(self._flat(coded, self._steps(coded)))

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import torch
 
 from nvcodec.config import QuantConfig
+from nvcodec.entropy.count_table import empirical_entropy_bits
 from nvcodec.model.tensors import Kind, TensorSpec
 from nvcodec.quant.uniform import FINER_BITS, as_real, finer_bits, grid_steps, peak_steps
 
@@ -24,12 +25,6 @@ RATE_SEARCH_STEPS = 24
 """Bisection steps on the log of ``k``: 2^-24 of the search span, far below one grid step."""
 SENSITIVITY_FLOOR = 1e-12
 """Channels less sensitive than this fraction of the most sensitive one are treated as at this level."""
-
-
-def _entropy_bits(symbols: torch.Tensor) -> float:
-    _, counts = torch.unique(symbols, return_counts=True)
-    counts = counts.to(torch.float64)
-    return float(-(counts * torch.log2(counts / counts.sum())).sum())
 
 
 def quantization_steps(
@@ -76,7 +71,8 @@ def quantization_steps(
         return out
 
     def rate(steps: Mapping[str, torch.Tensor]) -> float:
-        return _entropy_bits(torch.cat([torch.round(t / steps[n]).flatten() for n, t in targets.items()]))
+        symbols = torch.cat([torch.round(t / steps[n]).flatten() for n, t in targets.items()])
+        return empirical_entropy_bits(symbols.numpy())
 
     goal = rate(peak)
     # Start from the scale that keeps the mean log-step of the peak steps, then bisect.

@@ -5,9 +5,9 @@ import copy
 import pytest
 import torch
 
-from nvcodec.codec import pack_group
 from nvcodec.config import QuantConfig
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
+from nvcodec.payload import pack_group
 from nvcodec.quant.qat import finetune_for_quantization, frame_stages
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps

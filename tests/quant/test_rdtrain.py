@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from nvcodec.codec import unpack_group
 from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit
 from nvcodec.model.tensors import Coding
+from nvcodec.payload import unpack_group
 from nvcodec.quant.policy import RateTrade, code_with_rate, train_with_rate
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality, new_frames, soft_round, straight_through

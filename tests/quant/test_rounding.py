@@ -5,8 +5,8 @@ from copy import deepcopy
 import pytest
 import torch
 
-from nvcodec.codec import pack_group, unpack_group
 from nvcodec.config import QuantConfig
+from nvcodec.payload import pack_group, unpack_group
 from nvcodec.quant.rounding import compensated_round
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.uniform import QuantPlan

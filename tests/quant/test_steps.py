@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from nvcodec.codec import pack_group, unpack_group
 from nvcodec.config import QuantConfig
+from nvcodec.payload import pack_group, unpack_group
 from nvcodec.quant.sensitivity import output_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import FINER_BITS, QuantPlan, as_real, peak_steps

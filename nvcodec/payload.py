@@ -1,11 +1,13 @@
-"""A group's parameters <-> the bytes of its chunk (layout: ``formats/ACTV.md`` section 5).
+"""The group chunk payload: a group's parameters <-> the bytes of its chunk (``formats/ACTV.md`` section 5).
 
 Encoder and decoder share this module, the quantizer and the tensor table, so
 the two sides cannot drift apart: the encoder's notion of "decoded parameters"
 (the reference for the next group's residual) is exactly what the decoder
 computes. :func:`code_tensors` and :func:`decode_tensors` know nothing of
 ActINR beyond the table they are given, so other models (the NeRV baselines)
-store their tensors the same way.
+store their tensors the same way. The symbols of each coding go through the
+entropy model registered for it (:func:`nvcodec.entropy.model_for`), whose
+stored fields the chunk lays out in :data:`nvcodec.entropy.CODED_ORDER`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import msgpack
 import numpy as np
 import torch
 
-from nvcodec import entropy
 from nvcodec.config import QuantConfig
+from nvcodec.entropy import CODED_ORDER, model_for
+from nvcodec.entropy.byte_planes import decode_plain_int32
+from nvcodec.entropy.count_table import SymbolStream, empirical_entropy_bits
+from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.uniform import (
@@ -43,20 +48,29 @@ V2_FIELDS = 9
 
 @dataclass(frozen=True)
 class CodedTensors:
-    """Quantized tensors as bytes: one ANS stream, one zstd vector blob, steps and raw values by name."""
+    """Quantized tensors as bytes: each coding's stored fields, the steps and the raw values by name."""
 
     steps: dict[str, np.ndarray]
     """float32 steps of each quantized tensor, in its step shape (grid values for what this module writes)."""
-    symbols: entropy.SymbolStream
-    """Symbols of the ANS-coded tensors, in sorted name order."""
-    vectors: bytes
-    """Symbols of the zstd-coded tensors, in sorted name order (:func:`nvcodec.entropy.encode_vectors`)."""
+    streams: dict[Coding, list[object]]
+    """Each coding's entropy-model fields (:attr:`nvcodec.entropy.EntropyModel.fields`), its tensors' symbols
+    pooled in sorted name order."""
     raw: dict[str, bytes]
     """float32 little-endian values of the raw tensors."""
     entropy_bits: float = 0.0
     """Empirical entropy of the ANS stream's symbols: the bound an ideal coder would reach (encoder only)."""
     vector_planes: bool = True
-    """``vectors`` layout: byte planes (what this module writes), or plain int32 (version-1 chunks)."""
+    """Vector layout: byte planes (what this module writes), or plain int32 (version-1 chunks)."""
+
+    @property
+    def symbols(self) -> SymbolStream:
+        """The ANS stream (the main one: every matrix and latent)."""
+        return SymbolStream.from_dict(dict(zip(model_for(Coding.ANS).fields, self.streams[Coding.ANS])))
+
+    @property
+    def coded_bits(self) -> int:
+        """Entropy-coded bits of every stream, without tables."""
+        return sum(model_for(c).coded_bits(fields) for c, fields in self.streams.items())
 
 
 def _names(specs: Mapping[str, TensorSpec], coding: Coding) -> list[str]:
@@ -67,16 +81,33 @@ def code_tensors(
     quantized: Mapping[str, QuantizedTensor], raw: Mapping[str, torch.Tensor], specs: Mapping[str, TensorSpec]
 ) -> CodedTensors:
     """Entropy-code the symbols of ``quantized`` and store the ``raw`` tensors, as ``specs`` say."""
-    ans, vectors = _names(specs, Coding.ANS), _names(specs, Coding.ZSTD)
-    ans_symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in ans] or [np.zeros(0, np.int64)])
-    vector_symbols = np.concatenate([quantized[n].symbols.reshape(-1).numpy() for n in vectors] or [np.zeros(0)])
+    streams: dict[Coding, list[object]] = {}
+    pooled: dict[Coding, np.ndarray] = {}
+    for coding in CODED_ORDER:
+        parts = [quantized[n].symbols.reshape(-1).numpy() for n in _names(specs, coding)]
+        pooled[coding] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        streams[coding] = model_for(coding).encode(pooled[coding])
     return CodedTensors(
         steps={n: quantized[n].steps.numpy().astype(np.float32) for n in sorted(quantized)},
-        symbols=entropy.encode(ans_symbols),
-        vectors=entropy.encode_vectors(vector_symbols),
+        streams=streams,
         raw={n: raw[n].to(torch.float32).numpy().astype("<f4").tobytes() for n in _names(specs, Coding.RAW)},
-        entropy_bits=entropy.empirical_entropy_bits(ans_symbols),
+        entropy_bits=empirical_entropy_bits(pooled[Coding.ANS]),
     )
+
+
+def _decode_symbols(coded: CodedTensors, specs: Mapping[str, TensorSpec]) -> np.ndarray:
+    """Every quantized tensor's symbols in symbol order, each coding through its model."""
+    parts = []
+    for coding in CODED_ORDER:
+        count = sum(specs[n].real_size for n in _names(specs, coding))
+        fields = coded.streams[coding]
+        if coding is Coding.ZSTD and not coded.vector_planes:
+            if len(fields) != 1 or not isinstance(fields[0], bytes):
+                raise FormatError("group chunk field 'vectors' is not bytes")
+            parts.append(decode_plain_int32(fields[0], count))
+        else:
+            parts.append(model_for(coding).decode(fields, count))
+    return np.concatenate(parts)
 
 
 def decode_tensors(
@@ -88,22 +119,11 @@ def decode_tensors(
 
     Any inconsistency between the bytes and the table is a :class:`FormatError`.
     """
-    ans, vectors, raw = _names(specs, Coding.ANS), _names(specs, Coding.ZSTD), _names(specs, Coding.RAW)
-    order = symbol_order(specs)  # ans + vectors
+    raw = _names(specs, Coding.RAW)
+    order = symbol_order(specs)  # the codings of CODED_ORDER, each in sorted name order
     if sorted(coded.steps) != sorted(order) or sorted(coded.raw) != raw:
         raise FormatError("group chunk holds different tensors than the model described by the header")
-
-    def real_count(names: list[str]) -> int:
-        return sum(specs[n].real_size for n in names)
-
-    if coded.symbols.size != real_count(ans):
-        raise FormatError(f"group chunk declares {coded.symbols.size} symbols, the model needs {real_count(ans)}")
-    symbols = torch.cat(
-        [
-            torch.from_numpy(entropy.decode(coded.symbols)),
-            torch.from_numpy(entropy.decode_vectors(coded.vectors, real_count(vectors), planes=coded.vector_planes)),
-        ]
-    )
+    symbols = torch.from_numpy(_decode_symbols(coded, specs))
     out: dict[str, torch.Tensor] = {}
     offset = 0
     for name in order:
@@ -136,14 +156,14 @@ def pack_exponents(steps: Mapping[str, np.ndarray], specs: Mapping[str, TensorSp
     exponents = step_exponents(flat)
     if not torch.equal(exponent_steps(exponents), flat):
         raise ValueError("a version-2 chunk stores grid steps only (nvcodec.quant.uniform.grid_steps)")
-    return entropy.compress(exponents.numpy().astype(np.int8).tobytes())
+    return zstd_compress(exponents.numpy().astype(np.int8).tobytes())
 
 
 def unpack_exponents(blob: bytes, specs: Mapping[str, TensorSpec]) -> dict[str, np.ndarray]:
     """Inverse of :func:`pack_exponents`; a wrong count or an exponent off the grid is a :class:`FormatError`."""
     order = symbol_order(specs)
     count = sum(math.prod(specs[n].step_shape) for n in order)
-    raw = entropy.decompress(blob, count, "step exponents") if count else b""
+    raw = zstd_decompress(blob, count, "step exponents") if count else b""
     if len(raw) != count:
         raise FormatError(f"group chunk holds {len(raw)} step exponents, the model needs {count}")
     exponents = torch.from_numpy(np.frombuffer(raw, dtype=np.int8).astype(np.int64))
@@ -192,22 +212,17 @@ def pack_group(
     decoded = {n: q.dequantize(reference[n] if reference is not None else None) for n, q in quantized.items()}
     for name in _names(specs, Coding.RAW):
         decoded[name] = state[name].to(torch.float32).clone()
-    stream = coded.symbols
     payload = [
         PAYLOAD_VERSION,
         reference is None,
         pack_exponents(coded.steps, specs),
-        stream.size,
-        stream.low,
-        stream.table,
-        stream.data,
-        coded.vectors,
+        *(field for coding in CODED_ORDER for field in coded.streams[coding]),
         b"".join(coded.raw[n] for n in _names(specs, Coding.RAW)),
     ]
     return PackedGroup(
         msgpack.packb(payload, use_bin_type=True),
         decoded,
-        entropy.coded_bits(coded.symbols),
+        model_for(Coding.ANS).coded_bits(coded.streams[Coding.ANS]),
         coded.entropy_bits,
         coded.symbols.size,
     )
@@ -268,9 +283,13 @@ def _coded_v1(data: dict) -> tuple[bool, CodedTensors]:
         if not isinstance(blob, bytes) or len(blob) % 2:
             raise FormatError(f"quantization steps of {name} have the wrong size")
         steps[name] = np.frombuffer(blob, dtype="<f2").astype(np.float32)
-    stream = entropy.SymbolStream.from_dict(data.get("symbols"))
+    stream = SymbolStream.from_dict(data.get("symbols"))
     vectors = _field(data, "vectors", bytes)
-    return stored_intra, CodedTensors(steps, stream, vectors, raw, vector_planes=False)  # type: ignore[arg-type]  # checked by decode_tensors
+    streams: dict[Coding, list[object]] = {
+        Coding.ANS: [stream.size, stream.low, stream.table, stream.data],
+        Coding.ZSTD: [vectors],
+    }
+    return stored_intra, CodedTensors(steps, streams, raw, vector_planes=False)  # type: ignore[arg-type]  # checked by decode_tensors
 
 
 def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedTensors]:
@@ -283,11 +302,12 @@ def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedT
     for field, value in (("steps", exponents), ("table", table), ("data", words), ("vectors", vectors), ("raw", raw)):
         if not isinstance(value, bytes):
             raise FormatError(f"group chunk field {field!r} is not bytes")
-    stream = entropy.SymbolStream.from_dict({"n": size, "low": low, "table": table, "data": words})
+    SymbolStream.from_dict({"n": size, "low": low, "table": table, "data": words})  # checks the stream's fields
+    streams: dict[Coding, list[object]] = {Coding.ANS: [size, low, table, words], Coding.ZSTD: [vectors]}
     names = _names(specs, Coding.RAW)
     sizes = [4 * math.prod(specs[n].shape) for n in names]
     if len(raw) != sum(sizes):
         raise FormatError(f"raw tensors take {len(raw)} bytes, the model needs {sum(sizes)}")
     offsets = np.cumsum([0, *sizes])
     raws = {n: raw[offsets[i] : offsets[i + 1]] for i, n in enumerate(names)}
-    return stored_intra, CodedTensors(unpack_exponents(exponents, specs), stream, vectors, raws)
+    return stored_intra, CodedTensors(unpack_exponents(exponents, specs), streams, raws)

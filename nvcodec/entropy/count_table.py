@@ -1,27 +1,34 @@
-"""Entropy coding of integer symbols with ANS (constriction).
+"""ANS under a stored table of symbol counts: the model of a chunk's main symbol stream.
 
 A stream carries its own probability model as *integer* counts of every
 symbol value from ``low`` to ``low + len(counts) - 1``. The decoder rebuilds
 the model from those integers with float64 division, which is exact IEEE
-arithmetic, so decoding is bit-exact on every machine. Side data (the count
-table) is small and goes through zstandard.
+arithmetic, so decoding is bit-exact on every machine. The count table is
+small and goes through zstd. Training prices the same symbols with a learned
+mixture of logistics (:class:`nvcodec.quant.ratemodel.SymbolPrior`), whose
+bits sit just above the empirical entropy that the table reaches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import constriction
 import numpy as np
-import zstandard
 
+from nvcodec.entropy.model import EntropyModel
+from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import FormatError
+from nvcodec.model.tensors import Coding
+
+if TYPE_CHECKING:
+    from torch import nn
 
 MAX_SYMBOLS = 1 << 28
 """Cap on the symbols one stream may declare (bounds decode allocation)."""
 MAX_ALPHABET = 1 << 17
-ZSTD_LEVEL = 19
-"""zstd level of every side table and vector: they are small, so the slowest level costs nothing."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,8 @@ class SymbolStream:
 
 
 def empirical_entropy_bits(symbols: np.ndarray) -> float:
-    """Shannon bound of the symbols under their own histogram, in bits."""
+    """Shannon bound of the symbols under their own histogram, in bits: what the count table lets ANS reach."""
+    symbols = np.asarray(symbols)
     if symbols.size == 0:
         return 0.0
     _, counts = np.unique(symbols, return_counts=True)
@@ -59,13 +67,13 @@ def empirical_entropy_bits(symbols: np.ndarray) -> float:
     return float(-(counts * np.log2(p)).sum())
 
 
-def _model(counts: np.ndarray) -> constriction.stream.model.Categorical:
+def _categorical(counts: np.ndarray) -> constriction.stream.model.Categorical:
     probabilities = counts.astype(np.float64) / float(counts.sum())
     return constriction.stream.model.Categorical(probabilities, perfect=False)
 
 
-def encode(symbols: np.ndarray) -> SymbolStream:
-    """ANS-code a 1-D integer array."""
+def encode_stream(symbols: np.ndarray) -> SymbolStream:
+    """ANS-code a 1-D integer array under its own count table."""
     symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
     if symbols.size == 0:
         return SymbolStream(0, 0, b"", b"")
@@ -73,41 +81,19 @@ def encode(symbols: np.ndarray) -> SymbolStream:
     if high - low + 1 > MAX_ALPHABET:
         raise ValueError(f"alphabet of {high - low + 1} symbols exceeds {MAX_ALPHABET}")
     counts = np.bincount(symbols - low, minlength=high - low + 1).astype(np.uint32)
-    table = compress(counts.astype("<u4").tobytes())
+    table = zstd_compress(counts.astype("<u4").tobytes())
     if counts.size == 1:  # a single value: the table says it all
         return SymbolStream(int(symbols.size), low, table, b"")
     coder = constriction.stream.stack.AnsCoder()
-    coder.encode_reverse((symbols - low).astype(np.int32), _model(counts))
+    coder.encode_reverse((symbols - low).astype(np.int32), _categorical(counts))
     return SymbolStream(int(symbols.size), low, table, coder.get_compressed().astype("<u4").tobytes())
 
 
-def compress(data: bytes) -> bytes:
-    """One zstd frame of ``data`` at :data:`ZSTD_LEVEL` (side data is small: the slowest level costs nothing)."""
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(data)
-
-
-def decompress(blob: bytes, limit: int, what: str) -> bytes:
-    """One zstd frame of at most ``limit`` bytes; anything else is a :class:`FormatError`.
-
-    A frame may declare its own size, and zstandard allocates what it declares
-    before looking further, whatever ``max_output_size`` says: that size is
-    checked against ``limit`` first, so a hostile chunk cannot make a reader
-    allocate more than the model needs.
-    """
-    try:
-        declared = zstandard.frame_content_size(blob)
-        if declared > limit:
-            raise FormatError(f"{what} declares {declared} bytes, more than the {limit} it may hold")
-        return zstandard.ZstdDecompressor().decompress(blob, max_output_size=limit)
-    except zstandard.ZstdError as exc:
-        raise FormatError(f"{what} is damaged: {exc}") from None
-
-
-def decode(stream: SymbolStream) -> np.ndarray:
-    """Inverse of :func:`encode`; any inconsistency raises :class:`FormatError`."""
+def decode_stream(stream: SymbolStream) -> np.ndarray:
+    """Inverse of :func:`encode_stream`; any inconsistency raises :class:`FormatError`."""
     if stream.size == 0:
         return np.zeros(0, dtype=np.int64)
-    raw = decompress(stream.table, 4 * MAX_ALPHABET, "symbol table")
+    raw = zstd_decompress(stream.table, 4 * MAX_ALPHABET, "symbol table")
     if not raw or len(raw) % 4 or len(raw) > 4 * MAX_ALPHABET:
         raise FormatError("symbol table has an invalid size")
     counts = np.frombuffer(raw, dtype="<u4").astype(np.uint64)
@@ -120,7 +106,7 @@ def decode(stream: SymbolStream) -> np.ndarray:
     words = np.frombuffer(stream.data, dtype="<u4").astype(np.uint32)
     try:
         decoder = constriction.stream.stack.AnsCoder(words)
-        values = decoder.decode(_model(counts), stream.size)
+        values = decoder.decode(_categorical(counts), stream.size)
     except Exception as exc:  # constriction reports damaged data with various exception types
         raise FormatError(f"entropy-coded data is damaged: {exc}") from None
     values = np.asarray(values, dtype=np.int64)
@@ -129,43 +115,43 @@ def decode(stream: SymbolStream) -> np.ndarray:
     return values + stream.low
 
 
-def coded_bits(stream: SymbolStream) -> int:
-    return 8 * len(stream.data)
+class CountTableANS(EntropyModel):
+    """ANS with a stored histogram: near the empirical entropy of any symbols, at the cost of the table."""
 
+    coding = Coding.ANS
+    fields = ("n", "low", "table", "data")
 
-def encode_vectors(symbols: np.ndarray) -> bytes:
-    """Symbols too wide and rare for the ANS stream's count table, as one zstd frame of byte planes.
+    def encode(self, symbols: np.ndarray) -> list[object]:
+        stream = encode_stream(symbols)
+        return [stream.size, stream.low, stream.table, stream.data]
 
-    Each symbol ``v`` becomes ``u = 2v`` (``v >= 0``) or ``-2v - 1`` (zigzag), a uint32 whose four bytes
-    are stored as four planes, most significant first: bias symbols are small next to their 32-bit
-    range, so the upper planes are nearly constant and zstd packs them to almost nothing (about 30%
-    smaller than the plain int32 of version-1 chunks).
-    """
-    values = np.asarray(symbols).astype(np.int64).reshape(-1)
-    zigzag = np.where(values >= 0, 2 * values, -2 * values - 1).astype("<u4")
-    return compress(np.ascontiguousarray(zigzag.view(np.uint8).reshape(-1, 4)[:, ::-1].T).tobytes())
+    def stream(self, stored: Sequence[object]) -> SymbolStream:
+        """The :class:`SymbolStream` of the stored elements, checked."""
+        if len(stored) != len(self.fields):
+            raise FormatError(f"symbol stream has {len(stored)} fields, not {len(self.fields)}")
+        return SymbolStream.from_dict(dict(zip(self.fields, stored)))
 
+    def decode(self, stored: Sequence[object], count: int) -> np.ndarray:
+        stream = self.stream(stored)
+        if stream.size != count:
+            raise FormatError(f"group chunk declares {stream.size} symbols, the model needs {count}")
+        return decode_stream(stream)
 
-def decode_vectors(blob: bytes, count: int, *, planes: bool = True) -> np.ndarray:
-    """Inverse of :func:`encode_vectors` for exactly ``count`` symbols (``planes=False``: version 1's plain
-    int32); anything else is a :class:`FormatError`."""
-    raw = decompress(blob, 4 * count + 1, "vector symbols")
-    if len(raw) != 4 * count:
-        raise FormatError("vector symbols have the wrong size")
-    if not planes:
-        return np.frombuffer(raw, "<i4").astype(np.int64)
-    zigzag = np.frombuffer(raw, np.uint8).reshape(4, count)[::-1].T.copy().view("<u4").reshape(-1).astype(np.int64)
-    return np.where(zigzag % 2 == 0, zigzag // 2, -(zigzag + 1) // 2)
+    def coded_bits(self, stored: Sequence[object]) -> int:
+        return 8 * len(self.stream(stored).data)
+
+    def rate_model(self) -> nn.Module:
+        from nvcodec.quant.ratemodel import SymbolPrior  # torch, for training only
+
+        return SymbolPrior()
 
 
 __all__ = [
+    "MAX_ALPHABET",
+    "MAX_SYMBOLS",
+    "CountTableANS",
     "SymbolStream",
-    "coded_bits",
-    "compress",
-    "decode",
-    "decode_vectors",
-    "decompress",
+    "decode_stream",
     "empirical_entropy_bits",
-    "encode",
-    "encode_vectors",
+    "encode_stream",
 ]

@@ -9,11 +9,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec import entropy
-from nvcodec.codec import pack_exponents, pack_group, unpack_exponents, unpack_group
 from nvcodec.config import QuantConfig
+from nvcodec.entropy.byte_planes import decode_planes
+from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import ActvError, FormatError
 from nvcodec.model.tensors import Coding
+from nvcodec.payload import pack_exponents, pack_group, unpack_exponents, unpack_group
 from nvcodec.quant.uniform import QuantPlan, grid_steps
 from tests.conftest import make_group
 
@@ -67,10 +68,10 @@ def test_payload_that_does_not_match_the_model_is_rejected():
         (0, 99, "version"),
         (0, 1, "version"),  # a version-1 chunk is a map, never an array
         (1, 1, "intra"),
-        (2, entropy.compress(b"\x00" * 3), "exponents"),
+        (2, zstd_compress(b"\x00" * 3), "exponents"),
         (
             2,
-            entropy.compress(np.full(len(entropy.decompress(fields[2], 1 << 20, "")), -128, np.int8).tobytes()),
+            zstd_compress(np.full(len(zstd_decompress(fields[2], 1 << 20, "")), -128, np.int8).tobytes()),
             "exponents",
         ),
         (8, fields[8] + b"\x00", "raw"),
@@ -88,9 +89,7 @@ def test_version_1_chunks_still_decode():
     packed = pack_group(state, SPECS, QuantConfig())
     fields = msgpack.unpackb(packed.payload)
     steps = unpack_exponents(fields[2], SPECS)
-    symbols = entropy.decode_vectors(
-        fields[7], sum(SPECS[n].real_size for n in SPECS if SPECS[n].coding is Coding.ZSTD)
-    )
+    symbols = decode_planes(fields[7], sum(SPECS[n].real_size for n in SPECS if SPECS[n].coding is Coding.ZSTD))
     version_1 = {
         "version": 1,
         "intra": True,
@@ -101,7 +100,7 @@ def test_version_1_chunks_still_decode():
         },
         "steps": {n: s.astype("<f2").tobytes() for n, s in steps.items()},
         "symbols": {"n": fields[3], "low": fields[4], "table": fields[5], "data": fields[6]},
-        "vectors": entropy.compress(symbols.astype("<i4").tobytes()),
+        "vectors": zstd_compress(symbols.astype("<i4").tobytes()),
     }
     decoded = unpack_group(msgpack.packb(version_1, use_bin_type=True), SPECS, None)
     assert all(torch.equal(decoded[n], packed.decoded[n]) for n in SPECS)

@@ -1,0 +1,31 @@
+"""Entropy models: each coding of the tensor table, its training rate and its exact bytes side by side.
+
+- :mod:`~nvcodec.entropy.model`: the seam, :class:`EntropyModel`;
+- :mod:`~nvcodec.entropy.count_table`: ANS under a stored count table (the matrices, latents);
+- :mod:`~nvcodec.entropy.byte_planes`: zigzag byte planes through zstd (the bias vectors);
+- :mod:`~nvcodec.entropy.zstd`: zstd frames for side tables.
+
+:func:`model_for` is the registry: the chunk payload (:mod:`nvcodec.payload`)
+codes each coding's tensors with the model registered for it, in
+:data:`CODED_ORDER`. Torch-free, so ``actv-info`` can check streams without it.
+"""
+
+from __future__ import annotations
+
+from nvcodec.entropy.byte_planes import ZstdBytePlanes
+from nvcodec.entropy.count_table import CountTableANS
+from nvcodec.entropy.model import EntropyModel
+from nvcodec.model.tensors import Coding
+
+_MODELS: dict[Coding, EntropyModel] = {Coding.ANS: CountTableANS(), Coding.ZSTD: ZstdBytePlanes()}
+
+CODED_ORDER: tuple[Coding, ...] = (Coding.ANS, Coding.ZSTD)
+"""Codings whose symbols a chunk stores through an entropy model, in the order of their fields and symbols."""
+
+
+def model_for(coding: Coding) -> EntropyModel:
+    """The entropy model of ``coding`` (a ``KeyError`` names a coding no model serves: a programming error)."""
+    return _MODELS[coding]
+
+
+__all__ = ["CODED_ORDER", "EntropyModel", "model_for"]
