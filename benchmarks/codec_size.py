@@ -48,8 +48,8 @@ from nvcodec.header import new_header_map
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
 from nvcodec.model import VideoModel
-from nvcodec.quant.policy import CodingPolicy
 from nvcodec.quant.sensitivity import output_sensitivity
+from nvcodec.recipe.group_coding import CodingPolicy
 
 SETTINGS = {
     "8bit-intra": QuantConfig(residual=False),
@@ -66,7 +66,7 @@ VARIANTS = {
     "sensitivity": ("sensitivity", "nearest"),
     "encoder": ("sensitivity", "compensated"),
 }
-"""Name -> (step rule, rounding) of a ``nvcodec.quant.policy.CodingPolicy``."""
+"""Name -> (step rule, rounding) of a ``nvcodec.recipe.group_coding.CodingPolicy``."""
 
 
 def decode_all(path: Path, count: int) -> tuple[np.ndarray, float]:

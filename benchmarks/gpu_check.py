@@ -40,7 +40,7 @@ from benchmarks.common import RESULTS, command, json_clean, machine
 from nvcodec import QuantConfig, VideoReader, encode
 from nvcodec.config import Config
 from nvcodec.device import resolve_device
-from nvcodec.fit import VideoFitter, fit_group
+from nvcodec.fit import FitData, VideoFitter, fit_group
 from nvcodec.metrics import psnr, quantize_8bit
 from nvcodec.sample import sample_clip
 
@@ -88,11 +88,11 @@ def fit_speed(frames: torch.Tensor, device: str, steps: int, precision: str, com
     reset_peak(fitter.device)
     started = time.perf_counter()
     warmup = min(20, steps)
-    fit_group(group, data, taus, warmup, config, generator=generator)
+    fit_group(group, FitData(data, taus), warmup, config, generator=generator)
     synchronize(fitter.device)
     warm_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    fit_group(group, data, taus, steps, config, generator=generator)
+    fit_group(group, FitData(data, taus), steps, config, generator=generator)
     synchronize(fitter.device)
     seconds = time.perf_counter() - started
     with torch.no_grad():

@@ -1,10 +1,10 @@
-"""Which group length pays at which quality: the sweep behind ``nvcodec.quant.policy.group_size_for_quality``.
+"""Which group length pays at which quality: the sweep behind ``nvcodec.recipe.shape.group_size_for_quality``.
 
 Every group pays once for its frame INR and bias INR, so the group length is
 a rate-distortion choice like the width. Each point is a whole encode at the
 width ``actv-encode --quality Q`` picks, with groups of the given length and
 the preset's fit steps scaled to stay the same per frame
-(:func:`~nvcodec.quant.policy.with_group_length`), so the lengths compare at
+(:func:`~nvcodec.recipe.shape.with_group_length`), so the lengths compare at
 about equal encode time. The length with the least J = MSE + lambda * bpp at a
 quality is the one the trade asks for there. The JSON is rewritten after
 every point, so an interrupted run keeps what it measured.
@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.common import RESULTS
 from benchmarks.width_quality import sweep
 from nvcodec import Config
-from nvcodec.quant.policy import width_for_quality, with_group_length
+from nvcodec.recipe.shape import width_for_quality, with_group_length
 
 
 def main() -> None:

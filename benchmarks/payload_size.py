@@ -37,8 +37,8 @@ from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.payload import read_chunk, unpack_group
-from nvcodec.quant.policy import width_for_quality
 from nvcodec.reader import VideoReader
+from nvcodec.recipe.shape import width_for_quality
 
 
 def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:

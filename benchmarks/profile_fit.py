@@ -29,7 +29,7 @@ from torch.profiler import ProfilerActivity, profile
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
 from nvcodec.config import Config
-from nvcodec.fit import VideoFitter, fit_group
+from nvcodec.fit import FitData, VideoFitter, fit_group
 
 PHASES = ("sample", "objective", "backward", "optimizer")
 
@@ -59,14 +59,14 @@ def profile_mode(frames: torch.Tensor, mode: str, warmup: int, steps: int, overr
     taus = group.local_time(torch.arange(11, dtype=torch.float32))
     generator = torch.Generator().manual_seed(0)
     started = time.perf_counter()
-    fit_group(group, picked_frames, taus, warmup, config, generator=generator)
+    fit_group(group, FitData(picked_frames, taus), warmup, config, generator=generator)
     warmup_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    fit_group(group, picked_frames, taus, steps, config, generator=generator)
+    fit_group(group, FitData(picked_frames, taus), steps, config, generator=generator)
     plain_ms = (time.perf_counter() - started) * 1000 / steps
     started = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fit_group(group, picked_frames, taus, steps, config, generator=generator)
+        fit_group(group, FitData(picked_frames, taus), steps, config, generator=generator)
     wall_ms = (time.perf_counter() - started) * 1000 / steps
     events = prof.key_averages()
     phases = {p: 0.0 for p in PHASES}

@@ -28,6 +28,7 @@ from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.container import ContainerReader
 from nvcodec.encoder import EncodeStats, encode
 from nvcodec.metrics import psnr
+from nvcodec.options import EncodeOptions
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def encode_decoded(
     what the benchmarks score."""
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "clip.actv"
-        stats = encode(frames, path, config, quant, fps=fps, quality=quality)
+        stats = encode(frames, path, config, quant, fps=fps, options=EncodeOptions(quality=quality))
         with VideoReader(path) as reader:
             decoded = np.stack([reader.frame(t) for t in range(len(frames))]).astype(np.float32) / 255
         with ContainerReader(path) as container:

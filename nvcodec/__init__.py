@@ -28,11 +28,13 @@ if TYPE_CHECKING:
     from nvcodec.fit import FitProgress, FitResult, fit_video
     from nvcodec.io import Video, read_video, write_png_folder, write_video
     from nvcodec.model import VideoModel
+    from nvcodec.options import EncodeOptions
     from nvcodec.reader import VideoReader
 
 _EXPORTS = {
     **dict.fromkeys(["PRESETS", "Config", "FitConfig", "ModelConfig", "QuantConfig"], "nvcodec.config"),
     **dict.fromkeys(["EncodeStats", "encode"], "nvcodec.encoder"),
+    "EncodeOptions": "nvcodec.options",
     **dict.fromkeys(
         ["ActvError", "ArgumentError", "ConfigError", "DeviceError", "FormatError", "InputError", "OutputError"],
         "nvcodec.errors",
@@ -49,6 +51,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DeviceError",
+    "EncodeOptions",
     "EncodeStats",
     "FitConfig",
     "FitProgress",

@@ -93,7 +93,7 @@ class FitConfig:
     """Frames between the boundaries of a group; neighbouring groups share a boundary frame.
 
     With a quality and no config, the encoder picks it by the rate it may
-    spend (:func:`~nvcodec.quant.policy.fit_for_quality`)."""
+    spend (:func:`~nvcodec.recipe.shape.fit_for_quality`)."""
     scene_cuts: bool = True
     """Start a group at every scene cut (:mod:`nvcodec.scenecut`), so no group straddles two shots."""
     iters: int = 10000

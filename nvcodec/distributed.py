@@ -41,7 +41,7 @@ from nvcodec.encoder import (
 from nvcodec.errors import ActvError, ArgumentError
 from nvcodec.fit import FitProgress, VideoFitter
 from nvcodec.journal import JournalChunk
-from nvcodec.quant.policy import RateTrade
+from nvcodec.options import EncodeOptions
 from nvcodec.source import ArraySource, FrameSource, SourceSpec
 
 MAX_RETRIES = 3
@@ -76,7 +76,7 @@ class VideoRequest:
     resume_folder: Path | None = None
     config: Config | None = None
     """This video's own config (e.g. at the width its trial fits chose,
-    :func:`~nvcodec.quant.content.width_for_content`); by default the one given to :func:`encode_videos`."""
+    :func:`~nvcodec.recipe.trials.width_for_content`); by default the one given to :func:`encode_videos`."""
 
 
 def _open(source: Input) -> FrameSource:
@@ -92,13 +92,12 @@ class SegmentTask:
     mask: Any
     config: Config
     quant: QuantConfig
-    segment_groups: int | None
+    options: EncodeOptions
+    """The encode's options without listeners or resume folder (:meth:`EncodeOptions.plain`)."""
     segment: range
     done: tuple[JournalChunk, ...]
-    max_bpp: float | None
     header_bytes: int
     threads: int | None
-    trade: RateTrade | None = None
     cuts: tuple[int, ...] = ()
     """The driver's scene cuts, so a worker plans the same groups without reading the whole video."""
 
@@ -112,11 +111,11 @@ def run_segment(task: SegmentTask, report: Callable[[FitProgress], None] | None 
     source, mask = _open(task.source), _open(task.mask) if task.mask is not None else None
     try:
         fitter = VideoFitter(source, task.config, mask=mask, cuts=task.cuts)
-        plan = EncodeJob.plan_for(fitter, task.segment_groups)
-        rate = plan.rate_control(task.segment, task.max_bpp, fitter.grid.height, fitter.grid.width, task.header_bytes)
-        return encode_segment(
-            fitter, task.quant, plan, task.segment, done=task.done, rate=rate, callback=report, trade=task.trade
-        )
+        plan = EncodeJob.plan_for(fitter, task.options.segment_groups)
+        height, width = fitter.grid.height, fitter.grid.width
+        rate = plan.rate_control(task.segment, task.options.max_bpp, height, width, task.header_bytes)
+        options = dataclasses.replace(task.options, callback=report)
+        return encode_segment(fitter, task.quant, plan, task.segment, done=task.done, rate=rate, options=options)
     finally:
         source.close()
         if mask is not None:
@@ -148,63 +147,78 @@ class EncodeOutcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """Where the segments run: a local cluster of ``workers`` CPUs, or the one at ``address``."""
+
+    workers: int | None = None
+    """CPUs of a local cluster started for this encode (default: every core)."""
+    address: str | None = None
+    """Join an existing cluster instead (``"auto"``, or ``host:port``)."""
+    gpus_per_task: float = 0.0
+    """GPUs per segment task (fractions allowed); 0 asks for one CPU instead."""
+    threads_per_task: int | None = 1
+    """torch threads in each task (None: torch's default)."""
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """What the caller hears of a cluster encode (``output`` names the video)."""
+
+    on_group: Callable[[Path, GroupCoded], None] | None = None
+    on_segment: Callable[[Path, int, int], None] | None = None
+    """``(output, done, total)`` after each segment is written."""
+    on_progress: Callable[[str, FitProgress], None] | None = None
+    """``(worker, progress)`` every few seconds from each busy worker."""
+
+
 def encode_videos(
     requests: Sequence[VideoRequest],
     config: Config,
     quant: QuantConfig,
-    *,
-    max_bpp: float | None = None,
-    segment_groups: int | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    gpus_per_task: float = 0.0,
-    threads_per_task: int | None = 1,
-    on_group: Callable[[Path, GroupCoded], None] | None = None,
-    on_segment: Callable[[Path, int, int], None] | None = None,
-    on_progress: Callable[[str, FitProgress], None] | None = None,
-    trade: RateTrade | None = None,
+    options: EncodeOptions = EncodeOptions(),  # noqa: B008  # frozen
+    cluster: Cluster = Cluster(),  # frozen
+    listeners: Listeners = Listeners(),  # frozen
 ) -> list[EncodeOutcome]:
     """Encode ``requests`` on a Ray cluster, segments of all videos sharing the workers.
 
-    ``workers`` starts a local cluster of that many CPUs; ``address`` joins an
-    existing cluster instead (``"auto"``, or ``host:port``). Each task asks for
-    one CPU, or ``gpus_per_task`` GPUs (fractions allowed) when above 0, and
-    runs torch on ``threads_per_task`` threads. A video that fails (a bad
-    input) is reported in its outcome and does not stop the others.
-    ``on_segment(output, done, total)`` hears each segment written.
-    ``trade`` trains with rate in the loss, as ``encode(quality=...)`` does.
+    ``cluster`` says where (:class:`Cluster`); ``options`` what each encode
+    does, as for :func:`nvcodec.encode` (each request brings its own resume
+    folder; the segment length defaults to the intra period). A video that
+    fails (a bad input) is reported in its outcome and does not stop the others.
     """
     ray = ray_module()
-    if segment_groups is None:
-        segment_groups = quant.intra_period
+    if options.segment_groups is None:
+        options = dataclasses.replace(options, segment_groups=quant.intra_period)
     started_here = not ray.is_initialized()
     if started_here:
-        if address is not None:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        if cluster.address is not None:
+            ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
         else:
-            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=cluster.workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
     try:
-        return _Driver(ray, config, quant, max_bpp, segment_groups, gpus_per_task, threads_per_task,
-                       on_group, on_segment, on_progress, trade).run(requests)  # fmt: skip
+        return _Driver(ray, config, quant, options, cluster, listeners).run(requests)
     finally:
         if started_here:
             ray.shutdown()
 
 
 class _Driver:
-    def __init__(self, ray: Any, config: Config, quant: QuantConfig, max_bpp: float | None, segment_groups: int,
-                 gpus_per_task: float, threads: int | None, on_group: Any, on_segment: Any, on_progress: Any,
-                 trade: RateTrade | None = None):  # fmt: skip
+    def __init__(
+        self, ray: Any, config: Config, quant: QuantConfig, options: EncodeOptions, cluster: Cluster,
+        listeners: Listeners,
+    ):  # fmt: skip
         self.ray = ray
-        self.config = config
-        self.gpus_per_task = gpus_per_task
-        self.quant, self.max_bpp, self.segment_groups = quant, max_bpp, segment_groups
-        self.on_group, self.on_segment, self.on_progress = on_group, on_segment, on_progress
-        self.threads = threads
-        self.trade = trade
-        resources = {"num_gpus": gpus_per_task} if gpus_per_task > 0 else {"num_cpus": 1}
+        self.config, self.quant, self.options = config, quant, options
+        self.gpus_per_task, self.threads = cluster.gpus_per_task, cluster.threads_per_task
+        self.on_group, self.on_segment, self.on_progress = (
+            listeners.on_group,
+            listeners.on_segment,
+            listeners.on_progress,
+        )
+        resources = {"num_gpus": self.gpus_per_task} if self.gpus_per_task > 0 else {"num_cpus": 1}
         self.remote = ray.remote(max_retries=MAX_RETRIES, **resources)(_remote_segment)
-        self.board = ray.remote(num_cpus=0)(_ProgressBoard).remote() if on_progress is not None else None
+        self.board = ray.remote(num_cpus=0)(_ProgressBoard).remote() if self.on_progress is not None else None
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.cap = max(1, cpus) * TASKS_PER_WORKER
 
@@ -230,22 +244,10 @@ class _Driver:
                 in_flight[self.remote.remote(task, self.board)] = task
             done, _ = self.ray.wait(list(in_flight), num_returns=1, timeout=1.0)
             for ref in done:
-                task = in_flight.pop(ref)
-                video = videos[task.video]
-                assert video is not None
-                try:
-                    chunks = self.ray.get(ref)
-                except self.ray.exceptions.RayError as exc:
-                    if video.error is None:  # the first failure of this video: the others are its echo
-                        cause = getattr(exc, "cause", None)
-                        self._fail(task.video, video, cause if isinstance(cause, ActvError) else exc, pending)
-                    continue
-                if video.error is None:
-                    self._finished(video, task, chunks)
-            if self.board is not None and time.perf_counter() - last_poll >= 1.0:
+                self._collect(ref, in_flight.pop(ref), videos, pending)
+            if time.perf_counter() - last_poll >= 1.0:
                 last_poll = time.perf_counter()
-                for who, progress in self.ray.get(self.board.take.remote()):
-                    self.on_progress(who, progress)
+                self._relay_progress()
         for number, video in enumerate(videos):
             if video is None:
                 continue
@@ -254,6 +256,27 @@ class _Driver:
                 continue
             outcomes[number].stats = self._close(video)
         return outcomes
+
+    def _collect(self, ref: Any, task: SegmentTask, videos: list[_Video | None], pending: list[SegmentTask]) -> None:
+        """Take in one finished task: its chunks, or the failure of its video."""
+        video = videos[task.video]
+        assert video is not None
+        try:
+            chunks = self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            if video.error is None:  # the first failure of this video: the others are its echo
+                cause = getattr(exc, "cause", None)
+                self._fail(task.video, video, cause if isinstance(cause, ActvError) else exc, pending)
+            return
+        if video.error is None:
+            self._finished(video, task, chunks)
+
+    def _relay_progress(self) -> None:
+        """Pass the workers' latest fit progress to ``on_progress``."""
+        if self.board is None or self.on_progress is None:
+            return
+        for who, progress in self.ray.get(self.board.take.remote()):
+            self.on_progress(who, progress)
 
     def _config_of(self, request: VideoRequest) -> Config:
         """The video's config, on the GPU where the tasks get one."""
@@ -269,8 +292,8 @@ class _Driver:
         try:
             fitter = VideoFitter(source, config, mask=mask)
             fps = request.fps or source.fps
-            job = EncodeJob.prepare(fitter, fps, config, self.quant, self.max_bpp, self.segment_groups,
-                                    request.resume_folder, self.trade)  # fmt: skip
+            options = dataclasses.replace(self.options, resume_folder=request.resume_folder)
+            job = EncodeJob.prepare(fitter, fps, self.quant, options)
         finally:
             source.close()
             if mask is not None:
@@ -295,9 +318,8 @@ class _Driver:
                 continue
             done = tuple(resumable_prefix(job.plan, segment, job.saved))
             video.resumed += len(done)
-            tasks.append(SegmentTask(number, source, mask, video.fitter.config, self.quant, self.segment_groups, segment,
-                                     done, self.max_bpp, job.header_bytes, self.threads, self.trade,
-                                     tuple(video.fitter.cuts)))  # fmt: skip
+            tasks.append(SegmentTask(number, source, mask, video.fitter.config, self.quant, self.options.plain(),
+                                     segment, done, job.header_bytes, self.threads, tuple(video.fitter.cuts)))  # fmt: skip
         return tasks
 
     def _finished(self, video: _Video, task: SegmentTask, chunks: list[JournalChunk]) -> None:

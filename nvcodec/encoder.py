@@ -2,7 +2,8 @@
 
 This module is the orchestration: the order of fitting, coding and writing,
 the resume folder and the statistics. How a group is coded (depth, steps,
-rounding, fine-tuning) is the policy of :mod:`nvcodec.quant.policy`.
+rounding, fine-tuning) is the recipe of :mod:`nvcodec.recipe.group_coding`; what an encode is asked to
+do comes whole in an :class:`~nvcodec.options.EncodeOptions`.
 """
 
 from __future__ import annotations
@@ -20,22 +21,17 @@ import torch
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerWriter, header_map_to_bytes
 from nvcodec.decoder import GroupDecoder, State
-from nvcodec.errors import ArgumentError
-from nvcodec.fit import GroupFit, ProgressCallback, VideoFitter
+from nvcodec.fit import GroupFit, VideoFitter
 from nvcodec.header import is_intra, new_header_map
 from nvcodec.journal import EncodeJournal, JournalChunk, fingerprint
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import group_tensors
+from nvcodec.options import EncodeOptions
 from nvcodec.payload import PackedGroup
-from nvcodec.quant.content import width_for_content
-from nvcodec.quant.policy import (
-    ENCODER_POLICY,
-    CodingPolicy,
-    RateTrade,
-    code_group,
-    shaped_for_quality,
-)
 from nvcodec.quant.ratecontrol import RateControl
+from nvcodec.recipe.group_coding import ENCODER_POLICY, CodingPolicy, code_group
+from nvcodec.recipe.quality import config_for_quality
+from nvcodec.recipe.shape import Given
 from nvcodec.segments import SegmentPlan
 from nvcodec.source import FrameSource
 
@@ -172,19 +168,19 @@ def write_groups(
     *,
     policy: CodingPolicy = ENCODER_POLICY,
     rate: RateControl | None = None,
-    on_group: Callable[[GroupCoded], None] | None = None,
-    trade: RateTrade | None = None,
+    options: EncodeOptions = EncodeOptions(),  # noqa: B008  # frozen
 ) -> CodedTotals:
     """Code groups fitted elsewhere and write them to a new ``.actv`` file (atomically).
 
     For benchmarks that fit once and code at several settings: each group was
     warm-started from the previous *fitted* group, where :func:`encode` starts
     it from the previous *decoded* one. ``policy`` selects the steps and the
-    rounding (:class:`~nvcodec.quant.policy.CodingPolicy`).
+    rounding (:class:`~nvcodec.recipe.group_coding.CodingPolicy`); ``options`` the rate trade and ``on_group``.
     """
+    trade = options.trade
     decoded: State | None = None
     with ContainerWriter(output, header) as container:
-        writer = GroupWriter(container, on_group=on_group)
+        writer = GroupWriter(container, on_group=options.on_group)
         for fit in fits:
             reference = None if is_intra(fit.index, quant) else decoded
             packed, used = code_group(fit, config, quant, reference, rate, policy, trade)
@@ -203,9 +199,8 @@ def encode_segment(
     *,
     done: Sequence[JournalChunk] = (),
     rate: RateControl | None = None,
-    callback: ProgressCallback | None = None,
+    options: EncodeOptions = EncodeOptions(),  # noqa: B008  # frozen
     on_chunk: Callable[[JournalChunk], None] | None = None,
-    trade: RateTrade | None = None,
 ) -> list[JournalChunk]:
     """Fit and code the groups of one segment that are not in ``done`` (its first groups, finished earlier).
 
@@ -215,7 +210,7 @@ def encode_segment(
     group as the decoder will see it, so residuals stay small. Returns the new
     chunks; ``on_chunk`` hears each as soon as it is coded.
     """
-    config = fitter.config
+    config, trade = fitter.config, options.trade
     specs = group_tensors(fitter.grid.num_patches, config.model)
     reference = (
         GroupDecoder(specs, quant, lambda i: done[i - segment.start].payload).state(done[-1].index) if done else None
@@ -228,7 +223,7 @@ def encode_segment(
         start_from = None
         if reference is not None and not plan.starts_segment(index):
             start_from = GroupModel.from_state(fitter.grid, config.model, *fitter.span(index - 1), reference)
-        fit = fitter.fit(index, start_from, callback=callback)
+        fit = fitter.fit(index, start_from, callback=options.callback)
         packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate, trade=trade)
         if rate is not None:
             rate.spend(len(packed.payload))
@@ -259,78 +254,63 @@ def encode(
     *,
     fps: float = 25.0,
     mask: np.ndarray | torch.Tensor | FrameSource | None = None,
-    max_bpp: float | None = None,
-    segment_groups: int | None = None,
-    resume_folder: str | os.PathLike[str] | None = None,
-    callback: ProgressCallback | None = None,
-    on_group: Callable[[GroupCoded], None] | None = None,
-    quality: float | None = None,
-    lambda_: float | None = None,
+    options: EncodeOptions | None = None,
 ) -> EncodeStats:
     """Fit ``frames`` ``[T, H, W, 3]`` (or a :class:`~nvcodec.source.FrameSource`) and write ``output`` as ``.actv``.
 
     Each group is quantized, entropy-coded and appended to the file as soon as
     it is fitted, so memory holds one group's parameters (and, with a source,
     one group's frames) at a time; the file appears (atomically) only when
-    the last group is written.
+    the last group is written. ``options`` (:class:`~nvcodec.options.EncodeOptions`)
+    says the rest:
 
-    quality: train every group with rate in the loss (:mod:`nvcodec.quant.rdtrain`)
-        at ``lambda = 10^(-quality/10)``: the one quality knob, like a CRF, but
-        higher is better. Each group then gets the steps and symbols that lower
-        ``MSE + lambda * bpp``, so bits go where the content needs them.
-        ``lambda_`` sets ``lambda`` directly instead. With neither, groups are
-        coded at ``quant``'s bit depths (``benchmarks/results/README.md`` compares the two).
-        Without a ``config``, the model's width and the group length follow the
-        quality too (:func:`~nvcodec.quant.policy.width_for_quality`,
-        :func:`~nvcodec.quant.policy.fit_for_quality`), as in ``actv-encode``,
-        and without a mask two short trial fits may widen the model where the
-        next width pays on these frames (:func:`~nvcodec.quant.content.width_for_content`).
-    max_bpp: a rate target for the whole file; groups that would overrun their
-        share are coded at fewer bits, or with coarser learned steps
-        (:mod:`nvcodec.quant.ratecontrol`).
-    segment_groups: cut the video into closed segments of this many groups
-        (:mod:`nvcodec.segments`), the unit of parallel encoding
-        (:mod:`nvcodec.distributed`); recorded in the header.
-    resume_folder: keep each finished group here (:mod:`nvcodec.journal`). If
-        it already holds groups of this same encode (same frames, mask and
-        settings), they are reused and fitting continues after them; the file
-        is the same as an uninterrupted encode's. Removed once the file is written.
+    - ``quality``: train every group with rate in the loss (:mod:`nvcodec.quant.rdtrain`)
+      at ``lambda = 10^(-quality/10)``: the one quality knob, like a CRF, but
+      higher is better. Each group then gets the steps and symbols that lower
+      ``MSE + lambda * bpp``, so bits go where the content needs them.
+      ``lambda_`` sets ``lambda`` directly instead. With neither, groups are
+      coded at ``quant``'s bit depths (``benchmarks/results/README.md`` compares the two).
+      Without a ``config``, the config follows the quality
+      (:func:`~nvcodec.recipe.quality.config_for_quality`: its width and group
+      length, and without a mask two short trial fits that may widen the model),
+      as in ``actv-encode``.
+    - ``max_bpp``: a rate target for the whole file; groups that would overrun their
+      share are coded at fewer bits, or with coarser learned steps
+      (:mod:`nvcodec.quant.ratecontrol`).
+    - ``segment_groups``: cut the video into closed segments of this many groups
+      (:mod:`nvcodec.segments`), the unit of parallel encoding
+      (:mod:`nvcodec.distributed`); recorded in the header.
+    - ``resume_folder``: keep each finished group here (:mod:`nvcodec.journal`). If
+      it already holds groups of this same encode (same frames, mask and
+      settings), they are reused and fitting continues after them; the file
+      is the same as an uninterrupted encode's. Removed once the file is written.
+    - ``callback`` hears each fit step, ``on_group`` each group written.
     """
     started = time.perf_counter()
-    trade = rate_trade(quality, lambda_)
+    options = options or EncodeOptions()
+    trade = options.trade
     if config is None:
-        if trade is None:
-            config = Config()
-        else:
-            config = shaped_for_quality(Config(), trade.quality)
-            if mask is None:
-                config = width_for_content(frames, config, trade.lambda_).apply(config)
+        config = Config()
+        if trade is not None:
+            config, _ = config_for_quality(config, trade, frames, Given(masked=mask is not None))
     quant = quant or QuantConfig()
     fitter = VideoFitter(frames, config, mask=mask)
-    job = EncodeJob.prepare(fitter, fps, config, quant, max_bpp, segment_groups, resume_folder, trade)
+    job = EncodeJob.prepare(fitter, fps, quant, options)
     with ContainerWriter(output, job.header) as container:
-        writer = GroupWriter(container, job.journal, on_group)
+        writer = GroupWriter(container, job.journal, options.on_group)
         for segment in job.plan.segments():
             done = resumable_prefix(job.plan, segment, job.saved)
             for chunk in done:
                 writer.add(chunk, resumed=True)
             if len(done) < len(segment):
-                rate = job.plan.rate_control(segment, max_bpp, fitter.grid.height, fitter.grid.width, job.header_bytes)
-                encode_segment(fitter, quant, job.plan, segment, done=done, rate=rate, callback=callback,
-                               on_chunk=writer.add, trade=trade)  # fmt: skip
+                height, width = fitter.grid.height, fitter.grid.width
+                rate = job.plan.rate_control(segment, options.max_bpp, height, width, job.header_bytes)
+                encode_segment(fitter, quant, job.plan, segment, done=done, rate=rate, options=options,
+                               on_chunk=writer.add)  # fmt: skip
     if job.journal is not None:
         job.journal.remove()
     resumed = sum(len(resumable_prefix(job.plan, s, job.saved)) for s in job.plan.segments())
     return encode_stats(Path(output), fitter, writer.totals, started, resumed)
-
-
-def rate_trade(quality: float | None, lambda_: float | None) -> RateTrade | None:
-    """The rate-in-the-loss setting of ``quality`` or ``lambda_`` (at most one); None for fixed-depth coding."""
-    if quality is not None and lambda_ is not None:
-        raise ArgumentError("give a quality or a lambda, not both")
-    if lambda_ is not None:
-        return RateTrade(lambda_)
-    return RateTrade.for_quality(quality) if quality is not None else None
 
 
 @dataclass(frozen=True)
@@ -344,31 +324,22 @@ class EncodeJob:
     saved: dict[int, JournalChunk]
 
     @classmethod
-    def prepare(
-        cls,
-        fitter: VideoFitter,
-        fps: float,
-        config: Config,
-        quant: QuantConfig,
-        max_bpp: float | None,
-        segment_groups: int | None,
-        resume_folder: str | os.PathLike[str] | None,
-        trade: RateTrade | None = None,
-    ) -> EncodeJob:
+    def prepare(cls, fitter: VideoFitter, fps: float, quant: QuantConfig, options: EncodeOptions) -> EncodeJob:
+        config, segment_groups, trade = fitter.config, options.segment_groups, options.trade
         plan = cls.plan_for(fitter, segment_groups)
         plan.check(quant)
         count = len(fitter.frame_times)
         header = new_header_map(count, fitter.grid.height, fitter.grid.width, fps, config, quant, segment_groups)
         header_bytes = header_map_to_bytes(header)  # refuses what no reader would accept
         journal, saved = None, {}
-        if resume_folder is not None:
+        if options.resume_folder is not None:
             # The header holds the model and quantization; the fit settings (iterations, schedule, device) are
             # not in it but decide the weights too: a resume with other ones must not mix the two fits.
-            settings = f"max_bpp={max_bpp};fit={sorted(dataclasses.asdict(config.fit).items())}"
+            settings = f"max_bpp={options.max_bpp};fit={sorted(dataclasses.asdict(config.fit).items())}"
             if trade is not None:  # kept out for fixed-depth encodes, so their journals stay valid
                 settings += f";trade={trade}"
             key = fingerprint(header_bytes, fitter.fingerprints(), settings)
-            journal = EncodeJournal(resume_folder, key)
+            journal = EncodeJournal(options.resume_folder, key)
             saved = journal.intact()
         return cls(header, len(header_bytes), plan, journal, saved)
 

@@ -173,7 +173,7 @@ def bias_curvature(group: GroupModel, tau: torch.Tensor, step: float) -> torch.T
     return sum(terms[1:], terms[0]) / len(terms)
 
 
-def step_loss(
+def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object would be a graph input of its own
     group: GroupModel,
     coords: torch.Tensor,
     taus: torch.Tensor,
@@ -242,21 +242,36 @@ def compiled_step_loss() -> Callable[..., torch.Tensor]:
     return torch.compile(step_loss, dynamic=False)
 
 
+@dataclass(frozen=True)
+class FitData:
+    """What a group is fitted to: ``frames`` ``[F, H, W, 3]`` at local times ``taus``, and the known pixels
+    ``mask`` ``[F, H, W]`` (None: all are known)."""
+
+    frames: torch.Tensor
+    taus: torch.Tensor
+    mask: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class LossReport:
+    """Who hears a fit's mini-batch loss, ``listener(iteration, loss)``, and every how many iterations."""
+
+    listener: Callable[[int, float], None]
+    every: int = 1
+
+
 def fit_group(
     group: GroupModel,
-    frames: torch.Tensor,
-    taus: torch.Tensor,
+    data: FitData,
     iterations: int,
     config: Config,
     *,
-    mask: torch.Tensor | None = None,
     generator: torch.Generator,
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    report: Callable[[int, float], None] | None = None,
-    report_every: int = 1,
+    report: LossReport | None = None,
     rate: RateTerm | None = None,
 ) -> float:
-    """Adam on one group, in place. ``frames`` ``[F, H, W, 3]`` sit at local times ``taus``.
+    """Adam on one group, in place, fitted to ``data``.
 
     ``forward`` replaces the group's own (quantization-aware fine-tuning
     freezes some tensors through it); without one, ``config.fit.compile``
@@ -267,9 +282,10 @@ def fit_group(
     ``rate`` adds rate to the loss (:class:`~nvcodec.quant.rdtrain.RateTerm`):
     the forward pass then runs on quantized stand-ins and Adam trains the
     steps and the symbol prior too.
-    ``report(iteration, loss)`` is called every ``report_every`` iterations.
+    ``report`` hears the loss every ``report.every`` iterations and at the last.
     Returns the final mini-batch MSE.
     """
+    frames, taus, mask = data.frames, data.taus, data.mask
     if forward is not None and rate is not None:
         raise ArgumentError("give fit_group a forward or a rate term, not both: the rate term brings its own forward")
     fit = config.fit
@@ -325,10 +341,10 @@ def fit_group(
             with phase("optimizer"):
                 optimizer.step()
             last = iteration == iterations - 1
-            if last or (report is not None and (iteration + 1) % report_every == 0):
+            if last or (report is not None and (iteration + 1) % report.every == 0):
                 loss_value = float(loss.detach())  # a device sync on CUDA: only when someone reads it
                 if report is not None:
-                    report(iteration + 1, loss_value)
+                    report.listener(iteration + 1, loss_value)
     return loss_value
 
 
@@ -512,14 +528,11 @@ class VideoFitter:
 
         loss = fit_group(
             group,
-            group_frames,
-            taus,
+            FitData(group_frames, taus, group_mask),
             iterations,
             self.config,
-            mask=group_mask,
             generator=sample_generator,
-            report=report if callback is not None else None,
-            report_every=report_every,
+            report=LossReport(report, report_every) if callback is not None else None,
         )
         group.eval()
         seconds = time.perf_counter() - group_started

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from nvcodec import Config, QuantConfig, encode
-from nvcodec.distributed import VideoRequest, encode_videos
+from nvcodec.distributed import Listeners, VideoRequest, encode_videos
 from nvcodec.io import write_video
+from nvcodec.options import EncodeOptions
 from nvcodec.sample import sample_clip
 from nvcodec.source import SourceSpec
 from tests.conftest import TINY, moving_square_clip
@@ -49,7 +50,9 @@ def serial(source, path, iters=30):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        encode(SourceSpec(str(source)).open(), path, config(iters), QUANT, fps=10, segment_groups=2)
+        encode(
+            SourceSpec(str(source)).open(), path, config(iters), QUANT, fps=10, options=EncodeOptions(segment_groups=2)
+        )
     finally:
         torch.set_num_threads(threads)
     return path.read_bytes()
@@ -62,8 +65,8 @@ def test_two_segments_on_the_cluster_give_the_serial_bytes(cluster, source, tmp_
         [VideoRequest(SourceSpec(str(source)), tmp_path / "ray.actv")],
         config(),
         QUANT,
-        segment_groups=2,
-        on_segment=lambda output, done, total: written.append((done, total)),
+        options=EncodeOptions(segment_groups=2),
+        listeners=Listeners(on_segment=lambda output, done, total: written.append((done, total))),
     )
     assert outcomes[0].error is None and outcomes[0].stats is not None
     assert (tmp_path / "ray.actv").read_bytes() == expected
@@ -75,8 +78,8 @@ def test_a_video_with_a_scene_cut_gives_the_serial_bytes(cluster, tmp_path):
     path = tmp_path / "cut.y4m"
     write_video(path, clip, fps=10)
     expected = serial(path, tmp_path / "serial.actv")
-    outcomes = encode_videos([VideoRequest(SourceSpec(str(path)), tmp_path / "ray.actv")], config(), QUANT,
-                             segment_groups=2)  # fmt: skip
+    request = VideoRequest(SourceSpec(str(path)), tmp_path / "ray.actv")
+    outcomes = encode_videos([request], config(), QUANT, options=EncodeOptions(segment_groups=2))
     stats = outcomes[0].stats
     assert outcomes[0].error is None and stats is not None
     assert stats.cuts == [5] and stats.groups == 5  # shots 0-5 and 5-8, each in groups of about 2 frames
@@ -115,7 +118,10 @@ def test_a_lost_worker_is_retried_and_the_file_is_unchanged(cluster, source, tmp
     killer.start()
     try:
         outcomes = encode_videos(
-            [VideoRequest(SourceSpec(str(source)), tmp_path / "ray.actv")], config(300), QUANT, segment_groups=2
+            [VideoRequest(SourceSpec(str(source)), tmp_path / "ray.actv")],
+            config(300),
+            QUANT,
+            options=EncodeOptions(segment_groups=2),
         )
     finally:
         stop.set()
@@ -135,7 +141,7 @@ def test_a_bad_input_fails_alone(cluster, source, tmp_path):
         VideoRequest(SourceSpec(str(bad)), tmp_path / "bad.actv"),
         VideoRequest(frames, tmp_path / "nan.actv", fps=10),
     ]
-    outcomes = encode_videos(requests, config(), QUANT, segment_groups=2)
+    outcomes = encode_videos(requests, config(), QUANT, options=EncodeOptions(segment_groups=2))
     assert outcomes[0].stats is not None and (tmp_path / "good.actv").exists()
     assert "cannot open" in outcomes[1].error and not (tmp_path / "bad.actv").exists()
     assert "NaN" in outcomes[2].error and not (tmp_path / "nan.actv").exists()
@@ -152,8 +158,14 @@ def test_a_killed_driver_resumes_from_finished_segments(cluster, source, tmp_pat
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        encode_videos([request], config(), QUANT, segment_groups=2, on_segment=stop_after_first)
+        encode_videos(
+            [request],
+            config(),
+            QUANT,
+            options=EncodeOptions(segment_groups=2),
+            listeners=Listeners(on_segment=stop_after_first),
+        )
     assert not (tmp_path / "ray.actv").exists() and len(list(folder.glob("group-*"))) >= 2
-    outcomes = encode_videos([request], config(), QUANT, segment_groups=2)
+    outcomes = encode_videos([request], config(), QUANT, options=EncodeOptions(segment_groups=2))
     assert outcomes[0].stats is not None and outcomes[0].stats.resumed_groups >= 2
     assert (tmp_path / "ray.actv").read_bytes() == expected and not folder.exists()

@@ -8,6 +8,7 @@ import pytest
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.errors import ArgumentError
 from nvcodec.metrics import psnr
+from nvcodec.options import EncodeOptions
 from tests.conftest import TINY, moving_square_clip
 
 CONFIG = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
@@ -52,7 +53,14 @@ def test_a_killed_encode_resumes_to_the_same_bytes(tmp_path, clip, reference):
             raise Killed
 
     with pytest.raises(Killed):
-        encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill_after_second_group)
+        encode(
+            clip,
+            target,
+            CONFIG,
+            QUANT,
+            fps=12,
+            options=EncodeOptions(resume_folder=folder, on_group=kill_after_second_group),
+        )
     assert not target.exists()
     assert sorted(p.name for p in folder.iterdir()) == [
         "group-000000.msgpack",
@@ -61,7 +69,9 @@ def test_a_killed_encode_resumes_to_the_same_bytes(tmp_path, clip, reference):
     ]
 
     seen = []
-    stats = encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=seen.append)
+    stats = encode(
+        clip, target, CONFIG, QUANT, fps=12, options=EncodeOptions(resume_folder=folder, on_group=seen.append)
+    )
     assert stats.resumed_groups == 2
     assert [g.resumed for g in seen] == [True, True, False]
     assert target.read_bytes() == reference
@@ -77,10 +87,10 @@ def test_a_torn_group_record_is_fitted_again(tmp_path, clip, reference):
             raise Killed
 
     with pytest.raises(Killed):
-        encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill)
+        encode(clip, target, CONFIG, QUANT, fps=12, options=EncodeOptions(resume_folder=folder, on_group=kill))
     record = folder / "group-000001.msgpack"
     record.write_bytes(record.read_bytes()[:-7])
-    stats = encode(clip, target, CONFIG, QUANT, fps=12, resume_folder=folder)
+    stats = encode(clip, target, CONFIG, QUANT, fps=12, options=EncodeOptions(resume_folder=folder))
     assert stats.resumed_groups == 1
     assert target.read_bytes() == reference
 
@@ -92,28 +102,37 @@ def test_a_resume_folder_of_another_encode_is_refused(tmp_path, clip):
         raise Killed
 
     with pytest.raises(Killed):
-        encode(clip, tmp_path / "a.actv", CONFIG, QUANT, fps=12, resume_folder=folder, on_group=kill)
+        encode(
+            clip, tmp_path / "a.actv", CONFIG, QUANT, fps=12, options=EncodeOptions(resume_folder=folder, on_group=kill)
+        )
     other = QuantConfig(intra_period=2, bits_frame=6)
     with pytest.raises(ArgumentError, match="different input or different settings"):
-        encode(clip, tmp_path / "a.actv", CONFIG, other, fps=12, resume_folder=folder)
+        encode(clip, tmp_path / "a.actv", CONFIG, other, fps=12, options=EncodeOptions(resume_folder=folder))
     with pytest.raises(ArgumentError, match="different input"):
-        encode(clip[:, ::-1].copy(), tmp_path / "a.actv", CONFIG, QUANT, fps=12, resume_folder=folder)
+        encode(
+            clip[:, ::-1].copy(),
+            tmp_path / "a.actv",
+            CONFIG,
+            QUANT,
+            fps=12,
+            options=EncodeOptions(resume_folder=folder),
+        )
     # Fit settings are not in the header, but a group fitted longer has other weights: no mixing of the two.
     longer = dataclasses.replace(CONFIG, fit=dataclasses.replace(CONFIG.fit, iters=CONFIG.fit.iters + 1))
     with pytest.raises(ArgumentError, match="different settings"):
-        encode(clip, tmp_path / "a.actv", longer, QUANT, fps=12, resume_folder=folder)
+        encode(clip, tmp_path / "a.actv", longer, QUANT, fps=12, options=EncodeOptions(resume_folder=folder))
 
 
 @pytest.mark.slow
 def test_max_bpp_keeps_the_file_under_target(tmp_path, clip, reference):
     full_bpp = 8 * len(reference) / clip[..., 0].size
     target = 0.85 * full_bpp
-    stats = encode(clip, tmp_path / "small.actv", CONFIG, QUANT, fps=12, max_bpp=target)
+    stats = encode(clip, tmp_path / "small.actv", CONFIG, QUANT, fps=12, options=EncodeOptions(max_bpp=target))
     assert stats.bpp <= target
     assert min(stats.group_bits) < 8
     with VideoReader(tmp_path / "small.actv") as reader:
         assert psnr(reader[:].astype("float32") / 255, clip) > 15
-    roomy = encode(clip, tmp_path / "roomy.actv", CONFIG, QUANT, fps=12, max_bpp=2 * full_bpp)
+    roomy = encode(clip, tmp_path / "roomy.actv", CONFIG, QUANT, fps=12, options=EncodeOptions(max_bpp=2 * full_bpp))
     assert roomy.group_bits == [8, 8, 8]
     assert roomy.path.read_bytes() == reference
 
@@ -128,7 +147,7 @@ def test_interrupted_encode_leaves_existing_output_untouched(tmp_path, clip):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        encode(clip, target, config, fps=12, on_group=interrupt)
+        encode(clip, target, config, fps=12, options=EncodeOptions(on_group=interrupt))
     assert target.read_bytes() == b"precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.actv"]
 
@@ -194,7 +213,8 @@ def _picked_config(monkeypatch, tmp_path, clip, trial, **options) -> tuple[Confi
     """The config ``encode(clip, **options)`` fits with, and the lambdas of the trial fits run;
     ``trial(config)`` stands in for the trial fit's width."""
     import nvcodec.encoder as encoder_module
-    from nvcodec.quant.content import WidthChoice
+    import nvcodec.recipe.quality as quality_module
+    from nvcodec.recipe.trials import WidthChoice
 
     class Picked(Exception):
         pass
@@ -209,9 +229,11 @@ def _picked_config(monkeypatch, tmp_path, clip, trial, **options) -> tuple[Confi
         return WidthChoice(trial(config), config.model.hidden, 1.0)
 
     monkeypatch.setattr(encoder_module, "VideoFitter", capture)
-    monkeypatch.setattr(encoder_module, "width_for_content", trial_fit)
+    monkeypatch.setattr(quality_module, "width_for_content", trial_fit)
     with pytest.raises(Picked) as picked:
-        encode(clip, tmp_path / "x.actv", **options)
+        config = options.pop("config", None)
+        mask = options.pop("mask", None)
+        encode(clip, tmp_path / "x.actv", config, mask=mask, options=EncodeOptions(**options))
     return picked.value.args[0], tried
 
 

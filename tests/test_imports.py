@@ -16,7 +16,7 @@ def test_the_import_graph_is_layered():
             if target not in below_reader:
                 below_reader.add(target)
                 stack.append(target)
-    assert not below_reader & {"nvcodec.fit", "nvcodec.encoder", "nvcodec.quant.policy", "nvcodec.quant.qat"}
+    assert not below_reader & {"nvcodec.fit", "nvcodec.encoder", "nvcodec.recipe.group_coding", "nvcodec.recipe.qat"}
 
 
 def test_a_cycle_is_reported():
@@ -24,3 +24,11 @@ def test_a_cycle_is_reported():
 
     with pytest.raises(ValueError, match="a -> b -> a"):
         layers({"a": {"b"}, "b": {"a"}})
+
+
+def test_quantization_lies_below_the_fit_and_decisions_above_it():
+    graph = build_graph()
+    layer = layers(graph)
+    quant = [name for name in graph if name.startswith("nvcodec.quant.")]
+    assert quant and all(layer[name] < layer["nvcodec.fit"] for name in quant)
+    assert all(layer[name] > layer["nvcodec.fit"] for name in ("nvcodec.recipe.group_coding", "nvcodec.recipe.qat"))

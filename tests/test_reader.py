@@ -159,7 +159,7 @@ def test_long_residual_chains_decode_without_recursion(tmp_path, clip):
     from nvcodec.fit import GroupFit
     from nvcodec.header import new_header_map
     from nvcodec.model.group import GroupModel
-    from nvcodec.quant.policy import CodingPolicy
+    from nvcodec.recipe.group_coding import CodingPolicy
     from nvcodec.tiling import PatchGrid
 
     config = Config.preset("fast", **TINY, group_size=1)

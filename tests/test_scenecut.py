@@ -8,6 +8,7 @@ import pytest
 from nvcodec import Config
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import VideoFitter
+from nvcodec.options import EncodeOptions
 from nvcodec.sample import sample_clip
 from nvcodec.scenecut import bounds_with_cuts, frame_changes, scene_cuts
 from nvcodec.timebase import group_bounds
@@ -87,7 +88,7 @@ def test_an_encode_across_a_cut_decodes_each_shot_from_its_own_groups(tmp_path):
 
     clip = two_shots()
     config = Config.preset("fast", **TINY, group_size=9, iters=60, iters_warm=30)
-    stats = encode(clip, tmp_path / "cut.actv", config, fps=10, quality=25)
+    stats = encode(clip, tmp_path / "cut.actv", config, fps=10, options=EncodeOptions(quality=25))
     assert stats.cuts == [9] and stats.groups == 2
     with ContainerReader(tmp_path / "cut.actv") as container:
         assert [(e.start, e.end) for e in container.entries] == [(0, 9), (9, 16)]

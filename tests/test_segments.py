@@ -8,6 +8,7 @@ from nvcodec.encoder import EncodeJob, encode_segment
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import VideoFitter
 from nvcodec.header import parse_header_map
+from nvcodec.options import EncodeOptions
 from nvcodec.segments import SegmentPlan
 from nvcodec.source import ArraySource
 from tests.conftest import TINY, moving_square_clip
@@ -49,12 +50,12 @@ def test_a_segment_encoded_alone_gives_the_serial_encodes_chunks(tmp_path):
     clip = moving_square_clip(frames=9, height=32, width=40)
     quant = QuantConfig(intra_period=2)
     path = tmp_path / "serial.actv"
-    encode(clip, path, CONFIG, quant, fps=10, segment_groups=2, max_bpp=6.0)
+    encode(clip, path, CONFIG, quant, fps=10, options=EncodeOptions(segment_groups=2, max_bpp=6.0))
     with ContainerReader(path) as reader:
         assert parse_header_map(reader.header).segment_groups == 2
         serial = [reader.read_chunk(i) for i in range(len(reader.entries))]
     fitter = VideoFitter(ArraySource(clip), CONFIG)
-    job = EncodeJob.prepare(fitter, 10.0, CONFIG, quant, 6.0, 2, None)
+    job = EncodeJob.prepare(fitter, 10.0, quant, EncodeOptions(max_bpp=6.0, segment_groups=2))
     segment = job.plan.segments()[1]
     rate = job.plan.rate_control(segment, 6.0, 32, 40, job.header_bytes)
     alone = encode_segment(fitter, quant, job.plan, segment, rate=rate)

@@ -37,9 +37,10 @@ from nvcodec import Config, QuantConfig, VideoReader, __version__
 from nvcodec.encoder import encode, write_groups
 from nvcodec.fit import fit_groups
 from nvcodec.header import new_header_map
-from nvcodec.quant.content import WidthChoice, width_for_content, with_width
-from nvcodec.quant.policy import shaped_for_quality
-from nvcodec.quant.rdtrain import lambda_for_quality
+from nvcodec.options import EncodeOptions
+from nvcodec.recipe.quality import RateTrade, config_for_quality
+from nvcodec.recipe.shape import Given
+from nvcodec.recipe.trials import with_width
 
 
 def _decode_actv(path: Path, count: int) -> tuple[np.ndarray, float]:
@@ -93,17 +94,16 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
     count = frames.shape[0]
     out = []
     for quality in plan["nvcodec_qualities"]:
-        config = shaped_for_quality(Config.preset(plan["nvcodec_preset"], device="auto"), quality)
-        choice = WidthChoice(config.model.hidden, config.model.hidden)
+        base = Config.preset(plan["nvcodec_preset"], device="auto")
         if "nvcodec_hidden" in plan:
-            config = with_width(config, plan["nvcodec_hidden"])
-        else:  # as actv-encode: the trial fits may widen it; their time is the point's
-            choice = width_for_content(frames, config, lambda_for_quality(quality))
-            config = choice.apply(config)
+            base = with_width(base, plan["nvcodec_hidden"])
+        # As actv-encode: without a width in the plan, the trial fits may widen it; their time is the point's.
+        given = Given(width="nvcodec_hidden" in plan)
+        config, choice = config_for_quality(base, RateTrade.for_quality(quality), frames, given)
         hidden = config.model.hidden
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.actv"
-            stats = encode(frames, path, config, QuantConfig(), fps=fps, quality=quality)
+            stats = encode(frames, path, config, QuantConfig(), fps=fps, options=EncodeOptions(quality=quality))
             decoded, decode_fps = _decode_actv(path, count)
             size = path.stat().st_size
         settings = {

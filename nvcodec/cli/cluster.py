@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,11 @@ from tqdm import tqdm
 
 from nvcodec.cli.common import info, progress_enabled
 from nvcodec.cli.input_config import config_for_video
-from nvcodec.cli.jobs import PROG, Job, decoded_psnr, open_input, open_mask, rate_trade, stop_frame, summary
-from nvcodec.config import Config, QuantConfig
+from nvcodec.cli.jobs import PROG, Job, decoded_psnr, open_input, open_mask, summary
+from nvcodec.cli.request import EncodeRequest
 from nvcodec.device import resolve_device
-from nvcodec.distributed import VideoRequest, encode_videos, ray_module
+from nvcodec.distributed import Listeners, VideoRequest, encode_videos, ray_module
+from nvcodec.encoder import EncodeStats
 from nvcodec.errors import ActvError
 from nvcodec.fit import FitProgress
 from nvcodec.segments import SegmentPlan
@@ -32,44 +34,92 @@ WORKER_LINE_INTERVAL = 30.0
 """Seconds between the per-worker progress lines."""
 
 
-def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args) -> int:
+def encode_on_cluster(jobs: list[Job], request: EncodeRequest) -> int:
+    """Encode ``jobs`` as segments on Ray; 1 when any input failed."""
     ray_module()  # one line saying how to install Ray, before reading anything
-    trade = rate_trade(args)
-    requests, failed = [], 0
-    totals: dict[Path, int] = {}  # segments per output: estimated here, exact once its first segment is written
-    in_memory: dict[int, ArraySource] = {}  # the sample clip or stdin, kept for the summary
-    runnable: list[Job] = []
+    assert request.cluster is not None
+    plan = _plan(jobs, request)
+    bar = tqdm(total=sum(plan.totals.values()), desc="segments", unit="segment",
+               disable=not progress_enabled(request.quiet))  # fmt: skip
+    try:
+        outcomes = encode_videos(
+            plan.requests, request.config, request.quant, request.options, request.cluster,
+            _listeners(request, plan.totals, bar),
+        )  # fmt: skip
+    finally:
+        bar.close()
+    failed = plan.failed
+    for number, (job, outcome) in enumerate(zip(plan.runnable, outcomes)):
+        if outcome.stats is None:
+            failed += 1
+            info(PROG, f"error: {job.name}: {outcome.error}", False)
+            continue
+        _report(job, outcome.stats, plan.in_memory.get(number), request)
+    if failed:
+        info(PROG, f"error: {failed} of {len(jobs)} inputs failed", False)
+        return 1
+    return 0
+
+
+@dataclass
+class _Plan:
+    """The videos to send to the cluster, and what the driver keeps of them."""
+
+    requests: list[VideoRequest] = field(default_factory=list)
+    runnable: list[Job] = field(default_factory=list)
+    totals: dict[Path, int] = field(default_factory=dict)
+    """Segments per output: estimated here, exact once its first segment is written."""
+    in_memory: dict[int, ArraySource] = field(default_factory=dict)
+    """The sample clip or stdin, kept for the summary."""
+    failed: int = 0
+
+
+def _plan(jobs: list[Job], request: EncodeRequest) -> _Plan:
+    """One :class:`VideoRequest` per input that opens (frames read by the workers from its path)."""
+    plan = _Plan()
+    span = request.frames
     for job in jobs:
         try:
-            frames = open_input(job, args)
+            frames = open_input(job, span)
         except ActvError as exc:
             if len(jobs) == 1:
                 raise
-            failed += 1
+            plan.failed += 1
             info(PROG, f"error: {job.name}: {exc}", False)
             continue
-        number = len(runnable)
-        runnable.append(job)
+        number = len(plan.runnable)
+        plan.runnable.append(job)
         if job.spec is not None:
             source: SourceSpec | np.ndarray = job.spec
         else:
             assert isinstance(frames, ArraySource)
-            source, in_memory[number] = frames.frames, frames
-        mask: SourceSpec | np.ndarray | None = None
-        if args.mask is not None:
-            opened = open_mask(args.mask, args, frames.shape)
-            if isinstance(opened, np.ndarray):  # one image, for every frame
-                mask = opened
-            else:
-                opened.close()
-                mask = SourceSpec(str(args.mask), args.start, stop_frame(args), args.stride)
-        video_config = config_for_video(config, quant, job.name, frames, mask is not None, args)
-        groups = len(group_bounds(frames.num_frames, config.fit.group_size)) - 1  # scene cuts may add some
-        totals[job.output] = SegmentPlan.segment_count(groups, args.segment_groups or quant.intra_period)
-        requests.append(VideoRequest(source, job.output, frames.fps, mask, job.resume_folder, video_config))
+            source, plan.in_memory[number] = frames.frames, frames
+        mask = _mask_for_workers(request, frames.shape)
+        video_config = config_for_video(request, job.name, frames, mask is not None)
+        groups = len(group_bounds(frames.num_frames, request.config.fit.group_size)) - 1  # scene cuts may add some
+        plan.totals[job.output] = SegmentPlan.segment_count(
+            groups, request.options.segment_groups or request.quant.intra_period
+        )
+        plan.requests.append(VideoRequest(source, job.output, frames.fps, mask, job.resume_folder, video_config))
         if job.spec is not None:
             frames.close()
-    bar = tqdm(total=sum(totals.values()), desc="segments", unit="segment", disable=not progress_enabled(args.quiet))
+    return plan
+
+
+def _mask_for_workers(request: EncodeRequest, shape: tuple[int, int, int]) -> SourceSpec | np.ndarray | None:
+    """The mask as the workers read it: one image as an array, a video by its path."""
+    if request.mask is None:
+        return None
+    span = request.frames
+    opened = open_mask(request.mask, span, shape)
+    if isinstance(opened, np.ndarray):  # one image, for every frame
+        return opened
+    opened.close()
+    return SourceSpec(str(request.mask), span.start, span.stop, span.stride)
+
+
+def _listeners(request: EncodeRequest, totals: dict[Path, int], bar: tqdm) -> Listeners:
+    """One bar over all segments; a line per worker every :data:`WORKER_LINE_INTERVAL` seconds."""
     last_line: dict[str, float] = {}
 
     def on_segment(output: Path, done: int, total: int) -> None:
@@ -77,12 +127,12 @@ def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args)
             totals[output] = total
             bar.total = sum(totals.values())
         bar.update(1)
-        if not progress_enabled(args.quiet):
-            info(PROG, f"{output}: segment {done}/{total} written", args.quiet)
+        if not progress_enabled(request.quiet):
+            info(PROG, f"{output}: segment {done}/{total} written", request.quiet)
 
     def on_progress(who: str, progress: FitProgress) -> None:
         now = time.perf_counter()
-        if args.quiet or now - last_line.get(who, 0.0) < WORKER_LINE_INTERVAL:
+        if request.quiet or now - last_line.get(who, 0.0) < WORKER_LINE_INTERVAL:
             return
         last_line[who] = now
         tqdm.write(
@@ -91,39 +141,19 @@ def encode_on_cluster(jobs: list[Job], config: Config, quant: QuantConfig, args)
             file=sys.stderr,
         )
 
+    return Listeners(on_segment=on_segment, on_progress=on_progress)
+
+
+def _report(job: Job, stats: EncodeStats, frames: ArraySource | None, request: EncodeRequest) -> None:
+    """The summary line of a finished video, with the PSNR of the file as a reader decodes it."""
+    source = frames or open_input(job, request.frames)
+    known = open_mask(request.mask, request.frames, source.shape) if request.mask is not None else None
     try:
-        outcomes = encode_videos(
-            requests,
-            config,
-            quant,
-            max_bpp=args.max_bpp,
-            segment_groups=args.segment_groups,
-            workers=args.workers,
-            address=args.ray_address,
-            gpus_per_task=args.gpus_per_task,
-            threads_per_task=args.threads or 1,
-            on_segment=on_segment,
-            on_progress=on_progress,
-            trade=trade,
-        )
+        assert request.cluster is not None
+        device = str(resolve_device(request.config.fit.device if request.cluster.gpus_per_task <= 0 else "auto"))
+        quality = decoded_psnr(job.output, source, known, device, request.quiet)
+        summary(stats, quality, known is not None, request)
     finally:
-        bar.close()
-    for number, (job, outcome) in enumerate(zip(runnable, outcomes)):
-        if outcome.stats is None:
-            failed += 1
-            info(PROG, f"error: {job.name}: {outcome.error}", False)
-            continue
-        frames = in_memory.get(number) or open_input(job, args)
-        known = open_mask(args.mask, args, frames.shape) if args.mask is not None else None
-        try:
-            device = str(resolve_device(config.fit.device if args.gpus_per_task <= 0 else "auto"))
-            quality = decoded_psnr(job.output, frames, known, device, args.quiet)
-            summary(outcome.stats, quality, known is not None, args)
-        finally:
-            frames.close()
-            if known is not None and not isinstance(known, np.ndarray):
-                known.close()
-    if failed:
-        info(PROG, f"error: {failed} of {len(jobs)} inputs failed", False)
-        return 1
-    return 0
+        source.close()
+        if known is not None and not isinstance(known, np.ndarray):
+            known.close()

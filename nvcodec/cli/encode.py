@@ -52,25 +52,19 @@ from nvcodec.cli.jobs import (
     jobs_of,
     open_input,
     open_mask,
-    rate_trade,
     summary,
     writes_to_folder,
 )
+from nvcodec.cli.request import EncodeRequest, FrameRange
 from nvcodec.config import MAX_BITS, MIN_BITS, PRESETS, Config, FitConfig, ModelConfig, QuantConfig
 from nvcodec.device import resolve_device
+from nvcodec.distributed import Cluster
 from nvcodec.encoder import GroupCoded, encode
 from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
-from nvcodec.quant.policy import (
-    DEFAULT_QUALITY,
-    GROUP_STEPS,
-    SHORTEST_GROUP,
-    WIDEST,
-    WIDTH_STEPS,
-    RateTrade,
-    fit_for_quality,
-    width_for_quality,
-)
+from nvcodec.options import EncodeOptions
+from nvcodec.recipe.quality import DEFAULT_QUALITY, RateTrade
+from nvcodec.recipe.shape import GROUP_STEPS, SHORTEST_GROUP, WIDEST, WIDTH_STEPS, Given, shaped_for_quality
 from nvcodec.source import FrameSource
 from nvcodec.version import __version__
 
@@ -209,7 +203,51 @@ def bit_depth(text: str) -> int:
     return value
 
 
-def _config(args) -> tuple[Config, QuantConfig]:
+def request_from_args(args: argparse.Namespace) -> EncodeRequest:
+    """The one place the parsed options become values (:class:`~nvcodec.cli.request.EncodeRequest`)."""
+    given = Given(
+        width=args.hidden is not None,
+        group_length=args.group_size is not None,
+        steps=args.iters is not None or args.iters_warm is not None,
+    )
+    options = EncodeOptions(
+        quality=_quality(args), lambda_=args.lambda_, max_bpp=args.max_bpp, segment_groups=args.segment_groups
+    )
+    config, quant = _config(args, options.trade, given)
+    cluster = None
+    if args.workers is not None or args.ray_address is not None:
+        cluster = Cluster(args.workers, args.ray_address, args.gpus_per_task, args.threads or 1)
+    return EncodeRequest(
+        inputs=tuple(args.inputs),
+        output=args.output,
+        config=config,
+        quant=quant,
+        options=options,
+        given=given,
+        preset=args.preset,
+        sample=args.sample,
+        frames=FrameRange(args.start, args.frames, args.stride, args.fps),
+        mask=args.mask,
+        cluster=cluster,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        quiet=args.quiet,
+    )
+
+
+def _quality(args: argparse.Namespace) -> float | None:
+    """``--quality``; by default :data:`DEFAULT_QUALITY`, unless ``--lambda`` or fixed depths (``--bits`` or
+    ``--qat-iters`` alone) are asked for."""
+    if args.quality is not None and args.lambda_ is not None:
+        raise UsageError("give a quality or a lambda, not both")
+    if args.quality is None and args.lambda_ is None and args.bits is None and args.qat_iters is None:
+        return DEFAULT_QUALITY
+    return args.quality
+
+
+def _config(args: argparse.Namespace, trade: RateTrade | None, given: Given) -> tuple[Config, QuantConfig]:
+    """The preset with the user's settings, shaped for the quality where the user did not fix the shape."""
     overrides = {
         name: value
         for name, value in {
@@ -230,13 +268,9 @@ def _config(args) -> tuple[Config, QuantConfig]:
         )
     if args.patch is not None:
         overrides["overlap"] = min(PRESETS[args.preset].model.overlap, args.patch // 4)
-    trade = rate_trade(args)
-    if args.hidden is None and trade is not None:
-        overrides["hidden"] = width_for_quality(trade.quality)
     config = Config.preset(args.preset, device=args.device, **overrides)
-    if args.group_size is None and trade is not None:
-        steps_given = args.iters is not None or args.iters_warm is not None
-        config = dataclasses.replace(config, fit=fit_for_quality(trade.quality, config.fit, keep_steps=steps_given))
+    if trade is not None:
+        config = shaped_for_quality(config, trade.quality, given)
     bits = args.bits or QuantConfig().bits_frame
     quant_options: dict = {"bits_frame": bits, "bits_latent": bits, "bits_bias": bits}
     if args.qat_iters is not None:
@@ -340,56 +374,48 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _prepare_output(job: Job, args) -> bool:
+def _prepare_output(job: Job, request: EncodeRequest) -> bool:
     """Whether ``job`` needs encoding: an existing complete output is kept (several inputs) unless -y."""
-    if len(args.inputs) > 1 and job.output.exists() and not args.overwrite and not job.resume_folder.exists():
+    several = len(request.inputs) > 1
+    if several and job.output.exists() and not request.overwrite and not job.resume_folder.exists():
         if not is_complete(job.output):
             raise OutputError(f"{job.output} exists but is not a complete .actv file; use -y to replace it")
-        info(PROG, f"{job.output} is already encoded; skipped (-y encodes it again)", args.quiet)
+        info(PROG, f"{job.output} is already encoded; skipped (-y encodes it again)", request.quiet)
         return False
-    check_output(job.output, args.overwrite)
+    check_output(job.output, request.overwrite)
     remove_stale_temporaries(job.output)
-    if job.resume_folder.exists() and not args.resume:
-        if not args.overwrite:
+    if job.resume_folder.exists() and not request.resume:
+        if not request.overwrite:
             raise UsageError(
                 f"{job.resume_folder} holds an interrupted encode: add --resume to continue it, or -y to start over"
             )
         shutil.rmtree(job.resume_folder)
-    elif args.resume and not job.resume_folder.exists():
-        info(PROG, f"nothing to resume ({job.resume_folder} does not exist); starting from the first group", args.quiet)
+    elif request.resume and not job.resume_folder.exists():
+        info(PROG, f"nothing to resume ({job.resume_folder} does not exist); starting from the first group",
+             request.quiet)  # fmt: skip
     return True
 
 
-def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
+def _encode_one(job: Job, request: EncodeRequest) -> None:
     """Encode one input serially, then print its summary."""
-    trade = rate_trade(args)
-    source = open_input(job, args)
-    mask = open_mask(args.mask, args, source.shape) if args.mask is not None else None
+    source = open_input(job, request.frames)
+    mask = open_mask(request.mask, request.frames, source.shape) if request.mask is not None else None
     try:
-        config = config_for_video(config, quant, job.name, source, mask is not None, args)
+        config = config_for_video(request, job.name, source, mask is not None)
         count, height, width = source.shape
+        max_bpp = request.options.max_bpp
         info(
             PROG,
-            f"{job.name}: {count} frames of {width}x{height} at {source.fps:g} fps, preset {args.preset}, "
-            f"{coding_summary(trade, quant)}{f', max {args.max_bpp:g} bpp' if args.max_bpp else ''}",
-            args.quiet,
+            f"{job.name}: {count} frames of {width}x{height} at {source.fps:g} fps, preset {request.preset}, "
+            f"{coding_summary(request.trade, request.quant)}{f', max {max_bpp:g} bpp' if max_bpp else ''}",
+            request.quiet,
         )
-        progress = EncodeProgress(args.quiet, config.fit.iters_warm)
+        progress = EncodeProgress(request.quiet, config.fit.iters_warm)
+        options = dataclasses.replace(
+            request.options, resume_folder=job.resume_folder, callback=progress.fit, on_group=progress.group_done
+        )
         try:
-            stats = encode(
-                source,
-                job.output,
-                config,
-                quant,
-                fps=source.fps,
-                mask=mask,
-                max_bpp=args.max_bpp,
-                segment_groups=args.segment_groups,
-                resume_folder=job.resume_folder,
-                callback=progress.fit,
-                on_group=progress.group_done,
-                lambda_=trade.lambda_ if trade is not None else None,
-            )
+            stats = encode(source, job.output, config, request.quant, fps=source.fps, mask=mask, options=options)
         except KeyboardInterrupt as exc:
             if job.resume_folder.exists():
                 what = f"finished groups are kept in {job.resume_folder}: run the same command with --resume to go on"
@@ -399,8 +425,8 @@ def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
             raise
         finally:
             progress.close()
-        quality = decoded_psnr(job.output, source, mask, str(resolve_device(config.fit.device)), args.quiet)
-        summary(stats, quality, mask is not None, args)
+        quality = decoded_psnr(job.output, source, mask, str(resolve_device(config.fit.device)), request.quiet)
+        summary(stats, quality, mask is not None, request)
     finally:
         source.close()
         if isinstance(mask, FrameSource):
@@ -408,28 +434,27 @@ def _encode_one(job: Job, config: Config, quant: QuantConfig, args) -> None:
 
 
 def _body(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    apply_threads(args.threads)
-    config, quant = _config(args)
-    resolve_device(config.fit.device)  # fail before reading anything
-    jobs = jobs_of(args)
-    if writes_to_folder(args):
+    request = request_from_args(build_parser().parse_args(argv))
+    apply_threads(request.threads)
+    resolve_device(request.config.fit.device)  # fail before reading anything
+    jobs = jobs_of(request)
+    if writes_to_folder(request):
         try:
-            Path(args.output).mkdir(parents=True, exist_ok=True)  # the output folder of several inputs
+            Path(request.output).mkdir(parents=True, exist_ok=True)  # the output folder of several inputs
         except OSError as exc:
-            raise OutputError(f"cannot create the output folder {args.output}: {exc.strerror or exc}") from None
-    todo = [job for job in jobs if _prepare_output(job, args)]
-    if args.workers is not None or args.ray_address is not None:
+            raise OutputError(f"cannot create the output folder {request.output}: {exc.strerror or exc}") from None
+    todo = [job for job in jobs if _prepare_output(job, request)]
+    if request.cluster is not None:
         from nvcodec.cli.cluster import encode_on_cluster
 
-        return encode_on_cluster(todo, config, quant, args)
+        return encode_on_cluster(todo, request)
     failed = 0
     for job in todo:
         if len(jobs) == 1:
-            _encode_one(job, config, quant, args)  # its errors are the tool's: one line, exit 1
+            _encode_one(job, request)  # its errors are the tool's: one line, exit 1
             continue
         try:
-            _encode_one(job, config, quant, args)
+            _encode_one(job, request)
         except ActvError as exc:
             failed += 1
             info(PROG, f"error: {job.name}: {exc}", False)

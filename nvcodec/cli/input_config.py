@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 
 from nvcodec.cli.common import info
-from nvcodec.cli.jobs import PROG, rate_trade
+from nvcodec.cli.jobs import PROG
+from nvcodec.cli.request import EncodeRequest
 from nvcodec.config import Config, QuantConfig
 from nvcodec.header import stored_bits_estimate
-from nvcodec.quant.content import width_for_content
+from nvcodec.recipe.quality import config_for_quality
 from nvcodec.source import FrameSource
 
 MIN_SHRUNK_WIDTH = 4
@@ -49,17 +50,18 @@ def sized_for_video(config: Config, quant: QuantConfig, shape: tuple[int, int, i
     )
 
 
-def config_for_video(config: Config, quant: QuantConfig, name: str, source: FrameSource, masked: bool, args) -> Config:
-    """``config`` made for the input ``name``: at the width its trial fits choose (when the quality chose it and
-    no mask is given, :func:`~nvcodec.quant.content.width_for_content`), then sized for it (:func:`sized_for_video`).
+def config_for_video(request: EncodeRequest, name: str, source: FrameSource, masked: bool) -> Config:
+    """The request's config made for the input ``name``: at the width its trial fits choose
+    (:func:`~nvcodec.recipe.quality.config_for_quality`, when the quality chose the width and no mask is
+    given), then sized for it (:func:`sized_for_video`).
     """
-    trade = rate_trade(args)
-    if args.hidden is None and trade is not None and not masked:
-        choice = width_for_content(source, config, trade.lambda_)
-        config = choice.apply(config)
+    config, trade = request.config, request.trade
+    if trade is not None:
+        given = dataclasses.replace(request.given, masked=masked)
+        config, choice = config_for_quality(config, trade, source, given)
         if choice.trial_mse is not None:
-            info(PROG, f"{name}: {choice.describe(trade.lambda_)}", args.quiet)
-    config, warning = sized_for_video(config, quant, source.shape, fixed=args.hidden is not None)
+            info(PROG, f"{name}: {choice.describe(trade.lambda_)}", request.quiet)
+    config, warning = sized_for_video(config, request.quant, source.shape, fixed=request.given.width)
     if warning:
-        info(PROG, warning, args.quiet)
+        info(PROG, warning, request.quiet)
     return config

@@ -17,14 +17,13 @@ import numpy as np
 from tqdm import tqdm
 
 from nvcodec.cli.common import UsageError, human_bytes, info, progress_enabled
+from nvcodec.cli.request import EncodeRequest, FrameRange
 from nvcodec.container import ContainerReader
 from nvcodec.encoder import EncodeStats
-from nvcodec.encoder import rate_trade as encoder_rate_trade
-from nvcodec.errors import ActvError, ArgumentError, InputError
+from nvcodec.errors import ActvError, InputError
 from nvcodec.fit import MASK_THRESHOLD
 from nvcodec.header import layout_problems, parse_header_map
 from nvcodec.metrics import mse_to_psnr
-from nvcodec.quant.policy import DEFAULT_QUALITY, RateTrade
 from nvcodec.reader import VideoReader
 from nvcodec.sample import sample_clip
 from nvcodec.source import ArraySource, FrameSource, SourceSpec, read_stream
@@ -49,29 +48,25 @@ class Job:
         return self.output.with_name(self.output.name + RESUME_SUFFIX)
 
 
-def stop_frame(args) -> int | None:
-    return args.start + args.frames * args.stride if args.frames else None
-
-
-def writes_to_folder(args) -> bool:
+def writes_to_folder(request: EncodeRequest) -> bool:
     """Several inputs, or an output named like a folder (``OUT/``), write one ``.actv`` per input into it."""
-    return len(args.inputs) > 1 or args.output.endswith(("/", os.sep))
+    return len(request.inputs) > 1 or request.output.endswith(("/", os.sep))
 
 
-def jobs_of(args) -> list[Job]:
+def jobs_of(request: EncodeRequest) -> list[Job]:
     """The inputs and their outputs: one file, or one ``.actv`` per input in an output folder."""
-    if args.sample:
-        if args.inputs:
+    if request.sample:
+        if request.inputs:
             raise UsageError("give either inputs or --sample, not both")
         names = ["the sample clip"]
-    elif not args.inputs:
+    elif not request.inputs:
         raise UsageError("no input: give a video, a folder of PNG frames, - for stdin, or --sample")
     else:
-        names = list(args.inputs)
+        names = list(request.inputs)
     if "-" in names and len(names) > 1:
         raise UsageError("stdin (-) can only be the one input")
-    output = Path(args.output)
-    if not writes_to_folder(args):
+    output = Path(request.output)
+    if not writes_to_folder(request):
         outputs = [output]
     else:
         stems = [Path(name).name if name not in ("-", "the sample clip") else "sample" for name in names]
@@ -82,29 +77,28 @@ def jobs_of(args) -> list[Job]:
                 f"several inputs would write {', '.join(sorted(repeated))}: encode them to different folders"
             )
     jobs = []
+    span = request.frames
     for name, out in zip(names, outputs):
         spec = (
-            None
-            if name in ("-", "the sample clip")
-            else SourceSpec(name, args.start, stop_frame(args), args.stride, args.fps)
+            None if name in ("-", "the sample clip") else SourceSpec(name, span.start, span.stop, span.stride, span.fps)
         )
         jobs.append(Job(name, out, spec))
     return jobs
 
 
-def open_input(job: Job, args) -> FrameSource:
+def open_input(job: Job, span: FrameRange) -> FrameSource:
     """The job's frames: read group by group from a file or folder, whole from the sample clip or stdin."""
     if job.spec is not None:
         return job.spec.open()
     if job.name == "-":
-        return read_stream(sys.stdin.buffer, args.start, stop_frame(args), args.stride, args.fps)
-    clip = sample_clip()[args.start : stop_frame(args) : args.stride]
+        return read_stream(sys.stdin.buffer, span.start, span.stop, span.stride, span.fps)
+    clip = sample_clip()[span.start : span.stop : span.stride]
     if len(clip) == 0:
         raise InputError("the sample clip has no frames in the requested range")
-    return ArraySource(clip, (args.fps or SAMPLE_FPS) / args.stride)
+    return ArraySource(clip, (span.fps or SAMPLE_FPS) / span.stride)
 
 
-def open_mask(path: Path, args, shape: tuple[int, int, int]) -> np.ndarray | FrameSource:
+def open_mask(path: Path, span: FrameRange, shape: tuple[int, int, int]) -> np.ndarray | FrameSource:
     """Known pixels: one image (``[H, W]``, for every frame) or a video cut like the input (a source).
 
     Black (below half intensity) is unknown.
@@ -120,7 +114,7 @@ def open_mask(path: Path, args, shape: tuple[int, int, int]) -> np.ndarray | Fra
             return known
     finally:
         whole.close()
-    mask = SourceSpec(str(path), args.start, stop_frame(args), args.stride).open()
+    mask = SourceSpec(str(path), span.start, span.stop, span.stride).open()
     if mask.shape[1:] != shape[1:] or mask.num_frames < shape[0]:
         mask.close()
         raise InputError(
@@ -159,8 +153,8 @@ def is_complete(path: Path) -> bool:
         return False
 
 
-def summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
-    if args.quiet:
+def summary(stats: EncodeStats, quality: float, masked: bool, request: EncodeRequest) -> None:
+    if request.quiet:
         return
     what = "PSNR on known pixels" if masked else "PSNR vs input"
     print(
@@ -172,22 +166,11 @@ def summary(stats: EncodeStats, quality: float, masked: bool, args) -> None:
         frames = ", ".join(str(c) for c in stats.cuts)
         info(PROG, f"{len(stats.cuts)} scene cut{'s' if len(stats.cuts) > 1 else ''} (frames {frames}) "
              f"started groups of their own; {stats.groups} groups in all", False)  # fmt: skip
-    if args.max_bpp is not None and stats.bpp > args.max_bpp:
+    max_bpp = request.options.max_bpp
+    if max_bpp is not None and stats.bpp > max_bpp:
         info(
             PROG,
-            f"warning: {stats.bpp:.4f} bpp is above --max-bpp {args.max_bpp:g} even at the coarsest steps; "
+            f"warning: {stats.bpp:.4f} bpp is above --max-bpp {max_bpp:g} even at the coarsest steps; "
             "a smaller model (--hidden, --patch) is needed for that rate",
             False,
         )
-
-
-def rate_trade(args) -> RateTrade | None:
-    """Rate in the loss at ``--quality`` (default) or ``--lambda``; None where ``--bits`` alone asks for fixed depths."""
-    if args.quality is None and args.lambda_ is None:
-        if args.bits is not None or args.qat_iters is not None:
-            return None
-        return RateTrade.for_quality(DEFAULT_QUALITY)
-    try:
-        return encoder_rate_trade(args.quality, args.lambda_)
-    except ArgumentError as exc:  # a usage mistake here: exit 2, like argparse's own
-        raise UsageError(str(exc)) from None

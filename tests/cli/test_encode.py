@@ -237,7 +237,7 @@ def test_a_quality_must_be_a_finite_number(tmp_path, source, capsys, value):
 )
 def test_the_quality_picks_the_width_unless_hidden_is_given(options, width):
     args = encode_cli.build_parser().parse_args(["in.mp4", "-o", "x.actv", *options])
-    config, _ = encode_cli._config(args)
+    config = encode_cli.request_from_args(args).config
     assert config.model.hidden == width
 
 
@@ -253,14 +253,14 @@ def test_the_quality_picks_the_width_unless_hidden_is_given(options, width):
 )
 def test_the_quality_picks_the_group_length_unless_group_size_is_given(options, shape):
     args = encode_cli.build_parser().parse_args(["in.mp4", "-o", "x.actv", "--preset", "fast", *options])
-    fit = encode_cli._config(args)[0].fit
+    fit = encode_cli.request_from_args(args).config.fit
     assert (fit.group_size, fit.iters, fit.iters_warm) == shape
 
 
 def test_scene_cuts_are_on_unless_switched_off():
     parse = encode_cli.build_parser().parse_args
-    assert encode_cli._config(parse(["in.mp4", "-o", "x.actv"]))[0].fit.scene_cuts
-    assert not encode_cli._config(parse(["in.mp4", "-o", "x.actv", "--no-scene-cuts"]))[0].fit.scene_cuts
+    assert encode_cli.request_from_args(parse(["in.mp4", "-o", "x.actv"])).config.fit.scene_cuts
+    assert not encode_cli.request_from_args(parse(["in.mp4", "-o", "x.actv", "--no-scene-cuts"])).config.fit.scene_cuts
 
 
 TRIAL_ARGS = [arg for arg in TINY_ARGS if arg not in ("--hidden", "8")] + ["--quality", "30", "-y"]

@@ -13,13 +13,14 @@ from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import GroupFit
 from nvcodec.model.tensors import Coding
+from nvcodec.options import EncodeOptions
 from nvcodec.payload import unpack_group
-from nvcodec.quant.policy import RateTrade, code_with_rate, train_with_rate
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality, new_frames, soft_round, straight_through
 from nvcodec.quant.uniform import STEP_MIN, as_real
-from tests.conftest import TINY, make_group, moving_square_clip
-from tests.quant.conftest import FITTED_CONFIG
+from nvcodec.recipe.group_coding import code_with_rate, train_with_rate
+from nvcodec.recipe.quality import RateTrade
+from tests.conftest import FITTED_CONFIG, TINY, make_group, moving_square_clip
 
 
 def test_quality_maps_to_lambda_on_a_decade_scale():
@@ -186,7 +187,7 @@ def test_a_higher_quality_gives_a_larger_file_and_a_higher_psnr(tmp_path):
     results = {}
     for quality in (10, 40):
         path = tmp_path / f"q{quality}.actv"
-        stats = encode(clip, path, config, fps=25, quality=quality)
+        stats = encode(clip, path, config, fps=25, options=EncodeOptions(quality=quality))
         with VideoReader(path) as reader:
             decoded = np.stack([reader.frame(t) for t in range(len(clip))])
         results[quality] = (stats.file_bytes, psnr(decoded.astype(np.float32) / 255, clip))
@@ -199,16 +200,21 @@ def test_quality_and_lambda_together_are_refused(tmp_path):
     from nvcodec.encoder import encode
 
     with pytest.raises(ArgumentError, match="not both"):
-        encode(moving_square_clip(3), tmp_path / "x.actv", Config.preset("fast", **TINY), quality=20, lambda_=1e-3)
+        encode(
+            moving_square_clip(3),
+            tmp_path / "x.actv",
+            Config.preset("fast", **TINY),
+            options=EncodeOptions(quality=20, lambda_=1e-3),
+        )
 
 
 def test_a_fit_takes_a_forward_or_a_rate_term_not_both():
-    from nvcodec.fit import fit_group
+    from nvcodec.fit import FitData, fit_group
 
     group = make_group()
     frames = torch.rand(5, group.grid.height, group.grid.width, 3)
     with pytest.raises(ArgumentError, match="not both"):
         fit_group(
-            group, frames, torch.linspace(0, 1, 5), 1, Config.preset("fast", **TINY),
+            group, FitData(frames, torch.linspace(0, 1, 5)), 1, Config.preset("fast", **TINY),
             generator=torch.Generator().manual_seed(0), forward=group, rate=_term(group),
         )  # fmt: skip

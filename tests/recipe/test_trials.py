@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from nvcodec.config import Config
-from nvcodec.quant.content import WIDTH_PAYS, WIDTHS, WidthChoice, least_fall, next_width, trial_mse, width_for_content
-from nvcodec.quant.policy import WIDEST, width_for_quality
+from nvcodec.recipe.shape import WIDEST, width_for_quality
+from nvcodec.recipe.trials import WIDTH_PAYS, WIDTHS, WidthChoice, least_fall, next_width, trial_mse, width_for_content
 from nvcodec.source import ArraySource
 from tests.conftest import TINY, moving_square_clip
 

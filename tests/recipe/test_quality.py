@@ -5,16 +5,13 @@ import pytest
 
 from nvcodec.config import FitConfig
 from nvcodec.errors import ArgumentError
-from nvcodec.quant.policy import (
-    ENCODER_POLICY,
+from nvcodec.recipe.group_coding import ENCODER_POLICY, ROUNDINGS, STEP_RULES, CodingPolicy
+from nvcodec.recipe.quality import RateTrade
+from nvcodec.recipe.shape import (
     GROUP_STEPS,
-    ROUNDINGS,
     SHORTEST_GROUP,
-    STEP_RULES,
     WIDEST,
     WIDTH_STEPS,
-    CodingPolicy,
-    RateTrade,
     fit_for_quality,
     group_size_for_quality,
     width_for_quality,
@@ -80,7 +77,7 @@ def test_steps_a_user_gave_are_kept():
 @pytest.mark.parametrize("quality", [12.0, 25.0, 36.0])
 def test_a_config_shaped_for_a_quality_has_its_width_and_group_length_and_keeps_the_rest(quality):
     from nvcodec.config import Config
-    from nvcodec.quant.policy import shaped_for_quality
+    from nvcodec.recipe.shape import shaped_for_quality
 
     base = Config.preset("fast", patch=32, lr=0.005)
     shaped = shaped_for_quality(base, quality)

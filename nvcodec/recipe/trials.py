@@ -1,6 +1,6 @@
 """The content's say in the model's width: short trial fits of the first group.
 
-:func:`~nvcodec.quant.policy.width_for_quality` gives the width of least
+:func:`~nvcodec.recipe.shape.width_for_quality` gives the width of least
 J = D + lambda * R for typical content at each quality. Whether the next
 width up pays on a given video depends on how much error the wider model
 removes there: it pays where D falls by more than lambda times its extra
@@ -29,7 +29,7 @@ import torch
 
 from nvcodec.config import Config
 from nvcodec.fit import VideoFitter
-from nvcodec.quant.policy import WIDEST, WIDTH_STEPS
+from nvcodec.recipe.shape import WIDEST, WIDTH_STEPS
 from nvcodec.source import FrameSource
 
 TRIAL_SHARE = 0.1
@@ -131,7 +131,7 @@ def width_for_content(frames: np.ndarray | torch.Tensor | FrameSource, config: C
     """``config``'s width, or the ladder's next one where trial fits find that it pays at ``lambda_``.
 
     ``config.model.hidden`` is the width to try, normally
-    :func:`~nvcodec.quant.policy.width_for_quality`'s; a width off the ladder,
+    :func:`~nvcodec.recipe.shape.width_for_quality`'s; a width off the ladder,
     or the widest, is kept without a trial.
     """
     tried = config.model.hidden

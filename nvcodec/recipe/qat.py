@@ -21,7 +21,7 @@ import torch
 from torch.func import functional_call
 
 from nvcodec.config import Config, QuantConfig
-from nvcodec.fit import GroupFit, fit_group
+from nvcodec.fit import FitData, GroupFit, fit_group
 from nvcodec.model.tensors import Kind, TensorSpec
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.uniform import QuantPlan, quantize_state
@@ -91,5 +91,7 @@ def finetune_for_quantization(
             return functional_call(group, frozen, (coords, taus))
 
         group.train()
-        fit_group(group, fit.frames, fit.taus, iterations, refit, mask=fit.mask, generator=generator, forward=forward)
+        fit_group(
+            group, FitData(fit.frames, fit.taus, fit.mask), iterations, refit, generator=generator, forward=forward
+        )
     group.eval()

@@ -1,11 +1,11 @@
-"""The encoder's recipe for coding one fitted group: depth, steps, rounding and fine-tuning.
+"""The encoder's recipe for coding one fitted group: depth, steps, rounding, fine-tuning, or rate in the loss.
 
 Everything here is the encoder's free choice under the format: the decoder
 reads integers and steps and never learns how they were chosen. The recipe,
 in order: rate control picks the bit depth (:mod:`~nvcodec.quant.ratecontrol`),
 the output sensitivity of every channel picks the steps
 (:mod:`~nvcodec.quant.steps`), optional fine-tuning rounds the frame INR in
-stages (:mod:`~nvcodec.quant.qat`), and error-compensated rounding picks the
+stages (:mod:`~nvcodec.recipe.qat`), and error-compensated rounding picks the
 symbols (:mod:`~nvcodec.quant.rounding`). :class:`CodingPolicy` switches the
 steps and the rounding back to their plain forms for benchmarks.
 """
@@ -13,22 +13,22 @@ steps and the rounding back to their plain forms for benchmarks.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 
-from nvcodec.config import Config, FitConfig, QuantConfig
+from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
-from nvcodec.fit import GroupFit, fit_group, stream_seed
+from nvcodec.fit import FitData, GroupFit, fit_group, stream_seed
 from nvcodec.payload import PackedGroup, pack_group
-from nvcodec.quant.qat import finetune_for_quantization
 from nvcodec.quant.ratecontrol import RateControl
-from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality
+from nvcodec.quant.rdtrain import RateTerm
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps
+from nvcodec.recipe.qat import finetune_for_quantization
+from nvcodec.recipe.quality import RateTrade
 
 STEP_RULES = ("sensitivity", "peak")
 """``sensitivity`` spends the bits where the decoded frames need them (:mod:`nvcodec.quant.steps`);
@@ -113,114 +113,6 @@ def code_group(
     return packed, quant
 
 
-RATE_SHARE = 0.6
-"""Steps of the rate-aware phase after each group's fit, as a share of the fit's steps. The phase replaces
-the fixed-depth coder's sensitivity measurement and compensated rounding, which take about as long."""
-DEFAULT_QUALITY = 25.0
-"""``actv-encode``'s quality when none is given: ``lambda = 10^-2.5``."""
-
-
-@dataclass(frozen=True)
-class RateTrade:
-    """Rate in the loss: ``lambda`` (MSE per bit per pixel) and the length of the phase that trains with it."""
-
-    lambda_: float
-    share: float = RATE_SHARE
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.lambda_, (int, float)) and math.isfinite(self.lambda_) and self.lambda_ > 0):
-            raise ArgumentError(f"lambda must be a positive number, got {self.lambda_!r}")
-        if not 0 < self.share <= 1:
-            raise ArgumentError(f"the rate-aware phase's share of the fit must be in (0, 1], got {self.share!r}")
-
-    @classmethod
-    def for_quality(cls, quality: float) -> RateTrade:
-        """The trade of ``--quality Q`` (:func:`~nvcodec.quant.rdtrain.lambda_for_quality`)."""
-        try:
-            return cls(lambda_for_quality(quality))
-        except ValueError as exc:
-            raise ArgumentError(str(exc)) from None
-
-    @property
-    def quality(self) -> float:
-        """The ``--quality`` of this lambda (fractional when the lambda was given directly)."""
-        return -10 * math.log10(self.lambda_)
-
-    def iterations(self, fit: GroupFit, config: Config) -> int:
-        """Steps of the rate-aware phase: the share of the group's fit (of a warm group's, when not recorded)."""
-        return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
-
-
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48))
-"""``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
-
-At one lambda the model's width is a rate-distortion choice like the steps: a
-wider model costs more bits and fits better. Measured by
-``python -m benchmarks.width_quality``: per quality, the width whose whole
-encode has the least J = MSE + lambda * bpp; of 24/36/48 on carphone and bikes
-(``benchmarks/results/width_quality.json``), and of 48/64 at Q 36, at the group
-length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``).
-Where the next width up pays on the video at hand, short trial fits find it
-and the encoder takes it (:mod:`nvcodec.quant.content`).
-"""
-WIDEST = 64
-
-
-def _step_for(quality: float, steps: tuple[tuple[float, int], ...], last: int) -> int:
-    """The value of the first ``(below, value)`` step that ``quality`` lies below; ``last`` above them all."""
-    return next((value for below, value in steps if quality < below), last)
-
-
-def width_for_quality(quality: float) -> int:
-    """The frame-INR width (``ModelConfig.hidden``) that ``actv-encode --quality`` uses when none is given."""
-    return _step_for(quality, WIDTH_STEPS, WIDEST)
-
-
-GROUP_STEPS: tuple[tuple[float, int], ...] = ((24.0, 30),)
-"""``(quality, frames)``: below each quality, the group length of least cost; above the last, ``SHORTEST_GROUP``.
-
-Every group pays once for its frame INR and bias INR. At a low quality few,
-long groups spread that cost over more frames; at a high one shorter groups
-give each frame more of a model. Measured by ``python -m benchmarks.group_quality``
-(``benchmarks/results/group_quality.json``): at equal fit steps per frame, the
-group length of 10, 15 or 30 frames whose whole encode has the least
-J = MSE + lambda * bpp, on carphone and bikes.
-"""
-SHORTEST_GROUP = 15
-
-
-def group_size_for_quality(quality: float) -> int:
-    """Frames per group (``FitConfig.group_size``) that ``actv-encode --quality`` uses when none is given."""
-    return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
-
-
-def shaped_for_quality(config: Config, quality: float) -> Config:
-    """``config`` at the width and group length of ``quality``, as ``actv-encode --quality`` picks them
-    when neither is given (before the trial fits of :mod:`nvcodec.quant.content`)."""
-    model = dataclasses.replace(config.model, hidden=width_for_quality(quality))
-    return Config(model, fit_for_quality(quality, config.fit))
-
-
-def fit_for_quality(quality: float, fit: FitConfig, keep_steps: bool = False) -> FitConfig:
-    """``fit`` with the group length of ``quality`` (:func:`with_group_length`)."""
-    return with_group_length(fit, group_size_for_quality(quality), keep_steps)
-
-
-def with_group_length(fit: FitConfig, frames: int, keep_steps: bool = False) -> FitConfig:
-    """``fit`` with groups of ``frames``, at the same fit steps per frame unless ``keep_steps``.
-
-    ``fit``'s warm-group steps are taken as meant for its own group length and
-    scale with the new one; the first group keeps its extra steps for starting
-    cold. So a video costs about the same fit steps whatever its group length,
-    and the length trades rate against distortion, not against encode time.
-    ``keep_steps`` leaves the steps alone, for steps a user gave.
-    """
-    if keep_steps:
-        return dataclasses.replace(fit, group_size=frames)
-    warm = max(1, round(fit.iters_warm * frames / fit.group_size))
-    return dataclasses.replace(fit, group_size=frames, iters_warm=warm, iters=max(1, fit.iters + warm - fit.iters_warm))
-
-
 RATE_PHASE_LR = 0.1
 """Peak learning rate of the rate-aware phase, relative to the fit's: it refines a fitted group."""
 COARSER_STEP = 2**0.25
@@ -244,15 +136,9 @@ def train_with_rate(
     phase = Config(config.model, dataclasses.replace(config.fit, lr=config.fit.lr * RATE_PHASE_LR))
     fit.group.train()
     fit_group(
-        fit.group,
-        fit.frames,
-        fit.taus,
-        trade.iterations(fit, config),
-        phase,
-        mask=fit.mask,
-        generator=generator,
-        rate=term,
-    )
+        fit.group, FitData(fit.frames, fit.taus, fit.mask), trade.iterations(fit, config), phase,
+        generator=generator, rate=term,
+    )  # fmt: skip
     fit.group.eval()
     return term
 

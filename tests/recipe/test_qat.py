@@ -8,12 +8,12 @@ import torch
 from nvcodec.config import QuantConfig
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
 from nvcodec.payload import pack_group
-from nvcodec.quant.qat import finetune_for_quantization, frame_stages
 from nvcodec.quant.sensitivity import measure
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import QuantPlan
+from nvcodec.recipe.qat import finetune_for_quantization, frame_stages
+from tests.conftest import FITTED_CONFIG as CONFIG
 from tests.conftest import render_unclamped
-from tests.quant.conftest import FITTED_CONFIG as CONFIG
 
 
 def test_stages_split_frame_layers_in_order():

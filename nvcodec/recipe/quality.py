@@ -1,0 +1,96 @@
+"""The quality knob: its lambda, and the one rule that turns a quality into the config of a video.
+
+Everything that encodes at a quality (``encode()``, ``actv-encode`` serial and
+on Ray, the benchmarks) takes its config from :func:`config_for_quality`, so
+the rule exists once: the width and group length of the quality
+(:mod:`nvcodec.recipe.shape`) where the user gave neither, then two short
+trial fits that widen the model one step where that pays on these frames
+(:mod:`nvcodec.recipe.trials`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from nvcodec.config import Config
+from nvcodec.errors import ArgumentError
+from nvcodec.quant.rdtrain import lambda_for_quality
+from nvcodec.recipe.shape import Given, shaped_for_quality
+from nvcodec.recipe.trials import WidthChoice, width_for_content
+from nvcodec.source import FrameSource
+
+if TYPE_CHECKING:
+    from nvcodec.fit import GroupFit
+
+RATE_SHARE = 0.6
+"""Steps of the rate-aware phase after each group's fit, as a share of the fit's steps. The phase replaces
+the fixed-depth coder's sensitivity measurement and compensated rounding, which take about as long."""
+DEFAULT_QUALITY = 25.0
+"""``actv-encode``'s quality when none is given: ``lambda = 10^-2.5``."""
+
+
+@dataclass(frozen=True)
+class RateTrade:
+    """Rate in the loss: ``lambda`` (MSE per bit per pixel) and the length of the phase that trains with it."""
+
+    lambda_: float
+    share: float = RATE_SHARE
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lambda_, (int, float)) and math.isfinite(self.lambda_) and self.lambda_ > 0):
+            raise ArgumentError(f"lambda must be a positive number, got {self.lambda_!r}")
+        if not 0 < self.share <= 1:
+            raise ArgumentError(f"the rate-aware phase's share of the fit must be in (0, 1], got {self.share!r}")
+
+    @classmethod
+    def for_quality(cls, quality: float) -> RateTrade:
+        """The trade of ``--quality Q`` (:func:`~nvcodec.quant.rdtrain.lambda_for_quality`)."""
+        try:
+            return cls(lambda_for_quality(quality))
+        except ValueError as exc:
+            raise ArgumentError(str(exc)) from None
+
+    @property
+    def quality(self) -> float:
+        """The ``--quality`` of this lambda (fractional when the lambda was given directly)."""
+        return -10 * math.log10(self.lambda_)
+
+    def iterations(self, fit: GroupFit, config: Config) -> int:
+        """Steps of the rate-aware phase: the share of the group's fit (of a warm group's, when not recorded)."""
+        return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
+
+
+def rate_trade(quality: float | None, lambda_: float | None) -> RateTrade | None:
+    """The rate-in-the-loss setting of ``quality`` or ``lambda_`` (at most one); None for fixed-depth coding."""
+    if quality is not None and lambda_ is not None:
+        raise ArgumentError("give a quality or a lambda, not both")
+    if lambda_ is not None:
+        return RateTrade(lambda_)
+    return RateTrade.for_quality(quality) if quality is not None else None
+
+
+def config_for_quality(
+    config: Config,
+    trade: RateTrade,
+    frames: np.ndarray | torch.Tensor | FrameSource | None = None,
+    given: Given = Given(),  # noqa: B008  # frozen
+) -> tuple[Config, WidthChoice]:
+    """``config`` shaped for ``trade``'s quality: its width and group length unless ``given``, then, with
+    ``frames``, the width of the trial fits at its lambda. Returns the config and the width choice.
+
+    Encoder, CLI (serial and Ray) and benchmarks all take their config from here.
+    """
+    config = shaped_for_quality(config, trade.quality, given)
+    width = config.model.hidden
+    if given.width or given.masked or frames is None:
+        return config, WidthChoice(width, width)
+    choice = width_for_content(frames, config, trade.lambda_)
+    return choice.apply(config), choice
+
+
+__all__ = ["DEFAULT_QUALITY", "RATE_SHARE", "Given", "RateTrade", "config_for_quality", "rate_trade"]

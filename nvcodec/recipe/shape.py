@@ -1,0 +1,99 @@
+"""The model's width and the group length that a quality asks for: ladders measured on the bench clips.
+
+Torch-free and fit-free: the CLI's help text and the header checks read these
+ladders without loading a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from nvcodec.config import Config, FitConfig
+
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48))
+"""``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
+
+At one lambda the model's width is a rate-distortion choice like the steps: a
+wider model costs more bits and fits better. Measured by
+``python -m benchmarks.width_quality``: per quality, the width whose whole
+encode has the least J = MSE + lambda * bpp; of 24/36/48 on carphone and bikes
+(``benchmarks/results/width_quality.json``), and of 48/64 at Q 36, at the group
+length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``).
+Where the next width up pays on the video at hand, short trial fits find it
+and the encoder takes it (:mod:`nvcodec.recipe.trials`).
+"""
+WIDEST = 64
+
+
+def _step_for(quality: float, steps: tuple[tuple[float, int], ...], last: int) -> int:
+    """The value of the first ``(below, value)`` step that ``quality`` lies below; ``last`` above them all."""
+    return next((value for below, value in steps if quality < below), last)
+
+
+def width_for_quality(quality: float) -> int:
+    """The frame-INR width (``ModelConfig.hidden``) that ``actv-encode --quality`` uses when none is given."""
+    return _step_for(quality, WIDTH_STEPS, WIDEST)
+
+
+GROUP_STEPS: tuple[tuple[float, int], ...] = ((24.0, 30),)
+"""``(quality, frames)``: below each quality, the group length of least cost; above the last, ``SHORTEST_GROUP``.
+
+Every group pays once for its frame INR and bias INR. At a low quality few,
+long groups spread that cost over more frames; at a high one shorter groups
+give each frame more of a model. Measured by ``python -m benchmarks.group_quality``
+(``benchmarks/results/group_quality.json``): at equal fit steps per frame, the
+group length of 10, 15 or 30 frames whose whole encode has the least
+J = MSE + lambda * bpp, on carphone and bikes.
+"""
+SHORTEST_GROUP = 15
+
+
+def group_size_for_quality(quality: float) -> int:
+    """Frames per group (``FitConfig.group_size``) that ``actv-encode --quality`` uses when none is given."""
+    return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
+
+
+@dataclass(frozen=True)
+class Given:
+    """What the user fixed, which the quality then leaves alone."""
+
+    width: bool = False
+    """``--hidden``: no width by quality, no trial fits."""
+    group_length: bool = False
+    """``--group-size``: no group length by quality."""
+    steps: bool = False
+    """``--iters``/``--iters-warm``: a group length by quality keeps these steps instead of scaling them."""
+    masked: bool = False
+    """``--mask``: no trial fits (a trial cannot score unknown pixels)."""
+
+
+def shaped_for_quality(config: Config, quality: float, given: Given = Given()) -> Config:  # frozen
+    """``config`` at the width and group length of ``quality``, where ``given`` does not fix them.
+
+    Idempotent: shaping a shaped config again changes nothing, so the CLI may shape once before it
+    has frames and :func:`nvcodec.recipe.quality.config_for_quality` again per video.
+    """
+    model = config.model if given.width else dataclasses.replace(config.model, hidden=width_for_quality(quality))
+    fit = config.fit if given.group_length else fit_for_quality(quality, config.fit, keep_steps=given.steps)
+    return Config(model, fit)
+
+
+def fit_for_quality(quality: float, fit: FitConfig, keep_steps: bool = False) -> FitConfig:
+    """``fit`` with the group length of ``quality`` (:func:`with_group_length`)."""
+    return with_group_length(fit, group_size_for_quality(quality), keep_steps)
+
+
+def with_group_length(fit: FitConfig, frames: int, keep_steps: bool = False) -> FitConfig:
+    """``fit`` with groups of ``frames``, at the same fit steps per frame unless ``keep_steps``.
+
+    ``fit``'s warm-group steps are taken as meant for its own group length and
+    scale with the new one; the first group keeps its extra steps for starting
+    cold. So a video costs about the same fit steps whatever its group length,
+    and the length trades rate against distortion, not against encode time.
+    ``keep_steps`` leaves the steps alone, for steps a user gave.
+    """
+    if keep_steps:
+        return dataclasses.replace(fit, group_size=frames)
+    warm = max(1, round(fit.iters_warm * frames / fit.group_size))
+    return dataclasses.replace(fit, group_size=frames, iters_warm=warm, iters=max(1, fit.iters + warm - fit.iters_warm))
