@@ -4,7 +4,7 @@ Rounding each weight to the nearest level makes every weight's error as small
 as it can be, but what the decoder sees is the error of the layer's output,
 ``dw^T x`` for output channel ``o``, and how much that output matters at each
 sample, ``s_o``. With ``H_o = E[s_o x x^T]`` the added output error of the
-channel is ``dw^T H_o dw`` (see :func:`nvcodec.sensitivity.measure`). Rounding the inputs' weights one at a time
+channel is ``dw^T H_o dw`` (see :func:`nvcodec.quant.sensitivity.measure_sensitivity`). Rounding the inputs' weights one at a time
 and spreading each error onto the weights not yet rounded, in proportion to
 ``H^-1`` (Optimal Brain Surgeon's update; GPTQ, Frantar et al., ICLR 2023),
 lowers that error at the same steps, hence at about the same rate. The

@@ -1,6 +1,6 @@
 """What rounding a group's parameters costs in the decoded frames.
 
-Two measurements of a fitted group, taken together by :func:`measure` on the
+Two measurements of a fitted group, taken together by :func:`measure_sensitivity` on the
 frames the decoder will render (every frame of the group, at native size up to
 :data:`SAMPLE_PIXELS` per frame, on a coarser grid of the same continuous frame
 beyond, which keeps memory bounded at 1080p), neither needing the source frames:
@@ -41,7 +41,7 @@ def _samples(group: GroupModel) -> tuple[PixelPlan, torch.Tensor]:
 
 @dataclass(frozen=True)
 class RoundingCost:
-    """What rounding each parameter costs in the decoded frames (see :func:`measure`)."""
+    """What rounding each parameter costs in the decoded frames (see :func:`measure_sensitivity`)."""
 
     sensitivity: dict[str, torch.Tensor]
     """Per quantized tensor, shaped like its steps: output MSE per unit of squared error in a channel."""
@@ -51,7 +51,7 @@ class RoundingCost:
     INR: one for all patches). Its diagonal estimates the same sensitivity per weight."""
 
 
-def measure(group: GroupModel, probes: int = SENSITIVITY_PROBES, seed: int = 0) -> RoundingCost:
+def measure_sensitivity(group: GroupModel, probes: int = SENSITIVITY_PROBES, seed: int = 0) -> RoundingCost:
     """Both measurements of a group, from one set of random probes of its output.
 
     With ``J`` the Jacobian of the blended RGB output of the group's frames,
@@ -131,5 +131,5 @@ def _weighted_moments(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 
 def output_sensitivity(group: GroupModel, probes: int = SENSITIVITY_PROBES, seed: int = 0) -> dict[str, torch.Tensor]:
-    """The output sensitivity of each parameter channel: :attr:`RoundingCost.sensitivity` of :func:`measure`."""
-    return measure(group, probes, seed).sensitivity
+    """The output sensitivity of each parameter channel: :attr:`RoundingCost.sensitivity` of :func:`measure_sensitivity`."""
+    return measure_sensitivity(group, probes, seed).sensitivity

@@ -4,7 +4,7 @@ A channel's rounding error of variance ``step^2 / 12`` adds about
 ``sensitivity * step^2 / 12`` to the output MSE per value, and its
 entropy-coded symbols cost about ``-log2(step)`` bits, so the least MSE for a
 given rate has ``step = k / sqrt(sensitivity)`` in every channel
-(sensitivities from :func:`nvcodec.quant.sensitivity.measure`).
+(sensitivities from :func:`nvcodec.quant.sensitivity.measure_sensitivity`).
 """
 
 from __future__ import annotations

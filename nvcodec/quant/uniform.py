@@ -65,7 +65,7 @@ class QuantPlan:
     steps: Mapping[str, torch.Tensor] | None = None
     """Grid steps per tensor (:func:`grid_steps`; :mod:`nvcodec.quant.steps`); peak-magnitude steps where absent."""
     hessians: Mapping[str, torch.Tensor] | None = None
-    """Per weight matrix (:func:`nvcodec.quant.sensitivity.measure`): round with error compensation."""
+    """Per weight matrix (:func:`nvcodec.quant.sensitivity.measure_sensitivity`): round with error compensation."""
 
 
 def as_real(tensor: torch.Tensor) -> torch.Tensor:
@@ -165,7 +165,7 @@ def quantize_tensor(
     ``steps`` (on the step grid, broadcastable to the real view) replace the
     peak-magnitude steps; symbols may then reach :data:`FINER_BITS` more bits.
     ``prune`` zeroes that fraction of the smallest-magnitude entries first.
-    ``hessian`` (from :func:`nvcodec.quant.sensitivity.measure`; real weight
+    ``hessian`` (from :func:`nvcodec.quant.sensitivity.measure_sensitivity`; real weight
     matrices only) rounds with error compensation instead of to nearest.
     """
     real = as_real(values.detach()).to(torch.float32)

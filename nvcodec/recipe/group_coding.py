@@ -24,7 +24,7 @@ from nvcodec.fit import FitData, GroupFit, fit_group, stream_seed
 from nvcodec.payload import PackedGroup, pack_group
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.quant.rdtrain import RateTerm
-from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps
 from nvcodec.recipe.qat import finetune_for_quantization
@@ -82,7 +82,7 @@ def code_group(
     if trade is not None:
         return code_with_rate(fit, config, quant, reference, trade, rate), quant
     specs = fit.group.tensors
-    cost = measure(fit.group) if policy.needs_measurement else None
+    cost = measure_sensitivity(fit.group) if policy.needs_measurement else None
     sensitivity = cost.sensitivity if cost is not None and policy.step_rule == "sensitivity" else None
     hessians = cost.hessians if cost is not None and policy.rounding == "compensated" else None
 
@@ -103,7 +103,7 @@ def code_group(
         finetune_for_quantization(fit, config, quant, plan, generator)
         state = fit.group.state_dict()
         if hessians is not None:  # the layers' inputs moved with the weights
-            hessians = measure(fit.group).hessians
+            hessians = measure_sensitivity(fit.group).hessians
             plan = dataclasses.replace(plan, hessians=hessians)
     packed = pack_group(state, specs, quant, plan)
     if rate is not None and len(packed.payload) > rate.allowance(fit.group.end):

@@ -23,7 +23,7 @@ from torch.func import functional_call
 from nvcodec.config import Config, QuantConfig
 from nvcodec.fit import FitData, GroupFit, fit_group
 from nvcodec.model.tensors import Kind, TensorSpec
-from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.uniform import QuantPlan, quantize_state
 
 STAGES = 2
@@ -73,7 +73,7 @@ def finetune_for_quantization(
     fixed: dict[str, torch.Tensor] = {}
     for index, names in enumerate(stages):
         if plan.hessians is not None and index > 0:
-            plan = dataclasses.replace(plan, hessians=measure(group).hessians)
+            plan = dataclasses.replace(plan, hessians=measure_sensitivity(group).hessians)
         quantized = quantize_state({n: params[n].detach() for n in names}, group.tensors, quant, plan)
         with torch.no_grad():
             for name, q in quantized.items():

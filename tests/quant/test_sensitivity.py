@@ -1,11 +1,11 @@
-"""What rounding costs in the decoded frames: measure()'s sensitivities and Hessians."""
+"""What rounding costs in the decoded frames: measure_sensitivity()'s sensitivities and Hessians."""
 
 import pytest
 import torch
 
 from nvcodec.model.tensors import Kind
 from nvcodec.quant import sensitivity as sensitivity_module
-from nvcodec.quant.sensitivity import measure, output_sensitivity
+from nvcodec.quant.sensitivity import measure_sensitivity, output_sensitivity
 from nvcodec.quant.uniform import peak_steps
 from tests.conftest import make_group, render_unclamped
 
@@ -22,7 +22,7 @@ def hessian_shape(shape: tuple[int, ...], kind: Kind) -> tuple[int, ...]:
 @pytest.mark.parametrize("activation", ["gabor", "wire"])
 def test_shapes_follow_the_tensor_table(activation):
     group = make_group(activation)
-    cost = measure(group, probes=2)
+    cost = measure_sensitivity(group, probes=2)
     quantized = {name: spec for name, spec in group.tensors.items() if spec.quantized}
     assert sorted(cost.sensitivity) == sorted(quantized)
     for name, spec in quantized.items():
@@ -38,7 +38,11 @@ def test_shapes_follow_the_tensor_table(activation):
 def test_the_measurement_is_deterministic_for_a_seed_and_leaves_the_group_alone():
     group = make_group()
     before = {n: t.clone() for n, t in group.state_dict().items()}
-    a, b, c = measure(group, probes=2, seed=3), measure(group, probes=2, seed=3), measure(group, probes=2, seed=4)
+    a, b, c = (
+        measure_sensitivity(group, probes=2, seed=3),
+        measure_sensitivity(group, probes=2, seed=3),
+        measure_sensitivity(group, probes=2, seed=4),
+    )
     for name in a.sensitivity:
         assert torch.equal(a.sensitivity[name], b.sensitivity[name]), name
     for name in a.hessians:
@@ -53,9 +57,9 @@ def test_the_measurement_is_deterministic_for_a_seed_and_leaves_the_group_alone(
 def test_chunked_moments_equal_one_pass(monkeypatch):
     """The Hessians are summed over chunks of samples; the chunk size changes rounding only."""
     group = make_group()
-    whole = measure(group, probes=2)
+    whole = measure_sensitivity(group, probes=2)
     monkeypatch.setattr(sensitivity_module, "MOMENT_CHUNK", 1 << 10)
-    chunked = measure(group, probes=2)
+    chunked = measure_sensitivity(group, probes=2)
     for name in whole.hessians:
         torch.testing.assert_close(chunked.hessians[name], whole.hessians[name], rtol=1e-4, atol=1e-9)
 
@@ -63,9 +67,9 @@ def test_chunked_moments_equal_one_pass(monkeypatch):
 def test_large_frames_are_measured_on_a_coarser_grid(monkeypatch):
     """Above SAMPLE_PIXELS per frame the same continuous frames are sampled more coarsely: same shapes, similar values."""
     group = make_group()
-    native = measure(group, probes=8)
+    native = measure_sensitivity(group, probes=8)
     monkeypatch.setattr(sensitivity_module, "SAMPLE_PIXELS", 40 * 56 // 4)
-    coarse = measure(group, probes=8)
+    coarse = measure_sensitivity(group, probes=8)
     for name, values in native.sensitivity.items():
         assert coarse.sensitivity[name].shape == values.shape
     total = sum(float(v.sum()) for v in native.sensitivity.values())
@@ -95,7 +99,7 @@ def test_sensitivity_predicts_the_output_error_of_small_perturbations(name):
 
 def test_hessians_cover_every_real_weight_matrix():
     group = make_group()
-    cost = measure(group, probes=32)
+    cost = measure_sensitivity(group, probes=32)
     weights = {n: p for n, p in group.named_parameters() if n.endswith("weight") or ".weights." in n}
     assert sorted(cost.hessians) == sorted(weights)
     for name, h in cost.hessians.items():
@@ -112,4 +116,4 @@ def test_hessians_cover_every_real_weight_matrix():
         channel = cost.sensitivity[name].squeeze(-2 if w.ndim == 3 else -1)
         assert 0.7 < float(diagonal.sum() / channel.sum()) < 1.4, name
     # Complex WIRE layers are rounded to nearest: no Hessian for them.
-    assert "frame_inr.weights.1" not in measure(make_group("wire"), probes=1).hessians
+    assert "frame_inr.weights.1" not in measure_sensitivity(make_group("wire"), probes=1).hessians
