@@ -8,7 +8,7 @@ import torch
 from nvcodec.config import QuantConfig
 from nvcodec.payload import pack_group, unpack_group
 from nvcodec.quant.rounding import compensated_round
-from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.uniform import QuantPlan
 from tests.conftest import render_unclamped
 
@@ -59,7 +59,9 @@ def test_compensated_group_decodes_bit_exact(fitted_group, residual):
     quant = QuantConfig(bits_frame=5, bits_latent=5, bits_bias=5)
     specs = fitted_group.tensors
     reference = pack_group({n: t * 0.9 for n, t in state.items()}, specs, quant).decoded if residual else None
-    compensated = pack_group(state, specs, quant, QuantPlan(reference, hessians=measure(fitted_group).hessians))
+    compensated = pack_group(
+        state, specs, quant, QuantPlan(reference, hessians=measure_sensitivity(fitted_group).hessians)
+    )
     decoded = unpack_group(compensated.payload, specs, reference)
     assert all(torch.equal(decoded[n], compensated.decoded[n]) for n in state)
 
@@ -70,7 +72,7 @@ def test_compensated_group_renders_closer_at_the_same_rate(fitted_group):
     quant = QuantConfig(bits_frame=5, bits_latent=5, bits_bias=5)
     specs = fitted_group.tensors
     nearest = pack_group(state, specs, quant)
-    compensated = pack_group(state, specs, quant, QuantPlan(hessians=measure(fitted_group).hessians))
+    compensated = pack_group(state, specs, quant, QuantPlan(hessians=measure_sensitivity(fitted_group).hessians))
     truth = render_unclamped(fitted_group)
 
     def error(packed):

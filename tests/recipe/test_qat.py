@@ -8,7 +8,7 @@ import torch
 from nvcodec.config import QuantConfig
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
 from nvcodec.payload import pack_group
-from nvcodec.quant.sensitivity import measure
+from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import QuantPlan
 from nvcodec.recipe.qat import finetune_for_quantization, frame_stages
@@ -31,7 +31,7 @@ def test_stages_split_frame_layers_in_order():
 def test_finetuning_lowers_the_coded_error_and_keeps_rounded_layers_on_grid(fitted, compensated):
     quant = QuantConfig(bits_frame=4, bits_latent=4, bits_bias=4, qat_iters=120, qat_lr=1e-3)
     truth = fitted.frames.reshape(fitted.frames.shape[0], -1, 3)
-    cost = measure(fitted.group)
+    cost = measure_sensitivity(fitted.group)
     hessians = cost.hessians if compensated else None
     specs = fitted.group.tensors
     steps = quantization_steps(fitted.group.state_dict(), specs, quant, cost.sensitivity)
@@ -39,7 +39,7 @@ def test_finetuning_lowers_the_coded_error_and_keeps_rounded_layers_on_grid(fitt
 
     tuned = copy.deepcopy(fitted)
     finetune_for_quantization(tuned, CONFIG, quant, QuantPlan(None, steps, hessians), torch.Generator().manual_seed(0))
-    after = measure(tuned.group).hessians if compensated else None
+    after = measure_sensitivity(tuned.group).hessians if compensated else None
     packed = pack_group(tuned.group.state_dict(), specs, quant, QuantPlan(None, steps, after))
     for name, value in tuned.group.state_dict().items():
         if name.startswith("frame_inr."):  # already on the grid: coding them again changes nothing
