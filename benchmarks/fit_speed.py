@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.results_io import with_provenance
 
 FRAMES = 31
 
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                 for name, seconds in row["seconds_to"].items()), flush=True)  # fmt: skip
         results.setdefault("levels", {})[clip] = levels
     results.update(command=command(), machine=machine(), frames=FRAMES, level_budgets=LEVEL_BUDGETS)
-    args.output.write_text(json.dumps(json_clean(results), indent=2))
+    args.output.write_text(json.dumps(json_clean(with_provenance(results)), indent=2))
     plot(results, args.output.with_suffix(".png"))
 
 

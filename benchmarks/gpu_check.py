@@ -37,6 +37,7 @@ from typing import Any
 import torch
 
 from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.results_io import with_provenance
 from nvcodec import QuantConfig, VideoReader, encode
 from nvcodec.config import Config
 from nvcodec.device import resolve_device
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         except Exception:  # one failing part must not hide the others' numbers
             results["parts"][name] = {"error": traceback.format_exc(limit=6), "seconds": time.perf_counter() - started}
         print(f"{name}: {json.dumps(json_clean(results['parts'][name]))[:600]}", flush=True)
-        args.output.write_text(json.dumps(json_clean(results), indent=2))
+        args.output.write_text(json.dumps(json_clean(with_provenance(results)), indent=2))
 
     if not args.skip_tests:
         part("tests", lambda: run_tests(resolved, args.tests_timeout))

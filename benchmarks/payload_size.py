@@ -29,6 +29,7 @@ import torch
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
 from benchmarks.rate_estimate import encode_decoded
+from benchmarks.results_io import with_provenance
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerReader
 from nvcodec.entropy.byte_planes import decode_planes
@@ -108,7 +109,9 @@ def main() -> None:
                   f"{row['psnr']:.2f} dB; "
                   f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); {shares}")  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"machine": machine(), "command": command(), "rows": rows}, indent=2) + "\n")
+    args.output.write_text(
+        json.dumps(with_provenance({"machine": machine(), "command": command(), "rows": rows}), indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
+from benchmarks.results_io import provenance_line, with_provenance
 from nvcodec.config import Config
 from nvcodec.fit import FitData, VideoFitter, fit_group
 
@@ -101,6 +102,8 @@ def markdown(rows: list[dict], header: dict) -> str:
     lines = [
         "# Where a training step's time goes",
         "",
+        provenance_line(header),
+        "",
         f"`{header['command']}` on {header['machine']['cpu']}, {header['machine']['torch_threads']} torch threads, "
         f"torch {header['machine']['torch']}. One `medium` group (carphone frames 0-10, 176x144, 4 patches, overrides {header['overrides']}, "
         f"{header['batch_pixels']} pixels per step); milliseconds per step: the parts from the profiler "
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [profile_mode(frames, mode, args.warmup, args.steps, args.overrides) for mode in args.modes]
     header = {"command": command(), "machine": machine(), "overrides": args.overrides,
               "batch_pixels": Config.preset("medium", **args.overrides).fit.batch_pixels}  # fmt: skip
+    header = with_provenance(header)
     args.output.write_text(json.dumps({**header, "rows": rows}, indent=2))
     args.output.with_suffix(".md").write_text(markdown(rows, header))
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.results_io import with_provenance
 from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.container import ContainerReader
 from nvcodec.encoder import EncodeStats, encode
@@ -111,7 +112,7 @@ def main() -> None:
         points.append(run(clip, frames, fps, args.preset, None, 8))
         points.extend(run(clip, frames, fps, args.preset, q, 8) for q in args.qualities)
     record = {"machine": machine(), "command": command(), "preset": args.preset, "points": points}
-    args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+    args.output.write_text(json.dumps(json_clean(with_provenance(record)), indent=2) + "\n")
 
 
 if __name__ == "__main__":

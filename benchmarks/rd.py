@@ -11,10 +11,14 @@ Systems (found by name in :mod:`benchmarks.systems`; each codes a clip at the pl
 
 Every point records bpp of the whole file, RGB PSNR, Y-PSNR, MS-SSIM, encode
 seconds and decode frames/s; each (clip, system) is written to
-``benchmarks/results/<clip>/<system>.json`` (:mod:`benchmarks.results_io`).
-Then BD-rate and BD-PSNR of every system against x265 medium and against
-HNeRV go to ``benchmarks/results/bd.json`` and ``bd.md``, and the curves to
-``<clip>/rd.png``.
+``<results>/rd_<plan>/<clip>/<system>.json`` (``--results``, default
+``benchmarks/results``; :mod:`benchmarks.results_io`), with the commit, payload
+version, machine and command that made it. Then BD-rate and BD-PSNR of every
+system against x265 medium, HNeRV and nvcodec's fixed-depth encoder go to
+``<results>/rd_<plan>/bd.json`` and ``bd.md``, and the curves to
+``<results>/rd_<plan>/<clip>/rd.png``. ``benchmarks/results/rd_rate/`` is the
+current run (``python -m benchmarks.headline`` puts its figures at the top of
+``benchmarks/results/README.md``); older runs are under ``benchmarks/results/archive/``.
 
     python -m benchmarks.rd --quick              # 11 frames, 150-iteration fits: a smoke test, ~10 min on 2 CPU cores
     python -m benchmarks.rd --plan standard      # 31 frames, the fast preset (~20 min per clip before the 3-4x faster fit)
@@ -88,12 +92,12 @@ def default_systems(plan: dict) -> list[str]:
     return [*NEURAL, *[name for name in others if name in plan.get("classical_systems", others)]]
 
 
-def bd_tables(clips: list[str], results: Path) -> dict:
+def bd_tables(clips: list[str], results: Path, anchors: tuple[str, ...] = ANCHORS) -> dict:
     """BD-rate (on RGB PSNR) and BD-PSNR of every system against each anchor, per clip."""
     table: dict = {}
     for clip in clips:
         systems = read_results(clip, results)
-        for anchor in ANCHORS:
+        for anchor in anchors:
             if anchor not in systems:
                 continue
             base = systems[anchor].points

@@ -20,6 +20,7 @@ import torch
 
 import nvcodec.model.group as group_module
 from benchmarks.common import RESULTS, command, machine
+from benchmarks.results_io import with_provenance
 from nvcodec.config import Config
 from nvcodec.model.group import GroupModel
 from nvcodec.tiling import PatchGrid
@@ -62,7 +63,7 @@ def main() -> None:
             print(f"{name:>6} chunk {chunk:>8}: {median:7.2f} frames/s ({mpix:.2f} Mpixel/s)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"benchmark": "render_speed", "rows": rows, "machine": machine(), "command": command()}
-    (RESULTS / "render_speed.json").write_text(json.dumps(out, indent=2))
+    (RESULTS / "render_speed.json").write_text(json.dumps(with_provenance(out), indent=2))
 
 
 if __name__ == "__main__":

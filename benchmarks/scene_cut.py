@@ -30,6 +30,7 @@ import torch
 from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
 from benchmarks.rate_estimate import encode_decoded
+from benchmarks.results_io import with_provenance
 from nvcodec import Config, QuantConfig
 from nvcodec.fit import GroupFit, VideoFitter
 from nvcodec.metrics import psnr
@@ -120,7 +121,7 @@ def main() -> None:
     record["encodes"] = [
         encode_point(frames, fps, args.preset, q, cuts) for q in args.qualities for cuts in (False, True)
     ]
-    args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+    args.output.write_text(json.dumps(json_clean(with_provenance(record)), indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import sys
 import time
 
 from benchmarks.common import RESULTS, command, machine
+from benchmarks.results_io import with_provenance
 
 WORKER = "benchmarks.threads"
 
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         "runs": results,
     }
     with open(args.output, "w") as file:
-        json.dump(record, file, indent=2)
+        json.dump(with_provenance(record), file, indent=2)
     for key, value in summary.items():
         print(f"{key:40s} {value:8.2f}")
 

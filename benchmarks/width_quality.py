@@ -28,7 +28,7 @@ from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
 from benchmarks.rate_estimate import encode_decoded
 from benchmarks.rd_metrics import bd_rate
-from benchmarks.results_io import read_results
+from benchmarks.results_io import provenance, read_results, with_provenance
 from nvcodec import Config, QuantConfig
 from nvcodec.metrics import psnr
 from nvcodec.quant.rdtrain import lambda_for_quality
@@ -110,6 +110,7 @@ def main() -> None:
         record = json.loads(args.output.read_text())
         record["ladder_bd"] = ladder_bd(record["points"], args.bd_against)
         record["ladder_bd_command"] = command()
+        record["ladder_bd_provenance"] = provenance()  # the file's own is the sweep's
         args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
         return
 
@@ -143,7 +144,7 @@ def sweep(args: argparse.Namespace, choices: list[int], key: str, config_for: Ca
                     "points": points,
                     f"best_{key}": least_cost(points, key),
                 }
-                args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+                args.output.write_text(json.dumps(json_clean(with_provenance(record)), indent=2) + "\n")
     print(json.dumps(least_cost(points, key)))
 
 

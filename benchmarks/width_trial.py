@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.results_io import with_provenance
 from nvcodec import Config
 from nvcodec.recipe import trials as content
 from nvcodec.recipe.quality import RateTrade, config_for_quality
@@ -109,7 +110,7 @@ def main() -> None:
                 "sweeps": SWEEPS,
                 "rows": rows,
             }
-            args.output.write_text(json.dumps(json_clean(record), indent=2) + "\n")
+            args.output.write_text(json.dumps(json_clean(with_provenance(record)), indent=2) + "\n")
     judged = [r for r in rows if "agrees" in r]
     print(f"the trial picks the least-cost width in {sum(r['agrees'] for r in judged)} of {len(judged)} measured cases")
 

@@ -13,6 +13,7 @@ import torch
 
 import benchmarks.tasks
 from benchmarks import task_baselines as classical
+from benchmarks.results_io import with_provenance
 from benchmarks.systems import NEURAL
 from benchmarks.tasks.degradations import TEXT_LINES
 from benchmarks.tasks.denoise import SIGMAS_8BIT
@@ -83,24 +84,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         for task in args.tasks:
             print(f"{task} on {clip}", flush=True)
             rows += run_task(task, clip, frames, settings, log=lambda s: print(s, flush=True))
-    meta = {
-        "schema": 1,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": command(),
-        "machine": machine(),
-        "settings": {
-            **asdict(replace(settings)),
-            "threads": args.threads,
-            "nvcodec_base": NVCODEC_BASE,
-            "nvcodec_task": NVCODEC_TASK,
-            "sigmas_8bit": SIGMAS_8BIT,
-            "random_missing": RANDOM_MISSING,
-            "text_lines": TEXT_LINES,
-            "minterpolate": classical.MINTERPOLATE_OPTIONS,
-        },
-        "clips": infos,
-        "total_seconds": round(time.perf_counter() - started, 1),
-    }
+    meta = with_provenance(
+        {
+            "schema": 1,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": command(),
+            "machine": machine(),
+            "settings": {
+                **asdict(replace(settings)),
+                "threads": args.threads,
+                "nvcodec_base": NVCODEC_BASE,
+                "nvcodec_task": NVCODEC_TASK,
+                "sigmas_8bit": SIGMAS_8BIT,
+                "random_missing": RANDOM_MISSING,
+                "text_lines": TEXT_LINES,
+                "minterpolate": classical.MINTERPOLATE_OPTIONS,
+            },
+            "clips": infos,
+            "total_seconds": round(time.perf_counter() - started, 1),
+        }
+    )
     write_results(rows, meta, json_path, md_path, args.tasks)
     for task in args.tasks:
         print(f"\n{TASK_TITLES[task]}\n")
