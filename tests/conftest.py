@@ -1,7 +1,7 @@
 """What the tests share: tiny clips generated in code (no data files) and one tiny model.
 
 Test modules import these as ``from tests.conftest import ...`` (``pythonpath = ["."]``);
-tests/bench/ imports ``moving_square_clip`` as ``from conftest import ...``.
+tests/bench/conftest.py adds the ``one_thread`` fixture of the benchmark tests.
 
 Layout: a library module ``nvcodec/X.py`` is tested in ``tests/test_X.py``, and
 ``nvcodec/{cli,model,quant}/X.py`` in ``tests/{cli,model,quant}/test_X.py``. Those three

@@ -102,8 +102,7 @@ def _segment_workers() -> list[int]:
 def _kill_a_segment_task(killed: list[int], stop: threading.Event) -> None:
     """Kill (SIGKILL) the first worker process seen running a segment: a lost machine."""
     while not stop.is_set() and not killed:
-        for pid in _segment_workers():
-            time.sleep(1.0)  # well inside its fit
+        for pid in _segment_workers():  # Ray names a worker after its task only while the task runs
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
             return

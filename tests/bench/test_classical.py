@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import moving_square_clip
 
 from benchmarks.baselines.classical import (
     CLASSICAL_SYSTEMS,
@@ -16,6 +15,7 @@ from benchmarks.baselines.classical import (
     encode_classical,
 )
 from benchmarks.rd_metrics import psnr_rgb
+from tests.conftest import moving_square_clip
 
 
 @pytest.fixture(scope="module")

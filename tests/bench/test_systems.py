@@ -6,21 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
-from conftest import moving_square_clip
 
 from benchmarks import rd, systems
 from benchmarks.baselines.blocks import FrameModel
 from benchmarks.baselines.classical import CLASSICAL_SYSTEMS, available_systems
 from benchmarks.baselines.registry import RatePoints, System, register
+from tests.conftest import moving_square_clip
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from benchmarks import task_baselines as tb
 from benchmarks.rd_metrics import psnr_rgb
@@ -144,18 +143,6 @@ def test_classical_restorers_improve_degraded_frames():
 
 
 # ------------------------------------------------------------------ the runner
-
-
-@pytest.fixture
-def one_thread():
-    """One torch thread (much faster on a busy 2-core machine) and the optimizer's lazy imports done up front."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    weight = torch.zeros(1, requires_grad=True)
-    weight.sum().backward()
-    torch.optim.Adam([weight]).step()  # the first step imports torch._dynamo (seconds), outside the timed fits
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_split_iterations_keeps_the_preset_ratio():
