@@ -113,3 +113,17 @@ def test_headline_table_from_tiny_results(tmp_path):
     text = readme.read_text()
     assert "stale figures" not in text and table in text and text.endswith("## A section\n")
     assert headline.rewrite(readme, table) is False  # unchanged the second time
+
+
+def test_backfill_adds_keys_and_changes_nothing_else():
+    from benchmarks.backfill_provenance import stamp_text
+
+    text = '{\n  "rows": [1, 2],\n  "command": "python -m benchmarks.x"\n}\n'
+    stamped = stamp_text(text, "abc123", 2)
+    data = json.loads(stamped)
+    assert data["rows"] == [1, 2] and data["command"] == "python -m benchmarks.x" and stamped.endswith("}\n")
+    assert (
+        data["commit"] is None and data["commit_recorded_after"] == "abc123" and "after the run" in data["provenance"]
+    )
+    assert data["payload_version_at_commit_recorded_after"] == 2 and "payload_version" not in data
+    assert json.loads(stamp_text("{}", "abc", None))["commit_recorded_after"] == "abc"
