@@ -53,9 +53,9 @@ def _short(commit: str | None) -> str:
 def _commit_of(data: dict[str, Any]) -> str:
     """How a result names its commit: ``abc1234``, ``after abc1234`` (backfilled), or ``no commit``."""
     if data.get("commit"):
-        return _short(data["commit"]) + ("+dirty" if data.get("dirty") else "")
+        return _short(data["commit"]) + (", dirty" if data.get("dirty") else "")
     if data.get("commit_recorded_after"):
-        return f"stored at {_short(data['commit_recorded_after'])}"
+        return f"recorded after {_short(data['commit_recorded_after'])}"
     return "no commit"
 
 

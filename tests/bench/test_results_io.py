@@ -127,3 +127,9 @@ def test_backfill_adds_keys_and_changes_nothing_else():
     )
     assert data["payload_version_at_commit_recorded_after"] == 2 and "payload_version" not in data
     assert json.loads(stamp_text("{}", "abc", None))["commit_recorded_after"] == "abc"
+
+
+def test_results_readme_headline_matches_the_json():
+    """The committed table is what the committed JSON gives (rerun ``python -m benchmarks.headline`` if not)."""
+    readme = headline.RESULTS / "README.md"
+    assert f"{headline.START}\n{headline.table()}\n{headline.END}" in readme.read_text()
