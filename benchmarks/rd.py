@@ -37,7 +37,7 @@ from benchmarks.clips import CLIPS, clip_info, load_clip
 from benchmarks.common import RESULTS
 from benchmarks.plot import plot_clip
 from benchmarks.rd_metrics import bd_metric, bd_rate
-from benchmarks.results_io import point_from_coded, read_results, write_result
+from benchmarks.results_io import point_from_coded, provenance, provenance_line, read_results, write_result
 from benchmarks.systems import NEURAL
 
 ANCHORS = ("x265-medium", "hnerv", "nvcodec-depths")
@@ -178,8 +178,9 @@ def main() -> None:
         if (results / clip).is_dir():
             plot_clip(clip, read_results(clip, results), results / clip / "rd.png")
     table = bd_tables([c for c in args.clips if (results / c).is_dir()], results)
-    (results / "bd.json").write_text(json.dumps(table, indent=2, allow_nan=True) + "\n")
-    (results / "bd.md").write_text(_markdown(table) + "\n")
+    stamp = provenance()  # beside the clips' tables, as in the stored files stamped afterwards
+    (results / "bd.json").write_text(json.dumps({**table, **stamp}, indent=2, allow_nan=True) + "\n")
+    (results / "bd.md").write_text(provenance_line(stamp) + "\n\n" + _markdown(table) + "\n")
     print(_markdown(table))
 
 
