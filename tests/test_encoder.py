@@ -163,7 +163,7 @@ def test_bad_encode_arguments(tmp_path, clip):
 COMPILED_RUN = """
 import sys
 from pathlib import Path
-from nvcodec import Config, QuantConfig, encode
+from nvcodec import Config, EncodeOptions, QuantConfig, encode
 from tests.conftest import TINY, moving_square_clip
 out, stop_after = Path(sys.argv[1]), int(sys.argv[2])
 # 8 frames in groups of 3, 4 and 3 frames: a group whose shapes differ from the group before it.
@@ -173,7 +173,7 @@ def stop(group):
         raise KeyboardInterrupt
 try:
     encode(moving_square_clip(frames=8, height=32, width=40), out, config, QuantConfig(), fps=10,
-           resume_folder=str(out) + ".partial", on_group=stop)
+           options=EncodeOptions(resume_folder=Path(str(out) + ".partial"), on_group=stop))
 except KeyboardInterrupt:
     pass
 """
