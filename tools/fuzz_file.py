@@ -1065,7 +1065,9 @@ def main(argv: list[str] | None = None) -> int:
             print(summary_line(mode, counts[mode]))
         print(f"{args.cases} cases in {elapsed:.1f} s ({time.perf_counter() - started:.1f} s with the encode)")
         if args.json:
-            summary = _json_report(argv, args, fuzzer, bases, elapsed, capped)
+            from benchmarks.results_io import with_provenance  # commit, machine, command: as every result file
+
+            summary = with_provenance(_json_report(argv, args, fuzzer, bases, elapsed, capped))
             args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 1 if any(counts["all"][o] for o in FAILURES) else 0
 
