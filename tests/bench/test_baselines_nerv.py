@@ -134,6 +134,31 @@ def test_time_budget_stops(clip):
     assert model.train_stats.iterations >= 1 and len(model.train_stats.losses) == model.train_stats.iterations
 
 
+class SteppingClock:
+    """Stands in for :mod:`time` in the training loop: each reading of ``perf_counter`` is ``step`` seconds later."""
+
+    def __init__(self, step: float):
+        self.step, self.now = step, 0.0
+
+    def perf_counter(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_a_time_budget_ends_at_the_first_step_that_reaches_it(clip, monkeypatch):
+    """Where the budget ends, independent of the machine's speed: the loop reads the clock once per step."""
+    from benchmarks.baselines import training
+
+    monkeypatch.setattr(training, "time", SteppingClock(0.25))  # every step "takes" 0.25 s, exact in binary
+    heard = []
+    stats = FITTERS["nerv"](clip, seconds=1.0, callback=heard.append).train_stats
+    assert stats.iterations == 4 and len(stats.losses) == 4 and stats.final_loss == stats.losses[-1]
+    assert stats.seconds >= 1.0
+    assert [(p.iteration, p.iterations, p.elapsed) for p in heard] == [(4, None, 1.0)], "the last step is reported"
+    assert FITTERS["nerv"](clip, iters=2, seconds=1.0).train_stats.iterations == 2, "whichever budget ends first"
+    assert FITTERS["nerv"](clip, iters=9, seconds=1.0).train_stats.iterations == 4
+
+
 def test_run_rd_point(clip):
     uint8 = np.round(clip * 255).astype(np.uint8)
     coded = run_rd_point(uint8, 25.0, {"system": "hnerv", "size": "xs", "iters": 3})
