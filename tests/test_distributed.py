@@ -3,10 +3,10 @@
 One cluster (``ray.init(num_cpus=2)``, about ten seconds to start) serves the module.
 """
 
+import contextlib
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -90,23 +90,37 @@ def _segment_workers() -> list[int]:
     """Processes running a segment task: Ray names a worker after the task it runs (``ray::_remote_segment``)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"_remote_segment" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
+        if entry.name.isdigit() and _runs_a_segment(int(entry.name)):
+            found.append(int(entry.name))
     return found
 
 
+def _runs_a_segment(pid: int) -> bool:
+    try:
+        return b"_remote_segment" in (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _kill_a_segment_task(killed: list[int], stop: threading.Event) -> None:
-    """Kill (SIGKILL) the first worker process seen running a segment: a lost machine."""
-    while not stop.is_set() and not killed:
-        for pid in _segment_workers():  # Ray names a worker after its task only while the task runs
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-            return
-        time.sleep(0.2)
+    """Kill (SIGKILL) the first worker process caught running a segment: a lost machine.
+
+    Ray names a worker after its task only while the task runs (``ray::IDLE`` otherwise). The worker
+    is frozen (SIGSTOP) before its name is read again, so the task it is caught in is the one it
+    dies in; one that has just finished is let go, and the search goes on until the encode ends.
+    """
+    while not killed and not stop.wait(0.02):
+        for pid in _segment_workers():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+            if _runs_a_segment(pid):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 def test_a_lost_worker_is_retried_and_the_file_is_unchanged(cluster, source, tmp_path):
@@ -126,7 +140,7 @@ def test_a_lost_worker_is_retried_and_the_file_is_unchanged(cluster, source, tmp
         stop.set()
         killer.join()
     assert killed, "no segment task was seen running"
-    assert outcomes[0].error is None
+    assert outcomes[0].error is None, "the task lost with its worker ran again"
     assert (tmp_path / "ray.actv").read_bytes() == expected
 
 
