@@ -463,10 +463,10 @@ class ContainerReader:
     def read_chunk(self, index: int) -> bytes:
         """The payload of chunk ``index`` (0-based), after checking its length prefix and CRC32."""
         entry = self._entry(index)
-        with self._lock:
-            prefix = self._read_at(entry.offset, RECORD_PREFIX_SIZE)
-            self._check_prefix(index, entry, prefix)
-            payload = self._read_at(entry.offset + RECORD_PREFIX_SIZE, entry.length)
+        with self._lock:  # prefix and payload in one read: one range request on a remote file
+            record = self._read_at(entry.offset, RECORD_PREFIX_SIZE + entry.length)
+        self._check_prefix(index, entry, record[:RECORD_PREFIX_SIZE])
+        payload = record[RECORD_PREFIX_SIZE:]
         if zlib.crc32(payload) != entry.crc32:
             raise self._error(f"chunk {index}: checksum mismatch (damaged file)")
         return payload
