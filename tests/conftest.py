@@ -1,7 +1,8 @@
 """What the tests share: tiny clips generated in code (no data files) and one tiny model.
 
-Test modules import these as ``from tests.conftest import ...`` (``pythonpath = ["."]``);
-tests/bench/conftest.py adds the ``one_thread`` fixture of the benchmark tests.
+Test modules import these as ``from tests.conftest import ...`` (``pythonpath = ["."]``).
+Tests of tiny networks run on one torch thread through the module-scoped ``one_thread`` fixture
+(``pytestmark = pytest.mark.usefixtures("one_thread")``, or as an argument).
 
 Layout: a library module ``nvcodec/X.py`` is tested in ``tests/test_X.py``, and
 ``nvcodec/{cli,model,quant}/X.py`` in ``tests/{cli,model,quant}/test_X.py``. Those three
@@ -22,6 +23,7 @@ the cores: with two other jobs running, the quick loop took 8.5 minutes without 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -105,6 +107,25 @@ def moving_square_clip(frames: int = 6, height: int = 48, width: int = 48, seed:
 @pytest.fixture
 def tiny_clip() -> np.ndarray:
     return moving_square_clip()
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One torch thread for the module, and the optimizer's lazy imports done up front.
+
+    Tiny networks' thread hand-offs cost more than they save, many times over on a busy 2-core
+    machine; the first optimizer step imports torch._dynamo (seconds), which then falls outside
+    any fit a test looks at.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    weight = torch.zeros(1, requires_grad=True)
+    weight.sum().backward()
+    torch.optim.Adam([weight]).step()
+    yield
+    torch.set_num_threads(threads)
 
 
 FITTED_CONFIG = Config.preset(

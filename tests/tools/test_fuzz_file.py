@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgpack
@@ -33,15 +32,7 @@ from tools.fuzz_file import (
 CASES_PER_MODE = 30
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny renders on a busy 2-core machine are many times faster on one thread than on two."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny renders: many times faster on one thread than on two
 
 
 @pytest.fixture(scope="module")
