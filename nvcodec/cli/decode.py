@@ -40,11 +40,13 @@ from nvcodec.cli.common import (
     run,
 )
 from nvcodec.io import PngFolderWriter, VideoWriter
-from nvcodec.reader import VideoReader
+from nvcodec.reader import BATCH_PIXELS, VideoReader
 from nvcodec.version import __version__
 
 PROG = "actv-decode"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".y4m")
+DECODE_BATCH = 16
+"""Frames rendered per batched pass (fewer when large: :data:`nvcodec.reader.BATCH_PIXELS` bounds the memory)."""
 
 
 def build_parser() -> Parser:
@@ -53,7 +55,7 @@ def build_parser() -> Parser:
         description="Decode an .actv file at any frame rate and resolution.",
         epilog="Exit status: 0 done, 1 error, 2 bad option, 130 interrupted.",
     )
-    parser.add_argument("input", type=Path, help="the .actv file")
+    parser.add_argument("input", help="the .actv file: a path or a URL (http(s)://, or any fsspec scheme)")
     parser.add_argument(
         "output",
         nargs="?",
@@ -114,6 +116,18 @@ def _output_kind(output: str) -> str:
     raise UsageError(f"cannot write {output}: use .mp4, .mkv, .y4m, a folder name for PNG frames, or -")
 
 
+def _render_into(
+    writer: PngFolderWriter | VideoWriter, reader: VideoReader, times: list[float], size: tuple[int, int], quiet: bool
+) -> None:
+    """Render ``times`` in batches, each batch's times of one group in one pass of the networks."""
+    batch = max(1, min(DECODE_BATCH, BATCH_PIXELS // (size[0] * size[1])))
+    with tqdm(total=len(times), desc="decoding", unit="frame", disable=not progress_enabled(quiet), leave=False) as bar:
+        for first in range(0, len(times), batch):
+            for frame in cast(np.ndarray, reader.frames_at(times[first : first + batch], size=size)):
+                writer.write(frame)
+                bar.update()
+
+
 def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     apply_threads(args.threads)
@@ -152,9 +166,7 @@ def _body(argv: Sequence[str] | None) -> int:
             args.quiet,
         )
         try:
-            bar = tqdm(times, desc="decoding", unit="frame", disable=not progress_enabled(args.quiet), leave=False)
-            for t in bar:
-                writer.write(cast(np.ndarray, reader.frame(t, size=size)))
+            _render_into(writer, reader, times, size, args.quiet)
         except BaseException:
             writer.abort()
             raise

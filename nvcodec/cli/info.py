@@ -19,12 +19,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import BinaryIO, cast
 
 from nvcodec.cli.common import Parser, run
 from nvcodec.container import ContainerReader
 from nvcodec.errors import FormatError
 from nvcodec.header import Header, group_parameter_count, is_intra, layout_problems, parse_header_map
+from nvcodec.metadata import video_metadata
+from nvcodec.remote import open_source
 from nvcodec.version import __version__
 
 PROG = "actv-info"
@@ -32,7 +34,7 @@ PROG = "actv-info"
 
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="Describe an .actv file and check that it would decode.")
-    parser.add_argument("input", type=Path, help="the .actv file")
+    parser.add_argument("input", help="the .actv file: a path or a URL (http(s)://, or any fsspec scheme)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--decode", action="store_true", help="also decode every group's parameters (loads torch; slower)"
@@ -63,9 +65,13 @@ def _decode_problems(container: ContainerReader, header: Header, intact: list[bo
     return problems
 
 
-def describe(path: Path, decode: bool = False) -> dict:
-    """Everything ``actv-info`` reports, as plain data; ``problems`` lists why the file would not decode."""
-    with ContainerReader(path) as container:
+def describe(path: str | os.PathLike[str], decode: bool = False) -> dict:
+    """Everything ``actv-info`` reports, as plain data; ``problems`` lists why the file would not decode.
+
+    The video's facts appear under torchcodec's ``VideoStreamMetadata`` names
+    too (``num_frames``, ``average_fps``, ``bit_rate``...: :mod:`nvcodec.metadata`).
+    """
+    with open_source(path) as source, ContainerReader(cast(BinaryIO, source)) as container:
         header = parse_header_map(container.header)
         entries = container.entries
         layout = layout_problems(header, [(e.start, e.end) for e in entries])
@@ -74,6 +80,7 @@ def describe(path: Path, decode: bool = False) -> dict:
         if decode and not layout:  # groups that do not tile the video are not worth decoding
             problems += _decode_problems(container, header, intact)
         file_bytes, version = container.file_size, container.version
+    metadata = video_metadata(header, [(e.start, e.end) for e in entries], file_bytes, version)
     pixels = header.frames * header.height * header.width
     groups = [
         {
@@ -86,7 +93,7 @@ def describe(path: Path, decode: bool = False) -> dict:
         for index, (entry, ok) in enumerate(zip(entries, intact))
     ]
     return {
-        "file": str(path),
+        "file": source.name,
         "file_bytes": file_bytes,
         "format_version": f"{version[0]}.{version[1]}",
         "encoder": header.encoder,
@@ -104,6 +111,7 @@ def describe(path: Path, decode: bool = False) -> dict:
         "decoded": decode,
         "problems": problems,
         "decodes": not problems,
+        **metadata.as_dict(),
     }
 
 
@@ -114,7 +122,7 @@ def _print_text(report: dict) -> None:
         f"format      .actv {report['format_version']}, written by {report['encoder']}",
         f"video       {report['frames']} frames, {report['width']}x{report['height']}, "
         f"{report['fps']:g} fps, {report['duration_seconds']:.2f} s",
-        f"rate        {report['bpp']:.4f} bpp (whole file)",
+        f"rate        {report['bpp']:.4f} bpp, {report['bit_rate'] / 1000:,.1f} kbit/s (whole file)",
         f"model       {model['activation']}, {model['layers']} layers of {model['hidden']}, "
         f"patch {model['patch']} (overlap {model['overlap']}), {report['parameters_per_group']:,} numbers per group",
         f"quantizer   {quant['bits_frame']}/{quant['bits_latent']}/{quant['bits_bias']} bits "

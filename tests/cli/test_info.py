@@ -104,3 +104,35 @@ def test_reading_a_header_loads_no_torch(encoded):
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_json_carries_torchcodec_metadata_names(encoded, capsys):
+    from nvcodec.reader import VideoReader
+
+    assert info_cli.main([str(encoded), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    with VideoReader(encoded) as reader:
+        for name in ("num_frames", "average_fps", "duration_seconds", "height", "width", "bit_rate", "file_size"):
+            assert report[name] == pytest.approx(getattr(reader, name)), name
+        assert report["num_groups"] == reader.num_groups == 2
+        assert report == {**report, **reader.metadata.as_dict()}
+    assert report["codec"] == "actv" and report["begin_stream_seconds"] == 0
+    assert report["end_stream_seconds"] == pytest.approx(FRAMES / 10)
+    assert report["bit_rate"] == pytest.approx(8 * encoded.stat().st_size * 10 / FRAMES)
+
+
+def test_a_url_is_described_without_torch(encoded):
+    """A file in fsspec's memory filesystem (any URL scheme works alike), still without loading torch."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("fsspec")
+    code = (
+        "import sys, fsspec; from nvcodec.cli import info; "
+        f"fsspec.open('memory://info/clip.actv', 'wb').open().write(open({str(encoded)!r}, 'rb').read()); "
+        "assert info.main(['memory://info/clip.actv', '--json']) == 0; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["file"] == "memory://info/clip.actv"
