@@ -91,3 +91,36 @@ def json_clean(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def run_record() -> dict[str, Any]:
+    """Provenance every result JSON carries: git commit, whether code differs from it, machine, command, time.
+
+    ``dirty`` asks git about code only (``nvcodec/``, ``benchmarks/`` but not its results, ``tools/``,
+    ``pyproject.toml``), so results written earlier in a run do not mark the next one dirty; both are
+    ``None`` outside a git checkout.
+    """
+    import datetime
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git(
+        "status", "--porcelain", "--", "nvcodec", "benchmarks", ":!benchmarks/results", "tools", "pyproject.toml"
+    )
+    return {
+        "commit": commit.strip() if commit else None,
+        "dirty": None if status is None else bool(status.strip()),
+        "machine": machine(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,  # other jobs on the machine
+        "command": command(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -228,3 +228,36 @@ def test_times_that_are_not_numbers_are_type_errors(encoded):
         with pytest.raises(ArgumentError, match="outside"):
             reader.frame(99)
         assert reader.frame(np.float32(2.5)).shape == (40, 56, 3)
+
+
+def test_frames_at_equals_per_frame_renders(encoded, monkeypatch):
+    import nvcodec.reader as reader_module
+
+    path, _ = encoded
+    times = [0, 0.5, 1, 2, 2.25, 3, 6, 4.5, 0.5]  # across groups, out of order, repeated
+    with VideoReader(path, tensors=True) as reader:
+        before = torch.stack([reader.group(reader.group_of(t)).render(float(t)) for t in times])
+        batched = reader.frames_at(times)
+        torch.testing.assert_close(batched, before, atol=1e-5, rtol=0)
+        monkeypatch.setattr(reader_module, "BATCH_PIXELS", 2 * 40 * 56)  # parts of two frames: same frames
+        torch.testing.assert_close(reader.frames_at(times), batched, atol=1e-6, rtol=0)
+        big = reader.frames_at([1.5, 2.5], size=(80, 112))
+        torch.testing.assert_close(big, torch.stack([reader.frame(1.5, (80, 112)), reader.frame(2.5, (80, 112))]))
+        torch.testing.assert_close(reader[1:5], reader.frames_at([1, 2, 3, 4]))
+        assert torch.stack(list(reader)).shape == (7, 40, 56, 3)
+        torch.testing.assert_close(reader.frames_played_at([0.25]), reader.frames_at([3]))  # 12 fps
+        with pytest.raises(ArgumentError):
+            reader.frames_at([])
+
+
+def test_metadata_properties(encoded):
+    path, _ = encoded
+    with VideoReader(path) as reader:
+        assert (reader.num_frames, reader.height, reader.width, reader.num_groups) == (7, 40, 56, 3)
+        assert reader.average_fps == pytest.approx(12) and reader.duration_seconds == pytest.approx(7 / 12)
+        assert reader.file_size == path.stat().st_size
+        assert reader.bit_rate == pytest.approx(8 * path.stat().st_size * 12 / 7)
+        meta = reader.metadata
+        assert meta.codec == "actv" and meta.encoder.startswith("nvcodec") and meta.fps_fraction == (12, 1)
+        assert meta.end_stream_seconds == pytest.approx(reader.duration) and meta.format_version == "1.0"
+        assert reader.io_stats.requests == 4  # a local file too: preamble, header, trailer, index
