@@ -32,6 +32,7 @@ from nvcodec.model.video import VideoModel
 from nvcodec.quant.rdtrain import RateTerm
 from nvcodec.scenecut import bounds_with_cuts, frame_changes, scene_cuts
 from nvcodec.source import FrameSource
+from nvcodec.threads import follow_share
 from nvcodec.tiling import PatchGrid, SamplingTable
 
 
@@ -303,6 +304,7 @@ def fit_group(
     loss_value = math.nan
     with matmul_precision(device, fit.precision):
         for iteration in range(iterations):
+            follow_share()  # another nvcodec process started or ended: take this one's share of the cores
             lr = learning_rate(fit, iteration, iterations)
             for param_group in optimizer.param_groups:
                 param_group["lr"] = lr * param_group["lr_scale"]

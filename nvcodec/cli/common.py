@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from nvcodec.errors import ActvError, OutputError
+from nvcodec.threads import CoreShare, install_share
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -179,16 +180,29 @@ def add_threads_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup
     parser.add_argument(
         "--threads",
         type=positive_int,
-        help="CPU threads torch may use, like ffmpeg's -threads (default: one per core)",
+        help="CPU threads torch may use, like ffmpeg's -threads (default: one per core, shared with the other "
+        "nvcodec processes running on this machine)",
     )
 
 
-def apply_threads(threads: int | None) -> None:
-    """Set torch's CPU threads when asked; the default stays torch's own (one per core)."""
-    if threads is not None:
-        import torch
+def apply_threads(threads: int | None, share: bool = False) -> CoreShare | None:
+    """Set torch's CPU threads: ``threads`` when asked; else, with ``share``, this process's share of the cores.
 
+    The share (:class:`~nvcodec.threads.CoreShare`) is torch's default (one
+    thread per core) when no other nvcodec process runs, and an equal part of
+    it when others do; returned so the tool can give it back
+    (``install_share(None)``, then ``close()``) when done.
+    """
+    import torch
+
+    if threads is not None:
         torch.set_num_threads(threads)
+        return None
+    if not share:
+        return None
+    claim = CoreShare(torch.get_num_threads())
+    install_share(claim)
+    return claim
 
 
 def frame_size(text: str) -> tuple[int, int]:

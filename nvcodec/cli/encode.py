@@ -66,6 +66,7 @@ from nvcodec.options import EncodeOptions
 from nvcodec.recipe.quality import DEFAULT_QUALITY, RateTrade
 from nvcodec.recipe.shape import GROUP_STEPS, SHORTEST_GROUP, WIDEST, WIDTH_STEPS, Given, shaped_for_quality
 from nvcodec.source import FrameSource
+from nvcodec.threads import install_share
 from nvcodec.version import __version__
 
 
@@ -435,7 +436,16 @@ def _encode_one(job: Job, request: EncodeRequest) -> None:
 
 def _body(argv: Sequence[str] | None) -> int:
     request = request_from_args(build_parser().parse_args(argv))
-    apply_threads(request.threads)
+    share = apply_threads(request.threads, share=True)
+    try:
+        return _encode_all(request)
+    finally:
+        if share is not None:
+            install_share(None)
+            share.close()
+
+
+def _encode_all(request: EncodeRequest) -> int:
     resolve_device(request.config.fit.device)  # fail before reading anything
     jobs = jobs_of(request)
     if writes_to_folder(request):
