@@ -5,11 +5,14 @@ start offsets, 31 frames each), encodes each to ``.actv`` (the ``fast``
 preset's model at width 36, a few fit steps: speed depends on the model's
 shape, not its weights) and to H.264 mp4 (CRF 18, x264 medium, default GOP),
 then reads every 8-frame clip at native size as uint8 ``[T, C, H, W]``
-through a ``DataLoader`` with 0, 2 and 4 workers, rounds interleaved.
+through a ``DataLoader`` with 0, 2 and 4 workers, rounds interleaved. With
+0 workers the main process runs torch's default threads (one per core); each
+worker runs one (DataLoader's rule), so on 2 cores workers add no cores; the
+row ``workers -1`` is 0 workers on one thread, the baseline workers do beat.
 The PyAV dataset seeks to each clip's first frame and decodes forward,
-the usual way to read a clip from mp4. torchcodec and decord were tried and
-do not load here (torchcodec's libraries need FFmpeg's shared libraries of
-its build; decord has no wheel for this Python).
+the usual way to read a clip from mp4. torchcodec was tried and does not
+load here (its libraries need FFmpeg's shared libraries of its build); decord
+(last released 2021) was not tried.
 
     python -m benchmarks.data_loader [--videos 4] [--rounds 2]
 
@@ -18,6 +21,9 @@ Writes ``benchmarks/results/data_loader.json``.
 
 from __future__ import annotations
 
+import nvcodec.cli  # noqa: F401 - first, as the tools do: OpenMP threads spin briefly, set before torch loads
+
+# isort: split
 import argparse
 import json
 import statistics
@@ -67,6 +73,17 @@ class PyAVClips(Dataset):
 
 
 def frames_per_second(dataset: Dataset, workers: int) -> float:
+    """Frames/s of one pass; ``workers = -1``: no workers and one torch thread in the main process."""
+    threads = torch.get_num_threads()
+    if workers < 0:
+        torch.set_num_threads(1)
+    try:
+        return _pass(dataset, max(workers, 0))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pass(dataset: Dataset, workers: int) -> float:
     loader = DataLoader(dataset, batch_size=2, num_workers=workers, persistent_workers=False)
     started = time.perf_counter()
     frames = sum(batch.shape[0] * batch.shape[1] for batch in loader)
@@ -78,7 +95,13 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=4)
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2, 4])
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[0, 2, 4, -1],
+        help="-1: no workers, one torch thread in the main process",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "data_loader.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:

@@ -17,6 +17,9 @@ Writes ``benchmarks/results/frames_at.json``.
 
 from __future__ import annotations
 
+import nvcodec.cli  # noqa: F401 - first, as the tools do: OpenMP threads spin briefly, set before torch loads
+
+# isort: split
 import argparse
 import json
 import statistics
@@ -62,9 +65,11 @@ def measure(reader: VideoReader, size: tuple[int, int], rounds: int) -> dict[str
                 started = time.perf_counter()
                 way()
                 runs[name].append(len(times) / (time.perf_counter() - started))
-    out = {name: {"fps_median": statistics.median(v), "fps_runs": v} for name, v in runs.items()}
+    # The best round is the least disturbed by other jobs on a shared machine; the median is kept beside it.
+    out = {name: {"fps_best": max(v), "fps_median": statistics.median(v), "fps_runs": v} for name, v in runs.items()}
     for name in ("loop_before", "loop_frame"):
-        out[name]["frames_at_speedup"] = out["frames_at"]["fps_median"] / out[name]["fps_median"]  # type: ignore[operator]
+        for key in ("fps_best", "fps_median"):
+            out[name][f"frames_at_speedup_{key.removeprefix('fps_')}"] = out["frames_at"][key] / out[name][key]  # type: ignore[operator]
     return out
 
 
@@ -89,8 +94,10 @@ def main() -> None:
                     rows.append({"hidden": hidden, "size": label, "height": size[0], "width": size[1], **result})
                     print(
                         f"width {hidden} {label:>6}: "
-                        + ", ".join(f"{k} {v['fps_median']:.1f} frames/s" for k, v in result.items())
-                        + f"; frames_at / loop_before {result['loop_before']['frames_at_speedup']:.2f}x",
+                        + ", ".join(f"{k} {v['fps_best']:.1f} frames/s" for k, v in result.items())
+                        + f" (best of {args.rounds}); frames_at / loop_before "
+                        + f"{result['loop_before']['frames_at_speedup_best']:.2f}x best, "
+                        + f"{result['loop_before']['frames_at_speedup_median']:.2f}x median",
                         flush=True,
                     )
     record = {**run_record(), "benchmark": "frames_at", "threads": args.threads, "group_frames": 15, "rows": rows}

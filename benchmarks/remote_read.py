@@ -15,6 +15,9 @@ Writes ``benchmarks/results/remote_read.json``.
 
 from __future__ import annotations
 
+import nvcodec.cli  # noqa: F401 - first, as the tools do: OpenMP threads spin briefly, set before torch loads
+
+# isort: split
 import argparse
 import json
 import tempfile
