@@ -46,6 +46,19 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _held(path: Path) -> bool | None:
+    """Whether a live process holds the lock of ``path``; None where the file vanished while we looked."""
+    assert fcntl is not None
+    try:
+        with open(path) as other:
+            fcntl.flock(other, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return None  # its process ended (or named its claim) while we looked
+    except OSError:
+        return True  # locked
+    return False
+
+
 def share_of(threads: int, claims: int) -> int:
     """Threads of one of ``claims`` processes sharing what ``threads`` threads would use alone (at least 1)."""
     return max(1, threads // max(1, claims))
@@ -67,9 +80,14 @@ class CoreShare:
         if fcntl is not None:
             try:
                 self.folder.mkdir(mode=0o700, exist_ok=True)
-                self.path = self.folder / f"{os.getpid()}-{time.time_ns()}.lock"
-                self.file = open(self.path, "w")  # noqa: SIM115  # held open for the life of the claim
+                name = f"{os.getpid()}-{time.time_ns()}"
+                pending = self.folder / f"{name}.new"
+                self.file = open(pending, "w")  # noqa: SIM115  # held open for the life of the claim
                 fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                # Locked before it is named as a claim: another process never finds it unlocked and takes it
+                # for stale.
+                self.path = self.folder / f"{name}.lock"
+                os.replace(pending, self.path)
             except OSError:  # an unwritable temp folder: run as if alone
                 self._release()
         self.threads = share_of(self.alone, self.claims())
@@ -80,19 +98,12 @@ class CoreShare:
         if self.file is None or fcntl is None:
             return 1
         count = 0
-        for path in self.folder.glob("*.lock"):
-            if path == self.path:
-                count += 1
-                continue
-            try:
-                with open(path) as other:
-                    fcntl.flock(other, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except FileNotFoundError:
-                continue  # its process ended while we looked
-            except OSError:
-                count += 1  # locked: a live process holds it
-                continue
-            path.unlink(missing_ok=True)  # the lock could be taken: its process is gone
+        for path in [*self.folder.glob("*.lock"), *self.folder.glob("*.new")]:
+            held = True if path == self.path else _held(path)
+            if held:
+                count += path.suffix == ".lock"  # a ".new" file is a claim being made: it counts once named
+            elif held is False:
+                path.unlink(missing_ok=True)  # the lock could be taken: its process is gone
         return max(1, count)
 
     def refresh(self) -> int | None:

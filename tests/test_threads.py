@@ -48,8 +48,10 @@ def test_alone_a_process_keeps_its_threads_and_gives_them_back_when_others_come_
 
 def test_a_claim_left_by_a_dead_process_is_removed(tmp_path):
     (tmp_path / "12345-1.lock").write_text("")  # nobody holds its lock
+    (tmp_path / "12345-2.new").write_text("")  # a claim whose process died while making it
     share = CoreShare(2, tmp_path)
     assert share.threads == 2 and not (tmp_path / "12345-1.lock").exists()
+    assert not (tmp_path / "12345-2.new").exists() and share.path is not None and share.path.suffix == ".lock"
     share.close()
 
 
