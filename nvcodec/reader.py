@@ -207,20 +207,11 @@ class VideoReader:
         :data:`BATCH_PIXELS` output pixels so a long list at a large size stays
         within memory; groups are decoded in order of first use.
         """
-        values = [as_time(t) for t in times]
-        if not values:
-            raise ArgumentError("no times given")
-        height, width = self._size(size)
-        owners = [self.group_of(t) for t in values]
-        per_batch = max(1, BATCH_PIXELS // (height * width))
-        out = torch.empty(len(values), height, width, 3, device=self.device)
-        for index in dict.fromkeys(owners):
-            picked = [i for i, owner in enumerate(owners) if owner == index]
-            model = self.group(index)
-            for first in range(0, len(picked), per_batch):
-                part = picked[first : first + per_batch]
-                out[part] = model.render_frames([values[i] for i in part], (height, width))
-        return out
+        out_size = self._size(size)
+        per_pass = max(1, BATCH_PIXELS // (out_size[0] * out_size[1]))
+        return self.timeline.render(
+            list(times), lambda index, values: self.group(index).render_frames(values, out_size), per_pass
+        )
 
     def frames_at(self, times: Sequence[float], size: tuple[int, int] | None = None) -> np.ndarray | torch.Tensor:
         """Frames at several times (frame units, fractional allowed), ``[F, h, w, 3]``, in the order given.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -138,26 +138,9 @@ class GroupModel(nn.Module):
         Returns float ``[h, w, 3]`` for a scalar ``t`` and ``[F, h, w, 3]`` for
         a sequence, clamped to [0, 1], on the model's device.
         """
-        device = self.device
-        times = torch.as_tensor(t, dtype=torch.float32, device=device)
-        scalar = times.ndim == 0
-        times = times.reshape(-1)
-        height, width = size or (self.grid.height, self.grid.width)
-        plan = self.pixel_plan(height, width)
-        biases = self.bias_inr(self.local_time(times))
-        frames, patches, points = times.shape[0], plan.coords.shape[0], plan.coords.shape[1]
-        out = torch.zeros(frames, height * width, 3, device=device)
-        # Chunks of pixels across all patches keep every intermediate small enough
-        # to stay in cache on CPU and bounded in memory at 4x of 1080p on GPU.
-        budget = RENDER_CHUNK_POINTS.get(device.type, RENDER_CHUNK_POINTS["cuda"])
-        step = max(1, budget // (patches * frames))
-        for first in range(0, points, step):
-            chunk = slice(first, min(first + step, points))
-            rgb = self.frame_inr(plan.coords[:, None, chunk], biases)
-            weighted = (rgb * plan.weights[:, None, chunk, None]).transpose(0, 1).reshape(frames, -1, 3)
-            out.index_add_(1, plan.index[:, chunk].reshape(-1), weighted)
-        out = out.clamp_(0.0, 1.0).view(frames, height, width, 3)
-        return out[0] if scalar else out
+        times = torch.as_tensor(t, dtype=torch.float32, device=self.device)
+        out = self._blend(times.reshape(-1), size, lambda coords, biases: self.frame_inr(coords[:, None], biases))
+        return out[0] if times.ndim == 0 else out
 
     @torch.no_grad()
     def render_frames(
@@ -173,8 +156,23 @@ class GroupModel(nn.Module):
         elementwise work that dominates a CPU decode. ``max_points`` bounds the
         pixel evaluations held at once (default: :data:`RENDER_CHUNK_POINTS`).
         """
+        times = torch.as_tensor(t, dtype=torch.float32, device=self.device).reshape(-1)
+        return self._blend(times, size, self._frame_inr_inplace, max_points)
+
+    def _blend(
+        self,
+        times: torch.Tensor,
+        size: tuple[int, int] | None,
+        evaluate: Callable[[torch.Tensor, list[torch.Tensor]], torch.Tensor],
+        max_points: int | None = None,
+    ) -> torch.Tensor:
+        """``[F, h, w, 3]``: ``evaluate(coords [P, n, 2], biases) -> [P, F, n, 3]`` over chunks of every patch's
+        pixels, weighted by the blending windows and summed into the frames.
+
+        Chunks of pixels across all patches keep every intermediate small enough
+        to stay in cache on CPU and bounded in memory at 4x of 1080p on GPU.
+        """
         device = self.device
-        times = torch.as_tensor(t, dtype=torch.float32, device=device).reshape(-1)
         height, width = size or (self.grid.height, self.grid.width)
         plan = self.pixel_plan(height, width)
         biases = self.bias_inr(self.local_time(times))
@@ -184,9 +182,9 @@ class GroupModel(nn.Module):
         step = max(1, budget // (patches * frames))
         for first in range(0, points, step):
             chunk = slice(first, min(first + step, points))
-            rgb = self._frame_inr_inplace(plan.coords[:, chunk], biases)  # [P, F, n, 3]
-            rgb.mul_(plan.weights[:, None, chunk, None])
-            out.index_add_(1, plan.index[:, chunk].reshape(-1), rgb.transpose(0, 1).reshape(frames, -1, 3))
+            rgb = evaluate(plan.coords[:, chunk], biases)
+            weighted = (rgb * plan.weights[:, None, chunk, None]).transpose(0, 1).reshape(frames, -1, 3)
+            out.index_add_(1, plan.index[:, chunk].reshape(-1), weighted)
         return out.clamp_(0.0, 1.0).view(frames, height, width, 3)
 
     def _frame_inr_inplace(self, coords: torch.Tensor, biases: list[torch.Tensor]) -> torch.Tensor:

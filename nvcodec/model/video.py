@@ -45,20 +45,27 @@ class Timeline:
     def render(
         self,
         times: Sequence[object],
-        group: Callable[[int], GroupModel],
-        size: tuple[int, int] | None = None,
+        render_group: Callable[[int, list[float]], torch.Tensor],
+        per_pass: int | None = None,
     ) -> torch.Tensor:
-        """Frames ``[F, h, w, 3]`` at ``times``; the times of one group render together through ``group(k)``."""
+        """Frames ``[F, h, w, 3]`` at ``times``, in the order given: the times of one group render together,
+        ``render_group(k, times)`` at most ``per_pass`` at a time, groups in order of first use."""
         values = [as_time(t) for t in times]
         if not values:
             raise ArgumentError("no times given")
         owners = [self.group_of(t) for t in values]
-        out: list[torch.Tensor | None] = [None] * len(values)
-        for index in dict.fromkeys(owners):  # groups in order of first use
+        out: torch.Tensor | None = None
+        for index in dict.fromkeys(owners):
             picked = [i for i, owner in enumerate(owners) if owner == index]
-            for i, frame in zip(picked, group(index).render([values[i] for i in picked], size)):
-                out[i] = frame
-        return torch.stack(out)  # type: ignore[arg-type]
+            step = per_pass or len(picked)
+            for first in range(0, len(picked), step):
+                part = picked[first : first + step]
+                frames = render_group(index, [values[i] for i in part])
+                if out is None:
+                    out = frames.new_empty((len(values), *frames.shape[1:]))
+                out[part] = frames
+        assert out is not None
+        return out
 
 
 class VideoModel(nn.Module):
@@ -91,5 +98,5 @@ class VideoModel(nn.Module):
         if size is not None and (len(size) != 2 or min(size) < 1):
             raise ArgumentError(f"size must be (height, width) of at least 1 pixel, got {size!r}")
         if isinstance(t, (Sequence, torch.Tensor)):
-            return self.timeline.render(list(t), self.group, size)
+            return self.timeline.render(list(t), lambda index, times: self.group(index).render(times, size))
         return self.group(self.group_of(t)).render(as_time(t), size)
