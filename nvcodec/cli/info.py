@@ -81,7 +81,6 @@ def describe(path: str | os.PathLike[str], decode: bool = False) -> dict:
             problems += _decode_problems(container, header, intact)
         file_bytes, version = container.file_size, container.version
     metadata = video_metadata(header, [(e.start, e.end) for e in entries], file_bytes, version)
-    pixels = header.frames * header.height * header.width
     groups = [
         {
             "index": index,
@@ -94,15 +93,10 @@ def describe(path: str | os.PathLike[str], decode: bool = False) -> dict:
     ]
     return {
         "file": source.name,
+        # Older names of what the metadata also says (kept for scripts): bytes, frames and frame rate.
         "file_bytes": file_bytes,
-        "format_version": f"{version[0]}.{version[1]}",
-        "encoder": header.encoder,
         "frames": header.frames,
-        "width": header.width,
-        "height": header.height,
         "fps": header.fps,
-        "duration_seconds": header.frames / header.fps,
-        "bpp": 8 * file_bytes / pixels,
         "parameters_per_group": group_parameter_count(header.grid(), header.model),
         "model": container.header["model"],
         "quant": container.header["quant"],
@@ -111,7 +105,7 @@ def describe(path: str | os.PathLike[str], decode: bool = False) -> dict:
         "decoded": decode,
         "problems": problems,
         "decodes": not problems,
-        **metadata.as_dict(),
+        **metadata.as_dict(),  # format_version, encoder, width, height, duration_seconds, bpp among them
     }
 
 
