@@ -61,7 +61,7 @@ def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
 def breakdown(path: Path) -> dict:
     """Bytes of each part of the file, and of the file with every chunk in payload version 1."""
     with VideoReader(path) as reader:
-        specs = group_tensors(reader.grid.num_patches, reader.model_config)
+        specs = group_tensors(reader.grid.num_patches, reader.model_config, reader.grid.patch_shape)
     parts = dict.fromkeys(("ans_words", "count_tables", "step_exponents", "vectors", "raw", "msgpack"), 0)
     version_1 = 0
     reference = reference_1 = None

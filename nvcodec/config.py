@@ -19,6 +19,8 @@ LR_SCHEDULES = ("exponential", "cosine")
 MAX_WIDTH = 4096
 """Widest layer a configuration (or a file's header) may ask for: far beyond any useful per-patch MLP."""
 MAX_LAYERS = 16
+MAX_GRID_LEVELS, MAX_GRID_CELL = 8, 256
+"""Latent grid levels and finest spacing a configuration (or a file's header) may ask for."""
 MIN_BITS, MAX_BITS = 2, 16
 """Bit depths a quantized tensor may have: 2 is the coarsest that still holds a sign, 16 fits float16 steps."""
 
@@ -62,6 +64,11 @@ class ModelConfig:
     """Size of the learnable per-patch latent fed to the bias INR."""
     hyper_hidden: int = 32
     """Width of the bias INR's shared GeLU layer."""
+    grid_levels: int = 0
+    """Latent grid levels per patch (:mod:`nvcodec.model.latent_grids`): 2-D grids shared by a group's
+    frames, sampled at each pixel and fed to the frame INR beside its coordinates. 0: none."""
+    grid_cell: int = 4
+    """Spacing of the finest grid's points in input pixels; each next level doubles it."""
 
     def __post_init__(self) -> None:
         _check(
@@ -71,6 +78,14 @@ class ModelConfig:
         for name in ("hidden", "layers", "patch", "rff_freqs", "latent_dim", "hyper_hidden"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, f"{name} must be a positive integer, got {value!r}")
+        _check(
+            _is_int(self.grid_levels) and 0 <= self.grid_levels <= MAX_GRID_LEVELS,
+            f"grid_levels must be an integer from 0 to {MAX_GRID_LEVELS}, got {self.grid_levels!r}",
+        )
+        _check(
+            _is_int(self.grid_cell) and 1 <= self.grid_cell <= MAX_GRID_CELL,
+            f"grid_cell must be an integer from 1 to {MAX_GRID_CELL}, got {self.grid_cell!r}",
+        )
         for name in ("hidden", "hyper_hidden"):
             value = getattr(self, name)
             _check(value <= MAX_WIDTH, f"{name} must be at most {MAX_WIDTH}, got {value}")
@@ -175,6 +190,8 @@ class QuantConfig:
     """Bits per per-patch latent value."""
     bits_bias: int = 8
     """Bits per bias-INR weight."""
+    bits_grid: int = 8
+    """Bits per latent grid value (before the learned steps refine them)."""
     bits_vector: int = 16
     """Bits per element of 1-D tensors (the bias INR's biases: ~1% of the numbers).
 
@@ -191,7 +208,7 @@ class QuantConfig:
     """Every ``intra_period``-th group is coded on its own (random access, like an I-frame)."""
 
     def __post_init__(self) -> None:
-        for name in ("bits_frame", "bits_latent", "bits_bias", "bits_vector"):
+        for name in ("bits_frame", "bits_latent", "bits_bias", "bits_grid", "bits_vector"):
             value = getattr(self, name)
             _check(
                 _is_int(value) and MIN_BITS <= value <= MAX_BITS,

@@ -155,6 +155,7 @@ def coded_chunk(fit: GroupFit, packed: PackedGroup, used: QuantConfig) -> Journa
         "coded_bits": packed.coded_bits,
         "entropy_bits": packed.entropy_bits,
         **({"estimated_bits": packed.estimated_bits} if packed.estimated_bits is not None else {}),
+        **({"lambda_scale": packed.lambda_scale} if packed.lambda_scale is not None else {}),
     }
     return JournalChunk(fit.index, fit.group.start, fit.group.end, packed.payload, info)
 
@@ -185,7 +186,7 @@ def write_groups(
             reference = None if is_intra(fit.index, quant) else decoded
             packed, used = code_group(fit, config, quant, reference, rate, policy, trade)
             if rate is not None:
-                rate.spend(len(packed.payload))
+                rate.spend(len(packed.payload), fit.group.end, packed.lambda_scale)
             writer.add(coded_chunk(fit, packed, used))
             decoded = packed.decoded
     return writer.totals
@@ -211,13 +212,13 @@ def encode_segment(
     chunks; ``on_chunk`` hears each as soon as it is coded.
     """
     config, trade = fitter.config, options.trade
-    specs = group_tensors(fitter.grid.num_patches, config.model)
+    specs = group_tensors(fitter.grid.num_patches, config.model, fitter.grid.patch_shape)
     reference = (
         GroupDecoder(specs, quant, lambda i: done[i - segment.start].payload).state(done[-1].index) if done else None
     )
     if rate is not None:
         for chunk in done:
-            rate.spend(len(chunk.payload))
+            rate.spend(len(chunk.payload), chunk.end, chunk.info.get("lambda_scale"))
     chunks = []
     for index in segment[len(done) :]:
         start_from = None
@@ -226,7 +227,7 @@ def encode_segment(
         fit = fitter.fit(index, start_from, callback=options.callback)
         packed, used = code_group(fit, config, quant, None if is_intra(index, quant) else reference, rate, trade=trade)
         if rate is not None:
-            rate.spend(len(packed.payload))
+            rate.spend(len(packed.payload), fit.group.end, packed.lambda_scale)
         chunk = coded_chunk(fit, packed, used)
         chunks.append(chunk)
         if on_chunk is not None:

@@ -297,7 +297,9 @@ def fit_group(
         max(1, fit.batch_pixels // (group.grid.num_patches * frames.shape[0])),
         generator,
     )
-    param_groups = [{"params": list(group.parameters()), "lr_scale": 1.0}, *(rate.param_groups() if rate else [])]
+    own = rate.param_groups() if rate else []
+    owned = {id(p) for g in own for p in g["params"]}  # the rate term trains some of the group's tensors its own way
+    param_groups = [{"params": [p for p in group.parameters() if id(p) not in owned], "lr_scale": 1.0}, *own]
     optimizer = torch.optim.Adam(param_groups, lr=fit.lr)
     compiled = fit.compile and forward is None and rate is None
     step = group.frame_step

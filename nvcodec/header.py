@@ -52,12 +52,12 @@ class Header:
 
     def tensors(self) -> dict[str, TensorSpec]:
         """The tensors every group of the file stores (ACTV.md section 12.2)."""
-        return group_tensors(self.grid().num_patches, self.model)
+        return group_tensors(self.grid().num_patches, self.model, self.grid().patch_shape)
 
 
 def group_parameter_count(grid: PatchGrid, model: ModelConfig) -> int:
     """Stored numbers of one group (complex counted twice), from the configuration alone."""
-    return stored_numbers(group_tensors(grid.num_patches, model))
+    return stored_numbers(group_tensors(grid.num_patches, model, grid.patch_shape))
 
 
 def stored_bits_estimate(frames: int, height: int, width: int, config: Config, quant: QuantConfig) -> int:
@@ -66,7 +66,7 @@ def stored_bits_estimate(frames: int, height: int, width: int, config: Config, q
     Entropy coding usually saves a good part of this; raw tensors count 32 bits.
     """
     grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
-    specs = group_tensors(grid.num_patches, config.model)
+    specs = group_tensors(grid.num_patches, config.model, grid.patch_shape)
     per_group = sum(spec.real_size * (spec.bits(quant) if spec.quantized else 32) for spec in specs.values())
     return per_group * (len(group_bounds(frames, config.fit.group_size)) - 1)
 
@@ -134,8 +134,8 @@ def new_header_map(
         "height": height,
         "width": width,
         "fps": [rate.numerator, rate.denominator],
-        "model": dataclasses.asdict(config.model),
-        "quant": dataclasses.asdict(quant),
+        "model": _config_map(config.model),
+        "quant": _config_map(quant),
         **({"segment_groups": _segment_groups(segment_groups, ArgumentError)} if segment_groups is not None else {}),
     }
 
@@ -153,17 +153,33 @@ def _int_field(header: dict, key: str, low: int, high: int) -> int:
     return value
 
 
+LATER_KEYS: dict[type, dict[str, object]] = {
+    ModelConfig: {"grid_levels": 0, "grid_cell": 4},
+    QuantConfig: {"bits_grid": 8},
+}
+"""Config keys added after files were first written, with the value their absence stands for
+(``formats/ACTV.md`` section 4): files that do not use latent grids keep their header bytes."""
+
+
+def _config_map(config: ModelConfig | QuantConfig) -> dict[str, object]:
+    """A config as its header map: every key, except later keys that hold the value their absence stands for."""
+    later = LATER_KEYS[type(config)]
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in later or later[k] != v}
+
+
 def _config_field(header: dict, key: str, cls: type) -> object:
-    """A config map: every field must be present; unknown keys (from later minor versions) are ignored."""
+    """A config map: every field must be present, except :data:`LATER_KEYS`; unknown keys (from later minor
+    versions) are ignored."""
     value = header.get(key)
     if not isinstance(value, dict):
         raise FormatError(f"header field {key!r} is missing or not a map")
     names = [f.name for f in dataclasses.fields(cls)]
-    missing = [n for n in names if n not in value]
+    later = LATER_KEYS[cls]
+    missing = [n for n in names if n not in value and n not in later]
     if missing:
         raise FormatError(f"header field {key!r} lacks {', '.join(missing)}")
     try:
-        return cls(**{n: value[n] for n in names})
+        return cls(**{n: value[n] if n in value else later[n] for n in names})
     except ConfigError as exc:
         raise FormatError(f"header field {key!r} is invalid: {exc}") from None
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from nvcodec.config import QuantConfig
-from nvcodec.entropy import CODED_ORDER, model_for
+from nvcodec.entropy import CODED_ORDER, Layout, model_for
 from nvcodec.entropy.byte_planes import decode_plain_int32
 from nvcodec.entropy.count_table import SymbolStream, empirical_entropy_bits
 from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
@@ -38,12 +38,16 @@ from nvcodec.quant.uniform import (
 )
 
 PAYLOAD_VERSION = 2
-"""Version of the chunks this module writes. It reads version 1 too (``formats/ACTV.md`` section 5)."""
-READABLE_VERSIONS = (1, 2)
+"""Version of the chunks of models without latent grids. It reads version 1 too (``formats/ACTV.md`` section 5)."""
+GRID_PAYLOAD_VERSION = 3
+"""Version of the chunks of models with latent grids: version 2's elements and the grids' stream."""
+READABLE_VERSIONS = (1, 2, 3)
 MAX_PAYLOAD_STRING = 1024
 """Longest msgpack string a chunk may hold (version 1's keys): bounds what a hostile chunk can make a reader allocate."""
 V2_FIELDS = 9
 """A version-2 chunk is a msgpack array: version, intra, step exponents, n, low, table, data, vectors, raw."""
+V3_FIELDS = 11
+"""A version-3 chunk adds the grids' alphabet and words before the raw values."""
 
 
 @dataclass(frozen=True)
@@ -77,16 +81,31 @@ def _names(specs: Mapping[str, TensorSpec], coding: Coding) -> list[str]:
     return sorted(name for name, spec in specs.items() if spec.coding is coding)
 
 
+def _layout(specs: Mapping[str, TensorSpec], coding: Coding, decoded: Mapping[str, torch.Tensor]) -> Layout:
+    """What ``coding``'s model knows besides its symbols: its tensors' shapes and the tensors decoded before."""
+    shapes = tuple(specs[n].real_shape for n in _names(specs, coding))
+    return Layout(shapes, {n: t.numpy() for n, t in decoded.items()})
+
+
 def code_tensors(
-    quantized: Mapping[str, QuantizedTensor], raw: Mapping[str, torch.Tensor], specs: Mapping[str, TensorSpec]
+    quantized: Mapping[str, QuantizedTensor],
+    raw: Mapping[str, torch.Tensor],
+    specs: Mapping[str, TensorSpec],
+    reference: Mapping[str, torch.Tensor] | None = None,
 ) -> CodedTensors:
-    """Entropy-code the symbols of ``quantized`` and store the ``raw`` tensors, as ``specs`` say."""
+    """Entropy-code the symbols of ``quantized`` (residuals of ``reference`` where given) and store the ``raw``
+    tensors, as ``specs`` say."""
     streams: dict[Coding, list[object]] = {}
     pooled: dict[Coding, np.ndarray] = {}
+    decoded: dict[str, torch.Tensor] = {}
     for coding in CODED_ORDER:
-        parts = [quantized[n].symbols.reshape(-1).numpy() for n in _names(specs, coding)]
+        names = _names(specs, coding)
+        parts = [quantized[n].symbols.reshape(-1).numpy() for n in names]
         pooled[coding] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        streams[coding] = model_for(coding).encode(pooled[coding])
+        if parts or coding is not Coding.ARM:  # a model without grids stores no grid stream
+            streams[coding] = model_for(coding).encode(pooled[coding], _layout(specs, coding, decoded))
+        for name in names:
+            decoded[name] = quantized[name].dequantize(reference[name] if reference is not None else None)
     return CodedTensors(
         steps={n: quantized[n].steps.numpy().astype(np.float32) for n in sorted(quantized)},
         streams=streams,
@@ -95,19 +114,21 @@ def code_tensors(
     )
 
 
-def _decode_symbols(coded: CodedTensors, specs: Mapping[str, TensorSpec]) -> np.ndarray:
-    """Every quantized tensor's symbols in symbol order, each coding through its model."""
-    parts = []
-    for coding in CODED_ORDER:
-        count = sum(specs[n].real_size for n in _names(specs, coding))
-        fields = coded.streams[coding]
-        if coding is Coding.ZSTD and not coded.vector_planes:
-            if len(fields) != 1 or not isinstance(fields[0], bytes):
-                raise FormatError("group chunk field 'vectors' is not bytes")
-            parts.append(decode_plain_int32(fields[0], count))
-        else:
-            parts.append(model_for(coding).decode(fields, count))
-    return np.concatenate(parts)
+def _decode_symbols(
+    coded: CodedTensors, specs: Mapping[str, TensorSpec], coding: Coding, decoded: Mapping[str, torch.Tensor]
+) -> np.ndarray:
+    """The symbols of ``coding``'s tensors, pooled in sorted name order, through its model."""
+    count = sum(specs[n].real_size for n in _names(specs, coding))
+    fields = coded.streams.get(coding)
+    if fields is None:
+        if count:
+            raise FormatError(f"group chunk lacks the {coding.value} stream its model needs")
+        return np.zeros(0, np.int64)
+    if coding is Coding.ZSTD and not coded.vector_planes:
+        if len(fields) != 1 or not isinstance(fields[0], bytes):
+            raise FormatError("group chunk field 'vectors' is not bytes")
+        return decode_plain_int32(fields[0], count)
+    return model_for(coding).decode(fields, count, _layout(specs, coding, decoded))
 
 
 def decode_tensors(
@@ -123,22 +144,23 @@ def decode_tensors(
     order = symbol_order(specs)  # the codings of CODED_ORDER, each in sorted name order
     if sorted(coded.steps) != sorted(order) or sorted(coded.raw) != raw:
         raise FormatError("group chunk holds different tensors than the model described by the header")
-    symbols = torch.from_numpy(_decode_symbols(coded, specs))
     out: dict[str, torch.Tensor] = {}
-    offset = 0
-    for name in order:
-        spec = specs[name]
-        values = coded.steps[name]
-        if not isinstance(values, np.ndarray) or values.size != math.prod(spec.step_shape):
-            raise FormatError(f"quantization steps of {name} have the wrong size")
-        step = torch.from_numpy(values.astype(np.float32).reshape(spec.step_shape))
-        if not bool(torch.isfinite(step).all()):
-            raise FormatError(f"quantization steps of {name} are not finite")
-        tensor = QuantizedTensor(
-            spec.shape, spec.complex, step, symbols[offset : offset + spec.real_size].view(spec.real_shape)
-        )
-        out[name] = tensor.dequantize(reference[name] if reference is not None else None)
-        offset += spec.real_size
+    for coding in CODED_ORDER:  # a coding's model may condition on the tensors decoded before it
+        symbols = torch.from_numpy(_decode_symbols(coded, specs, coding, out))
+        offset = 0
+        for name in _names(specs, coding):
+            spec = specs[name]
+            values = coded.steps[name]
+            if not isinstance(values, np.ndarray) or values.size != math.prod(spec.step_shape):
+                raise FormatError(f"quantization steps of {name} have the wrong size")
+            step = torch.from_numpy(values.astype(np.float32).reshape(spec.step_shape))
+            if not bool(torch.isfinite(step).all()):
+                raise FormatError(f"quantization steps of {name} are not finite")
+            tensor = QuantizedTensor(
+                spec.shape, spec.complex, step, symbols[offset : offset + spec.real_size].view(spec.real_shape)
+            )
+            out[name] = tensor.dequantize(reference[name] if reference is not None else None)
+            offset += spec.real_size
     for name in raw:
         blob = coded.raw[name]
         if not isinstance(blob, bytes) or len(blob) != 4 * math.prod(specs[name].shape):
@@ -190,6 +212,8 @@ class PackedGroup:
     symbols: int
     estimated_bits: float | None = None
     """The training rate model's bits for the same symbols, when the group was trained with rate in the loss."""
+    lambda_scale: float | None = None
+    """Factor on the quality's lambda the group was trained at, under a rate target (rate control's state)."""
 
 
 def pack_group(
@@ -207,16 +231,16 @@ def pack_group(
     plan = plan or QuantPlan()
     state = {name: t.detach().to("cpu") for name, t in state.items()}
     quantized = quantize_state(state, specs, config, plan)
-    coded = code_tensors(quantized, state, specs)
     reference = plan.reference
+    coded = code_tensors(quantized, state, specs, reference)
     decoded = {n: q.dequantize(reference[n] if reference is not None else None) for n, q in quantized.items()}
     for name in _names(specs, Coding.RAW):
         decoded[name] = state[name].to(torch.float32).clone()
     payload = [
-        PAYLOAD_VERSION,
+        GRID_PAYLOAD_VERSION if Coding.ARM in coded.streams else PAYLOAD_VERSION,
         reference is None,
         pack_exponents(coded.steps, specs),
-        *(field for coding in CODED_ORDER for field in coded.streams[coding]),
+        *(field for coding in CODED_ORDER for field in coded.streams.get(coding, [])),
         b"".join(coded.raw[n] for n in _names(specs, Coding.RAW)),
     ]
     return PackedGroup(
@@ -248,9 +272,9 @@ def read_chunk(payload: bytes, specs: Mapping[str, TensorSpec]) -> tuple[bool, C
         version = data[0] if data else None
     else:
         version = data.get("version") if isinstance(data, dict) else None
-    if type(version) is not int or version not in READABLE_VERSIONS or isinstance(data, list) != (version == 2):
+    if type(version) is not int or version not in READABLE_VERSIONS or isinstance(data, list) != (version >= 2):
         raise FormatError(f"group chunk has an unsupported payload version {version!r}")
-    return _coded_v2(data, specs) if version == 2 else _coded_v1(data)
+    return _coded_v2(data, specs) if version >= 2 else _coded_v1(data)
 
 
 def unpack_group(
@@ -293,10 +317,18 @@ def _coded_v1(data: dict) -> tuple[bool, CodedTensors]:
 
 
 def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedTensors]:
-    """A version-2 chunk: an array with grid exponents, the stream's fields, byte-plane vectors, raw values."""
-    if len(data) != V2_FIELDS:
-        raise FormatError(f"group chunk has {len(data)} fields, version 2 has {V2_FIELDS}")
-    _, stored_intra, exponents, size, low, table, words, vectors, raw = data
+    """A version-2 or 3 chunk: an array with grid exponents, the stream's fields, byte-plane vectors, (version 3:
+    the latent grids' stream,) raw values."""
+    version = data[0]
+    expected = V3_FIELDS if version == 3 else V2_FIELDS
+    if len(data) != expected:
+        raise FormatError(f"group chunk has {len(data)} fields, version {version} has {expected}")
+    has_grids = any(spec.coding is Coding.ARM for spec in specs.values())
+    if has_grids != (version == 3):
+        raise FormatError(
+            f"a payload of version {version} cannot hold this model's tensors (latent grids: {has_grids})"
+        )
+    _, stored_intra, exponents, size, low, table, words, vectors, *grid_stream, raw = data
     if not isinstance(stored_intra, bool):
         raise FormatError("group chunk field 'intra' is not bool")
     for field, value in (("steps", exponents), ("table", table), ("data", words), ("vectors", vectors), ("raw", raw)):
@@ -304,6 +336,8 @@ def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedT
             raise FormatError(f"group chunk field {field!r} is not bytes")
     SymbolStream.from_dict({"n": size, "low": low, "table": table, "data": words})  # checks the stream's fields
     streams: dict[Coding, list[object]] = {Coding.ANS: [size, low, table, words], Coding.ZSTD: [vectors]}
+    if grid_stream:
+        streams[Coding.ARM] = grid_stream
     names = _names(specs, Coding.RAW)
     sizes = [4 * math.prod(specs[n].shape) for n in names]
     if len(raw) != sum(sizes):

@@ -180,6 +180,11 @@ class PatchGrid:
     def num_patches(self) -> int:
         return self.rows.count * self.cols.count
 
+    @property
+    def patch_shape(self) -> tuple[int, int]:
+        """Rows and columns of every patch in input pixels."""
+        return self.rows.size, self.cols.size
+
     def _cells(self) -> list[tuple[int, int]]:
         return [(r, c) for r in range(self.rows.count) for c in range(self.cols.count)]
 

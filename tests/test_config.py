@@ -92,6 +92,8 @@ INVALID = {
         "rff_sigma": [0.0, float("-inf")],
         "latent_dim": [0, "4"],
         "hyper_hidden": [0, -3, 1.5],
+        "grid_levels": [-1, 9, 1.5, True, None],
+        "grid_cell": [0, 257, 2.0, "4"],
     },
     FitConfig: {
         "group_size": [0, 1.5, None],
@@ -114,6 +116,7 @@ INVALID = {
         "bits_latent": [MIN_BITS - 1, MAX_BITS + 1],
         "bits_bias": [0, 17],
         "bits_vector": [1, 40],
+        "bits_grid": [1, 17, 8.0],
         "prune": [1.0, -0.1, float("nan"), "0"],
         "qat_iters": [-1, 1.5],
         "qat_lr": [0.0, 1.0, float("nan")],

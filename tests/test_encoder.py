@@ -137,6 +137,32 @@ def test_max_bpp_keeps_the_file_under_target(tmp_path, clip, reference):
     assert roomy.path.read_bytes() == reference
 
 
+@pytest.mark.slow
+def test_a_rate_target_moves_lambda_and_a_resumed_encode_moves_it_alike(tmp_path, clip):
+    """With rate in the loss, ``max_bpp`` sets each group's lambda from the budget; the lambdas are saved with
+    the groups, so a resumed encode continues with the same ones and writes the same bytes."""
+    free = encode(clip, tmp_path / "free.actv", CONFIG, QUANT, fps=12, options=EncodeOptions(quality=30))
+    target = 0.6 * free.bpp
+    options = EncodeOptions(quality=30, max_bpp=target)
+    whole = encode(clip, tmp_path / "whole.actv", CONFIG, QUANT, fps=12, options=options)
+    assert whole.bpp <= target
+
+    folder, seen = tmp_path / "out.actv.partial", []
+
+    def kill_after_first_group(group):
+        seen.append(group)
+        if group.index == 0:
+            raise Killed
+
+    with pytest.raises(Killed):
+        encode(clip, tmp_path / "out.actv", CONFIG, QUANT, fps=12,
+               options=dataclasses.replace(options, resume_folder=folder, on_group=kill_after_first_group))  # fmt: skip
+    resumed = encode(clip, tmp_path / "out.actv", CONFIG, QUANT, fps=12,
+                     options=dataclasses.replace(options, resume_folder=folder))  # fmt: skip
+    assert resumed.resumed_groups == 1
+    assert (tmp_path / "out.actv").read_bytes() == (tmp_path / "whole.actv").read_bytes()
+
+
 def test_interrupted_encode_leaves_existing_output_untouched(tmp_path, clip):
     target = tmp_path / "out.actv"
     target.write_bytes(b"precious")

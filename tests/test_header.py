@@ -57,7 +57,22 @@ def test_new_header_map_holds_what_the_format_names():
     header = new_header_map(30, 48, 64, 30000 / 1001, CONFIG, QUANT)
     assert sorted(header) == ["encoder", "format", "fps", "frames", "height", "model", "quant", "width"]
     assert header["format"] == FORMAT_NAME and header["fps"] == [30000, 1001]
-    assert header["model"] == dataclasses.asdict(CONFIG.model) and header["quant"] == dataclasses.asdict(QUANT)
+    # Every key, except the later ones (latent grids) where they hold the value their absence stands for.
+    later = {"grid_levels", "grid_cell", "bits_grid"}
+    assert header["model"] == {k: v for k, v in dataclasses.asdict(CONFIG.model).items() if k not in later}
+    assert header["quant"] == {k: v for k, v in dataclasses.asdict(QUANT).items() if k not in later}
+
+
+def test_later_keys_are_written_when_they_matter_and_read_as_their_absent_value_when_missing():
+    model = dataclasses.replace(CONFIG.model, grid_levels=2, grid_cell=8)
+    header = new_header_map(30, 48, 64, 25, Config(model, CONFIG.fit), QUANT)
+    assert header["model"]["grid_levels"] == 2 and header["model"]["grid_cell"] == 8
+    assert parse_header_map(header).model == model
+    del header["model"]["grid_cell"]
+    assert parse_header_map(header).model.grid_cell == 4
+    del header["model"]["hidden"]  # a key every file has is never filled in
+    with pytest.raises(FormatError, match="hidden"):
+        parse_header_map(header)
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ from nvcodec.encoder import GroupCoded, encode
 from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.options import EncodeOptions
-from nvcodec.recipe.quality import DEFAULT_QUALITY, RateTrade
+from nvcodec.recipe.quality import DEFAULT_QUALITY, RateTrade, quality_for_bpp
 from nvcodec.recipe.shape import GROUP_STEPS, SHORTEST_GROUP, WIDEST, WIDTH_STEPS, Given, shaped_for_quality
 from nvcodec.source import FrameSource
 from nvcodec.threads import install_share
@@ -123,7 +123,9 @@ def build_parser() -> Parser:
     quality.add_argument(
         "--max-bpp",
         type=positive_float,
-        help="rate target in bits per pixel for the whole file: groups that would overrun it are coded coarser",
+        help="rate target in bits per pixel for the whole file: with rate in the loss, lambda follows the "
+        "budget group by group (alone, it picks the starting quality too); groups that still overrun it are "
+        "coded coarser",
     )
     quality.add_argument(
         "--qat-iters", type=non_negative_int, help="quantization-aware fine-tuning steps per group (default: none)"
@@ -144,6 +146,18 @@ def build_parser() -> Parser:
         + ", ".join(f"{width} below {below:g}" for below, width in WIDTH_STEPS)
         + f", else {WIDEST}; one step wider where short trial fits find that it pays on this video, without --mask; "
         f"{ModelConfig().hidden} with --bits alone)",
+    )
+    model.add_argument(
+        "--grid-levels",
+        type=non_negative_int,
+        help="latent grid levels per patch, fed to each patch's network beside its coordinates and coded "
+        f"under a context model (default {ModelConfig().grid_levels}: none)",
+    )
+    model.add_argument(
+        "--grid-cell",
+        type=positive_int,
+        help=f"pixels between the finest latent grid's points (default {ModelConfig().grid_cell}; "
+        "each next level doubles it)",
     )
     model.add_argument(
         "--group-size",
@@ -238,12 +252,14 @@ def request_from_args(args: argparse.Namespace) -> EncodeRequest:
 
 
 def _quality(args: argparse.Namespace) -> float | None:
-    """``--quality``; by default :data:`DEFAULT_QUALITY`, unless ``--lambda`` or fixed depths (``--bits`` or
-    ``--qat-iters`` alone) are asked for."""
+    """``--quality``; by default the typical quality of ``--max-bpp`` where one is given
+    (:func:`~nvcodec.recipe.quality.quality_for_bpp`, rate control then fits lambda to the video), else
+    :data:`DEFAULT_QUALITY`, unless ``--lambda`` or fixed depths (``--bits`` or ``--qat-iters`` alone) are
+    asked for."""
     if args.quality is not None and args.lambda_ is not None:
         raise UsageError("give a quality or a lambda, not both")
     if args.quality is None and args.lambda_ is None and args.bits is None and args.qat_iters is None:
-        return DEFAULT_QUALITY
+        return quality_for_bpp(args.max_bpp) if args.max_bpp is not None else DEFAULT_QUALITY
     return args.quality
 
 
@@ -254,6 +270,8 @@ def _config(args: argparse.Namespace, trade: RateTrade | None, given: Given) -> 
         for name, value in {
             "patch": args.patch,
             "hidden": args.hidden,
+            "grid_levels": args.grid_levels,
+            "grid_cell": args.grid_cell,
             "group_size": args.group_size,
             "iters": args.iters,
             "iters_warm": args.iters_warm,

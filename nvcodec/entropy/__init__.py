@@ -3,6 +3,8 @@
 - :mod:`~nvcodec.entropy.model`: the seam, :class:`EntropyModel`;
 - :mod:`~nvcodec.entropy.count_table`: ANS under a stored count table (the matrices, latents);
 - :mod:`~nvcodec.entropy.byte_planes`: zigzag byte planes through zstd (the bias vectors);
+- :mod:`~nvcodec.entropy.grid_context`: the latent grids under their integer context model
+  (:mod:`~nvcodec.entropy.context`);
 - :mod:`~nvcodec.entropy.zstd`: zstd frames for side tables.
 
 :func:`model_for` is the registry: the chunk payload (:mod:`nvcodec.payload`)
@@ -14,13 +16,19 @@ from __future__ import annotations
 
 from nvcodec.entropy.byte_planes import ZstdBytePlanes
 from nvcodec.entropy.count_table import CountTableANS
-from nvcodec.entropy.model import EntropyModel
+from nvcodec.entropy.grid_context import GridContextModel
+from nvcodec.entropy.model import EntropyModel, Layout
 from nvcodec.model.tensors import Coding
 
-_MODELS: dict[Coding, EntropyModel] = {Coding.ANS: CountTableANS(), Coding.ZSTD: ZstdBytePlanes()}
+_MODELS: dict[Coding, EntropyModel] = {
+    Coding.ANS: CountTableANS(),
+    Coding.ZSTD: ZstdBytePlanes(),
+    Coding.ARM: GridContextModel(),
+}
 
-CODED_ORDER: tuple[Coding, ...] = (Coding.ANS, Coding.ZSTD)
-"""Codings whose symbols a chunk stores through an entropy model, in the order of their fields and symbols."""
+CODED_ORDER: tuple[Coding, ...] = (Coding.ANS, Coding.ZSTD, Coding.ARM)
+"""Codings whose symbols a chunk stores through an entropy model, in the order of their fields and symbols.
+A model may condition on the tensors of the codings before it (:class:`Layout`)."""
 
 
 def model_for(coding: Coding) -> EntropyModel:
@@ -28,4 +36,4 @@ def model_for(coding: Coding) -> EntropyModel:
     return _MODELS[coding]
 
 
-__all__ = ["CODED_ORDER", "EntropyModel", "model_for"]
+__all__ = ["CODED_ORDER", "EntropyModel", "Layout", "model_for"]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nvcodec.entropy.model import EntropyModel
+from nvcodec.entropy.model import EntropyModel, Layout
 from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import Coding
@@ -52,10 +52,10 @@ class ZstdBytePlanes(EntropyModel):
     coding = Coding.ZSTD
     fields = ("vectors",)
 
-    def encode(self, symbols: np.ndarray) -> list[object]:
+    def encode(self, symbols: np.ndarray, layout: Layout) -> list[object]:
         return [encode_planes(symbols)]
 
-    def decode(self, stored: Sequence[object], count: int) -> np.ndarray:
+    def decode(self, stored: Sequence[object], count: int, layout: Layout) -> np.ndarray:
         if len(stored) != 1 or not isinstance(stored[0], bytes):
             raise FormatError("vector symbols must be one bin field")
         return decode_planes(stored[0], count)

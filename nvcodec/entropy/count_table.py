@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import constriction
 import numpy as np
 
-from nvcodec.entropy.model import EntropyModel
+from nvcodec.entropy.model import EntropyModel, Layout
 from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import Coding
@@ -121,7 +121,7 @@ class CountTableANS(EntropyModel):
     coding = Coding.ANS
     fields = ("n", "low", "table", "data")
 
-    def encode(self, symbols: np.ndarray) -> list[object]:
+    def encode(self, symbols: np.ndarray, layout: Layout) -> list[object]:
         stream = encode_stream(symbols)
         return [stream.size, stream.low, stream.table, stream.data]
 
@@ -131,7 +131,7 @@ class CountTableANS(EntropyModel):
             raise FormatError(f"symbol stream has {len(stored)} fields, not {len(self.fields)}")
         return SymbolStream.from_dict(dict(zip(self.fields, stored)))
 
-    def decode(self, stored: Sequence[object], count: int) -> np.ndarray:
+    def decode(self, stored: Sequence[object], count: int, layout: Layout) -> np.ndarray:
         stream = self.stream(stored)
         if stream.size != count:
             raise FormatError(f"group chunk declares {stream.size} symbols, the model needs {count}")

@@ -22,7 +22,8 @@ on what the chunk stores, never from data re-estimated at decode time.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nvcodec.model.tensors import Coding
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a model may know of its symbols beyond their count, the same at encode and decode."""
+
+    shapes: tuple[tuple[int, ...], ...] = ()
+    """The real shapes of the coding's tensors, in the order their symbols are pooled."""
+    decoded: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """The decoded values of the tensors of the codings before this one in ``CODED_ORDER``, by name: what a
+    model may condition on (the context model reads its own weights there)."""
 
 
 class EntropyModel(ABC):
@@ -42,11 +54,11 @@ class EntropyModel(ABC):
     """Names of the chunk elements it stores, in the order it stores them."""
 
     @abstractmethod
-    def encode(self, symbols: np.ndarray) -> list[object]:
+    def encode(self, symbols: np.ndarray, layout: Layout) -> list[object]:
         """The chunk elements (msgpack values, one per :attr:`fields`) that code the 1-D int64 ``symbols``."""
 
     @abstractmethod
-    def decode(self, stored: Sequence[object], count: int) -> np.ndarray:
+    def decode(self, stored: Sequence[object], count: int, layout: Layout) -> np.ndarray:
         """Exactly ``count`` int64 symbols from the elements :meth:`encode` made; damage is a ``FormatError``."""
 
     def coded_bits(self, stored: Sequence[object]) -> int:
@@ -64,4 +76,4 @@ class EntropyModel(ABC):
         return None
 
 
-__all__ = ["EntropyModel"]
+__all__ = ["EntropyModel", "Layout"]

@@ -12,6 +12,7 @@ from nvcodec.errors import ArgumentError
 from nvcodec.model.activations import MAX_EXPONENT
 from nvcodec.model.bias_inr import BiasINR
 from nvcodec.model.frame_inr import FrameINR
+from nvcodec.model.latent_grids import LatentGrids, initial_context_model
 from nvcodec.model.tensors import group_tensors
 from nvcodec.tiling import PatchGrid, PixelPlan
 
@@ -52,7 +53,11 @@ class GroupModel(nn.Module):
         self.end = end
         self.frame_inr = FrameINR(grid.num_patches, config, generator)
         self.bias_inr = BiasINR(grid.num_patches, config, self.frame_inr.initial_biases(generator), generator)
-        self.tensors = group_tensors(grid.num_patches, config)
+        self.latent_grids = LatentGrids(grid.num_patches, config, grid.patch_shape)
+        if config.grid_levels:
+            self.context = initial_context_model(generator)
+            """The context model that codes the grids (trained with the rate, used by no render)."""
+        self.tensors = group_tensors(grid.num_patches, config, grid.patch_shape)
         """The stored tensors and their roles, as the codec reads them (:mod:`nvcodec.model.tensors`)."""
         self._check_tensors()
         self._plans: dict[tuple[int, int, str], PixelPlan] = {}
@@ -119,9 +124,16 @@ class GroupModel(nn.Module):
         self.move_to(start, end)
         self.bias_inr.hold(0.0)
 
+    def inputs(self, coords: torch.Tensor) -> torch.Tensor:
+        """The frame INR's inputs at ``[P, ..., 2]`` local coordinates: the coordinates, then each latent grid
+        level's value there (``[P, ..., 2 + grid_levels]``)."""
+        if not len(self.latent_grids):
+            return coords
+        return torch.cat([coords, self.latent_grids.sample(coords)], dim=-1)
+
     def forward(self, coords: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
         """``[P, F|1, N, 2]`` local coordinates at ``[F]`` local times -> ``[P, F, N, 3]`` RGB."""
-        return self.frame_inr(coords, self.bias_inr(tau))
+        return self.frame_inr(self.inputs(coords), self.bias_inr(tau))
 
     def pixel_plan(self, height: int, width: int) -> PixelPlan:
         device = self.device
@@ -139,7 +151,9 @@ class GroupModel(nn.Module):
         a sequence, clamped to [0, 1], on the model's device.
         """
         times = torch.as_tensor(t, dtype=torch.float32, device=self.device)
-        out = self._blend(times.reshape(-1), size, lambda coords, biases: self.frame_inr(coords[:, None], biases))
+        out = self._blend(
+            times.reshape(-1), size, lambda coords, biases: self.frame_inr(self.inputs(coords[:, None]), biases)
+        )
         return out[0] if times.ndim == 0 else out
 
     @torch.no_grad()
@@ -193,7 +207,7 @@ class GroupModel(nn.Module):
         activate = _INPLACE_ACTIVATIONS.get(config.activation)
         weights = list(self.frame_inr.weights)
         patches, points, frames = coords.shape[0], coords.shape[1], biases[0].shape[1]
-        h = coords
+        h = self.inputs(coords)
         for index, (weight, bias) in enumerate(zip(weights, biases)):
             if h.dtype != weight.dtype:
                 h = h.to(weight.dtype)

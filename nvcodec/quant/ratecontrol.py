@@ -20,6 +20,18 @@ from nvcodec.config import MIN_BITS, QuantConfig
 from nvcodec.container import container_overhead
 from nvcodec.errors import ArgumentError
 
+LAMBDA_GAIN = 2.0
+"""Power of a group's bytes-to-allowance ratio by which the next group's lambda moves. On the bench clips
+bits go about as ``lambda^-0.4`` (``benchmarks/results/rd_rate``), so a full correction would be the power
+2.5; a little less keeps the control from overshooting on groups whose cost differs by nature (intra,
+residual)."""
+MAX_RATIO = 4.0
+"""Bound on the ratio one group may move lambda by (an empty allowance would give an infinite one)."""
+LEAST_ALLOWANCE = 0.25
+"""A group's allowance counts as at least this share of the budget per group, for :meth:`RateControl.lambda_after`."""
+LAMBDA_SCALE_RANGE = (2.0**-8, 2.0**8)
+"""Range of the lambda factor: 24 quality points either way."""
+
 
 def lower_depths(quant: QuantConfig) -> Iterator[QuantConfig]:
     """``quant``, then the same with every per-kind depth one bit lower, down to :data:`~nvcodec.config.MIN_BITS`."""
@@ -80,5 +92,34 @@ class RateControl:
                 break
         return chosen
 
-    def spend(self, payload_bytes: int) -> None:
+    lambda_scale: float = 1.0
+    """Factor on the quality's lambda for the next group coded with rate in the loss (:meth:`spend`)."""
+    coded_groups: int = 0
+
+    @property
+    def searching(self) -> bool:
+        """Whether the next group is the first under this budget: its lambda is searched, not predicted."""
+        return self.coded_groups == 0
+
+    def lambda_after(self, lambda_scale: float, payload_bytes: int, end: int) -> float:
+        """The lambda factor for the next group, after a group ending at ``end`` coded at ``lambda_scale``
+        took ``payload_bytes`` (before they are spent).
+
+        Like x264's rate control adjusting its quantizer: a group over its allowance raises lambda for the
+        next, one under it lowers lambda, by :data:`LAMBDA_GAIN` powers of the ratio. The allowance carries
+        what earlier groups left or overspent, so the file converges on its target.
+        """
+        share = self.budget_bytes * (end + 1 - self.first_frame) / self.frames / max(self.coded_groups + 1, 1)
+        ratio = payload_bytes / max(self.allowance(end), LEAST_ALLOWANCE * share, 1.0)
+        ratio = min(max(ratio, 1 / MAX_RATIO), MAX_RATIO)
+        low, high = LAMBDA_SCALE_RANGE
+        return min(max(lambda_scale * ratio**LAMBDA_GAIN, low), high)
+
+    def spend(self, payload_bytes: int, end: int | None = None, lambda_scale: float | None = None) -> None:
+        """Count a coded group's bytes; with its ``end`` and the ``lambda_scale`` it was coded at (rate in the
+        loss), set the next group's lambda factor (:meth:`lambda_after`). A resumed encode replays the same
+        calls from its saved groups, so it continues with the same lambdas."""
+        if end is not None and lambda_scale is not None:
+            self.lambda_scale = self.lambda_after(lambda_scale, payload_bytes, end)
         self.spent_bytes += payload_bytes
+        self.coded_groups += 1

@@ -37,6 +37,7 @@ from nvcodec.config import QuantConfig
 from nvcodec.entropy import model_for
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
+from nvcodec.quant.context_rate import context_bits
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.uniform import (
     STEP_MAX,
@@ -115,11 +116,19 @@ class RateTerm:
         device = group.device
         # Every quantized tensor, in the chunk's symbol order: the ANS stream's first, then the bias vectors,
         # whose 16-bit peak steps cost more than any matrix row once the rest is coded at a low rate.
+        # The latent grids come last (symbol order): the context model prices them, the prior the rest.
+        # The context model's own weights have a fixed step and are trained as they will be rounded.
         self.specs: dict[str, TensorSpec] = {
-            n: group.tensors[n] for n in symbol_order(group.tensors) if n in self.params
+            n: group.tensors[n]
+            for n in symbol_order(group.tensors)
+            if n in self.params and group.tensors[n].fixed_step is None
         }
         self.ans_size = sum(s.real_size for s in self.specs.values() if s.coding is Coding.ANS)
         """Numbers of the ANS stream: the first ones of :meth:`_flat`."""
+        self.prior_size = sum(s.real_size for s in self.specs.values() if s.coding is not Coding.ARM)
+        """Numbers the prior prices: all but the latent grids'."""
+        self.context = {n.removeprefix("context."): p for n, p in self.params.items() if n.startswith("context.")}
+        """The grids' context model, trained here with the steps (:mod:`nvcodec.quant.context_rate`)."""
         self.reference = {
             n: as_real(reference[n].detach()).to(device, torch.float32) for n in self.specs if reference is not None
         }
@@ -147,11 +156,25 @@ class RateTerm:
         self.prior = prior.to(device)
         with torch.no_grad():
             coded = self._coded()
-            self.prior.initialize(self._flat(coded, self._steps(coded)))
+            self.prior.initialize(self._flat(coded, self._steps(coded))[: self.prior_size])
 
     def param_groups(self) -> list[dict]:
-        """Adam parameter groups of the steps and the prior (their learning rate relative to the weights')."""
-        return [{"params": [*self.log_steps.values(), *self.prior.parameters()], "lr_scale": STEP_LR_SCALE}]
+        """Adam parameter groups of the steps, the prior and the grids' context model (their learning rate
+        relative to the weights')."""
+        trained = [*self.log_steps.values(), *self.prior.parameters(), *self.context.values()]
+        return [{"params": trained, "lr_scale": STEP_LR_SCALE}]
+
+    def bits(self, y: torch.Tensor) -> torch.Tensor:
+        """Estimated bits of every coded number, ``y`` in units of its step (:meth:`_flat`'s order)."""
+        bits = self.prior.bits(y[: self.prior_size])
+        if self.context:
+            grids = [
+                part.view(spec.real_shape)
+                for (name, spec), part in zip(self.specs.items(), torch.split(y, self.sizes))
+                if spec.coding is Coding.ARM
+            ]
+            bits = bits + context_bits(grids, **self.context)
+        return bits
 
     def _coded(self) -> dict[str, torch.Tensor]:
         """Every coded tensor's real view as the chunk codes it: its values, or its difference from the reference."""
@@ -209,7 +232,7 @@ class RateTerm:
             y_hat = torch.minimum(torch.maximum(y, -self.limit), self.limit) + noise
         else:
             y_hat = straight_through(y, torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit))
-        penalty = self.lambda_ * self.prior.bits(y_hat) / self.pixels
+        penalty = self.lambda_ * self.bits(y_hat) / self.pixels
         state: dict[str, torch.Tensor] = {}
         for (name, spec), part in zip(self.specs.items(), torch.split(y_hat, self.sizes)):
             real = part.view(spec.real_shape) * steps[name]
@@ -233,6 +256,21 @@ class RateTerm:
         """Bits the prior gives the ANS stream's symbols the encoder will write (hard rounding of the current
         weights): what the chunk's ANS words are to be compared with."""
         return float(self.prior.bits(self._symbols()[: self.ans_size]))
+
+    @torch.no_grad()
+    def estimated_grid_bits(self) -> float:
+        """Bits the context model's training twin gives the grid symbols the encoder will write."""
+        if not self.context:
+            return 0.0
+        symbols = self._symbols()[self.prior_size :]
+        grids = [
+            part.view(spec.real_shape)
+            for spec, part in zip(
+                (s for s in self.specs.values() if s.coding is Coding.ARM),
+                torch.split(symbols, [s.real_size for s in self.specs.values() if s.coding is Coding.ARM]),
+            )
+        ]
+        return float(context_bits(grids, **self.context))
 
 
 __all__ = ["RateTerm", "lambda_for_quality", "new_frames", "soft_round", "straight_through"]

@@ -82,7 +82,7 @@ def measure_sensitivity(group: GroupModel, probes: int = SENSITIVITY_PROBES, see
 
     with torch.enable_grad():
         biases = group.bias_inr(taus, observe=observer("bias_inr."))
-        rgb = group.frame_inr(plan.coords[:, None], biases, observe=observer("frame_inr."))
+        rgb = group.frame_inr(group.inputs(plan.coords[:, None]), biases, observe=observer("frame_inr."))
         weighted = (rgb * plan.weights[:, None, :, None]).transpose(0, 1).reshape(frames, -1, 3)
         out = torch.zeros(frames, pixels, 3, device=device).index_add(1, plan.index.reshape(-1), weighted)
         targets = [*params.values(), *(y for _, y in layers.values())]

@@ -52,7 +52,7 @@ def quantization_steps(
             continue
         real = as_real(values.detach().cpu()).to(torch.float32)
         peak[name] = peak_steps(real, spec, spec.bits(config))
-        if spec.kind is Kind.VECTOR:
+        if spec.kind is Kind.VECTOR or spec.fixed_step is not None:
             continue
         sens = sensitivity[name].detach().cpu().to(torch.float32)
         relative[name] = sens.clamp(min=float(sens.max()) * SENSITIVITY_FLOOR + 1e-30).rsqrt()

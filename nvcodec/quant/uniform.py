@@ -171,7 +171,10 @@ def quantize_tensor(
     real = as_real(values.detach()).to(torch.float32)
     # The step follows the values, not the residual: a residual group keeps the
     # precision of an independent one, and small residuals become small symbols.
-    if steps is None:
+    if spec.fixed_step is not None:  # no choice to make: the format fixes this tensor's step
+        steps = torch.full(spec.step_shape, spec.fixed_step, dtype=torch.float32)
+        limit = symbol_limit(bits, reference is not None)
+    elif steps is None:
         steps = peak_steps(real, spec, bits)
         limit = symbol_limit(bits, reference is not None)
     else:

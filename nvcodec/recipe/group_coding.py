@@ -12,6 +12,7 @@ steps and the rounding back to their plain forms for benchmarks.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,12 +22,14 @@ import torch
 from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.fit import FitData, GroupFit, fit_group, stream_seed
+from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.payload import PackedGroup, pack_group
+from nvcodec.quant.context_rate import fit_arm
 from nvcodec.quant.ratecontrol import RateControl
 from nvcodec.quant.rdtrain import RateTerm
 from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.steps import quantization_steps
-from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps
+from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps, quantize_state
 from nvcodec.recipe.qat import finetune_for_quantization
 from nvcodec.recipe.quality import RateTrade
 
@@ -105,12 +108,31 @@ def code_group(
         if hessians is not None:  # the layers' inputs moved with the weights
             hessians = measure_sensitivity(fit.group).hessians
             plan = dataclasses.replace(plan, hessians=hessians)
+    state = with_fitted_context(state, specs, quant, plan)
     packed = pack_group(state, specs, quant, plan)
     if rate is not None and len(packed.payload) > rate.allowance(fit.group.end):
         # Fine-tuning moved the weights enough to need fewer bits still.
         quant = rate.choose(fit.group.end, quant, payload_bytes(state))
         packed = pack_group(state, specs, quant, plan_for(state, quant))
     return packed, quant
+
+
+def with_fitted_context(
+    state: Mapping[str, torch.Tensor], specs: Mapping[str, TensorSpec], quant: QuantConfig, plan: QuantPlan
+) -> dict[str, torch.Tensor]:
+    """``state`` with its grids' context model fitted to the symbols ``plan`` gives them.
+
+    Coding without rate in the loss never trains the context model with the grids; a few hundred steps
+    on the fixed symbols make it fit them. Returns ``state`` itself for a model without grids.
+    """
+    grids = [name for name, spec in specs.items() if spec.coding is Coding.ARM]
+    if not grids:
+        return dict(state)
+    quantized = quantize_state({n: state[n] for n in grids}, specs, quant, plan)
+    prefix = "context."
+    start = {name.removeprefix(prefix): t for name, t in state.items() if name.startswith(prefix)}
+    fitted = fit_arm([quantized[n].symbols.float() for n in grids], start)
+    return {**state, **{prefix + name: t.to(state[prefix + name].device) for name, t in fitted.items()}}
 
 
 RATE_PHASE_LR = 0.1
@@ -143,6 +165,12 @@ def train_with_rate(
     return term
 
 
+SEARCH_TRIES = 2
+"""Extra rate-aware phases the first group of a rate target may take to find its lambda."""
+SEARCH_BAND = (0.8, 1.0)
+"""Bytes-to-allowance ratios at which the search stops: close under the group's share."""
+
+
 def code_with_rate(
     fit: GroupFit,
     config: Config,
@@ -153,19 +181,31 @@ def code_with_rate(
 ) -> PackedGroup:
     """Train with rate in the loss, then code the trained symbols on the learned steps.
 
-    Where rate control finds the group over its share, every learned step is
-    made coarser by :data:`COARSER_STEP` until it fits (or symbols run out).
+    Under a rate target, lambda follows the budget (:meth:`RateControl.lambda_after`): the first group
+    searches it with up to :data:`SEARCH_TRIES` more rate-aware phases from its fitted state, each later
+    group takes the factor the groups before it leave. Only where a group still overruns its share is
+    every learned step made coarser by :data:`COARSER_STEP` until it fits (or symbols run out): coarser
+    steps cost more distortion than the lambda that gives the same rate.
     """
-    term = train_with_rate(fit, config, quant, reference, trade)
-    state = fit.group.state_dict()
-    specs = fit.group.tensors
-    learned = term.steps()  # every quantized tensor's
-    packed = pack_group(state, specs, quant, QuantPlan(reference, learned))
+    scale = rate.lambda_scale if rate is not None else 1.0
+    fitted = copy.deepcopy(fit.group.state_dict()) if rate is not None and rate.searching else None
+    for attempt in range(SEARCH_TRIES + 1):
+        term = train_with_rate(fit, config, quant, reference, dataclasses.replace(trade, lambda_=trade.lambda_ * scale))
+        state = fit.group.state_dict()
+        learned = term.steps()  # every quantized tensor's
+        packed = pack_group(state, fit.group.tensors, quant, QuantPlan(reference, learned))
+        if rate is None or fitted is None or attempt == SEARCH_TRIES:
+            break
+        ratio = len(packed.payload) / max(rate.allowance(fit.group.end), 1.0)
+        if SEARCH_BAND[0] <= ratio <= SEARCH_BAND[1]:
+            break
+        fit.group.load_state_dict(fitted)
+        scale = rate.lambda_after(scale, len(packed.payload), fit.group.end)
     if rate is not None:
         allowance = rate.allowance(fit.group.end)
-        scale = 1.0
-        while len(packed.payload) > allowance and scale < 2**MAX_SYMBOL_BITS:
-            scale *= COARSER_STEP
-            coarser = {n: grid_steps(s * scale) for n, s in learned.items()}
-            packed = pack_group(state, specs, quant, QuantPlan(reference, coarser))
-    return dataclasses.replace(packed, estimated_bits=term.estimated_bits())
+        coarse = 1.0
+        while len(packed.payload) > allowance and coarse < 2**MAX_SYMBOL_BITS:
+            coarse *= COARSER_STEP
+            coarser = {n: grid_steps(s * coarse) for n, s in learned.items()}
+            packed = pack_group(state, fit.group.tensors, quant, QuantPlan(reference, coarser))
+    return dataclasses.replace(packed, estimated_bits=term.estimated_bits(), lambda_scale=scale)

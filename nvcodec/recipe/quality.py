@@ -65,6 +65,28 @@ class RateTrade:
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
+TYPICAL_RATES = ((12.0, 0.067), (18.0, 0.083), (24.0, 0.29), (30.0, 0.52), (36.0, 0.73))
+"""``(quality, bpp)``: the median rate of each quality of the ladder over the four bench clips at 176×144,
+``fast`` preset (``benchmarks/results/rd_rate``). Only where a rate target starts: the target's own
+control then moves lambda to the content."""
+
+
+def quality_for_bpp(max_bpp: float) -> float:
+    """The quality whose typical rate is ``max_bpp`` (log-linear between :data:`TYPICAL_RATES`, clamped to
+    their ends): where ``--max-bpp`` alone starts, before rate control fits lambda to the video."""
+    if not (math.isfinite(max_bpp) and max_bpp > 0):
+        raise ArgumentError(f"the bpp target must be a positive number, got {max_bpp!r}")
+    rates = [math.log(bpp) for _, bpp in TYPICAL_RATES]
+    qualities = [q for q, _ in TYPICAL_RATES]
+    target = math.log(max_bpp)
+    if target <= rates[0]:
+        return qualities[0]
+    for (q0, r0), (q1, r1) in zip(zip(qualities, rates), zip(qualities[1:], rates[1:])):
+        if target <= r1:
+            return round(q0 + (q1 - q0) * (target - r0) / (r1 - r0), 1)
+    return qualities[-1]
+
+
 def rate_trade(quality: float | None, lambda_: float | None) -> RateTrade | None:
     """The rate-in-the-loss setting of ``quality`` or ``lambda_`` (at most one); None for fixed-depth coding."""
     if quality is not None and lambda_ is not None:
@@ -93,4 +115,13 @@ def config_for_quality(
     return choice.apply(config), choice
 
 
-__all__ = ["DEFAULT_QUALITY", "RATE_SHARE", "Given", "RateTrade", "config_for_quality", "rate_trade"]
+__all__ = [
+    "DEFAULT_QUALITY",
+    "RATE_SHARE",
+    "TYPICAL_RATES",
+    "Given",
+    "RateTrade",
+    "config_for_quality",
+    "quality_for_bpp",
+    "rate_trade",
+]

@@ -277,3 +277,15 @@ def test_a_trial_fit_picks_the_width_unless_hidden_or_a_mask_is_given(tmp_path, 
     write_png_folder(tmp_path / "mask", np.ones((1, HEIGHT, WIDTH, 3), np.float32))
     assert encode_cli.main([str(source), "-o", out, *steps, "--mask", str(tmp_path / "mask" / "000000.png")]) == 0
     assert "trial fit" not in capsys.readouterr().err
+
+
+def test_a_rate_target_alone_picks_its_starting_quality():
+    from nvcodec.cli.encode import build_parser, request_from_args
+    from nvcodec.recipe.quality import quality_for_bpp
+
+    def request(*args):
+        return request_from_args(build_parser().parse_args(["in.y4m", "-o", "out.actv", *args]))
+
+    assert request("--max-bpp", "0.2").options.quality == quality_for_bpp(0.2)
+    assert request("--max-bpp", "0.2", "--quality", "30").options.quality == 30
+    assert request("--max-bpp", "0.2", "--bits", "6").options.quality is None

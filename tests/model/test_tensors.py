@@ -50,8 +50,8 @@ def test_a_model_that_drifts_from_its_table_fails_loudly(monkeypatch):
     """Renaming or reshaping a tensor must not silently change what the codec writes."""
     import nvcodec.model.group as group_module
 
-    def renamed(num_patches, model):
-        specs = group_tensors(num_patches, model)
+    def renamed(num_patches, model, patch_shape=None):
+        specs = group_tensors(num_patches, model, patch_shape)
         specs["bias_inr.codes"] = specs.pop("bias_inr.latents")
         return specs
 

@@ -60,3 +60,25 @@ def test_the_budget_leaves_room_for_the_container():
 def test_a_bpp_target_must_be_a_positive_number(bpp):
     with pytest.raises(ArgumentError, match="bpp target"):
         RateControl(max_bpp=bpp, frames=1, height=1, width=1, header_bytes=1, groups=1)
+
+
+def test_lambda_follows_the_budget_group_by_group():
+    """A group over its allowance raises the next group's lambda, one under it lowers it, within bounds."""
+    from nvcodec.quant.ratecontrol import LAMBDA_SCALE_RANGE
+
+    rate = RateControl(max_bpp=1.0, frames=20, height=100, width=100, header_bytes=200, groups=2)
+    assert rate.searching and rate.lambda_scale == 1.0
+    share = rate.allowance(9)
+    rate.spend(int(1.5 * share), end=9, lambda_scale=1.0)
+    assert not rate.searching and rate.lambda_scale > 1.5  # 1.5x over: lambda about 1.5^2 higher
+    raised = rate.lambda_scale
+    rate.spend(int(0.3 * rate.allowance(19)), end=19, lambda_scale=raised)
+    assert rate.lambda_scale < raised
+    assert rate.lambda_after(1.0, 10**12, 19) <= LAMBDA_SCALE_RANGE[1]
+    assert rate.lambda_after(1e-3, 1, 19) >= LAMBDA_SCALE_RANGE[0]
+
+
+def test_groups_coded_at_fixed_depths_leave_lambda_alone():
+    rate = RateControl(max_bpp=1.0, frames=20, height=100, width=100, header_bytes=200, groups=2)
+    rate.spend(10**6)
+    assert rate.lambda_scale == 1.0 and rate.spent_bytes == 10**6 and not rate.searching

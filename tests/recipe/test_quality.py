@@ -84,3 +84,16 @@ def test_a_config_shaped_for_a_quality_has_its_width_and_group_length_and_keeps_
     assert shaped.model.hidden == width_for_quality(quality)
     assert shaped.fit == fit_for_quality(quality, base.fit)
     assert (shaped.model.patch, shaped.fit.lr) == (32, 0.005)
+
+
+def test_a_rate_target_starts_at_the_quality_of_its_typical_rate():
+    from nvcodec.errors import ArgumentError
+    from nvcodec.recipe.quality import TYPICAL_RATES, quality_for_bpp
+
+    for quality, bpp in TYPICAL_RATES:
+        assert quality_for_bpp(bpp) == pytest.approx(quality)
+    targets = [0.01, 0.07, 0.1, 0.2, 0.35, 0.6, 5.0]
+    qualities = [quality_for_bpp(b) for b in targets]
+    assert qualities == sorted(qualities) and qualities[0] == 12 and qualities[-1] == 36
+    with pytest.raises(ArgumentError):
+        quality_for_bpp(0.0)
