@@ -6,8 +6,10 @@
 * Decoded frames may differ by one level (floating-point rendering differs across
   CPUs/BLAS) and are compared with the frames stored in ``<name>.frames.npz``.
 * A second decoder written from formats/ACTV.md alone (msgpack, zstandard,
-  constriction and numpy, nothing from nvcodec) must give the same parameters and,
-  rendering in float64, the same frames within the same tolerance.
+  constriction and numpy; from nvcodec only the 64 ``DECAY_Q30`` literals the spec
+  points to) must give the same parameters and, rendering in float64, the same
+  frames within the same tolerance. Payload version 3 (latent grids) included: its
+  integer context model, tables and wavefront order are written here from the spec.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import zstandard
 
 from nvcodec import __version__
 from nvcodec.encoder import encode
+from nvcodec.entropy.context import DECAY_Q30  # 64 integer literals: data the spec points to, not code
 from nvcodec.reader import VideoReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +42,9 @@ VECTORS = ROOT / "formats" / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
 ENTRIES = {entry["name"]: entry for entry in MANIFEST["vectors"] + MANIFEST.get("legacy", [])}
 """The current vectors and those of earlier payload versions (``legacy``: never regenerated, always decoded)."""
-REENCODED = "gabor8_residual"
+REENCODED = ("gabor8_residual", "gabor8_grids")
+"""Vectors re-encoded to check the encoder is deterministic (about a second and three seconds)."""
+GRID_VECTOR = "gabor8_grids"
 
 each_vector = pytest.mark.parametrize("name", sorted(ENTRIES))
 
@@ -151,24 +156,64 @@ def _axis(length: int, patch: int, overlap: int) -> tuple[int, list[int], list[f
     return size, starts, [c - half for c in centres], [c + half for c in centres]
 
 
+GRID_PREFIX, CONTEXT_PREFIX = "latent_grids.", "context."
+CONTEXT_SHAPES = {"w1": (6, 8), "b1": (8,), "w2": (8, 2), "b2": (2,)}
+LATER_MODEL_KEYS = {"grid_levels": 0, "grid_cell": 4}
+"""Header "later keys" (spec section 4): a missing one means its absent value."""
+
+
+def _model(header: dict) -> dict:
+    return {**LATER_MODEL_KEYS, **header["model"]}
+
+
 def _tensor_table(header: dict) -> dict[str, tuple[tuple[int, ...], bool]]:
-    """Name -> (shape, complex) of every tensor of a group, from the header (spec: "Tensors")."""
-    m = header["model"]
-    rows = len(_axis(header["height"], m["patch"], m["overlap"])[1])
-    cols = len(_axis(header["width"], m["patch"], m["overlap"])[1])
-    p, h, n, k, z, q = rows * cols, m["hidden"], m["layers"], m["rff_freqs"], m["latent_dim"], m["hyper_hidden"]
+    """Name -> (shape, complex) of every tensor of a group, from the header (spec 12.2)."""
+    m = _model(header)
+    rows_side, rows_starts, _, _ = _axis(header["height"], m["patch"], m["overlap"])
+    cols_side, cols_starts, _, _ = _axis(header["width"], m["patch"], m["overlap"])
+    p = len(rows_starts) * len(cols_starts)
+    h, n, k, z, q = m["hidden"], m["layers"], m["rff_freqs"], m["latent_dim"], m["hyper_hidden"]
+    levels, cell = m["grid_levels"], m["grid_cell"]
     wire = m["activation"] == "wire"
     table = {"bias_inr.frequencies": ((k,), False), "bias_inr.latents": ((p, z), False)}
     table["bias_inr.trunk.weight"] = ((q, 2 * k + z), False)
     table["bias_inr.trunk.bias"] = ((q,), False)
-    widths = [2] + [h] * n + [3]
+    widths = [2 + levels] + [h] * n + [3]
     for layer in range(n + 1):
         complex_weight = wire and layer > 0
         table[f"frame_inr.weights.{layer}"] = ((p, widths[layer], widths[layer + 1]), complex_weight)
         out = widths[layer + 1] * (2 if complex_weight and layer < n else 1)
         table[f"bias_inr.heads.{layer}.weight"] = ((out, q), False)
         table[f"bias_inr.heads.{layer}.bias"] = ((out,), False)
+    if levels:
+        for level in range(levels):
+            points = [math.ceil(side / (cell * 2**level)) + 1 for side in (rows_side, cols_side)]
+            table[f"{GRID_PREFIX}{level}"] = ((p, *points), False)
+        for name, shape in CONTEXT_SHAPES.items():
+            table[CONTEXT_PREFIX + name] = (shape, False)
     return table
+
+
+def _coding(name: str, shape: tuple[int, ...]) -> str:
+    """Spec section 5: ``ans`` (rank >= 2), ``zstd`` (rank <= 1 and ``context.*``), ``arm`` (the grids)."""
+    if name.startswith(GRID_PREFIX):
+        return "arm"
+    return "zstd" if name.startswith(CONTEXT_PREFIX) or len(shape) < 2 else "ans"
+
+
+def _step_shape(name: str, shape: tuple[int, ...], is_complex: bool) -> tuple[int, ...]:
+    """Spec section 5 "Steps": the kept axes by rank; one step for a grid or a context tensor."""
+    real_shape = (*shape, 2) if is_complex else shape
+    keep = {3: (0, 2), 2: (0,)}.get(len(shape), ())
+    if name.startswith((GRID_PREFIX, CONTEXT_PREFIX)):
+        keep = ()
+    return tuple(d if axis in keep else 1 for axis, d in enumerate(real_shape))
+
+
+def _symbol_order(table: dict) -> list[str]:
+    """The quantized tensors in symbol (and step) order: ``ans``, then ``zstd``, then ``arm``, each by name."""
+    names = sorted(n for n in table if n != RAW)
+    return [n for coding in ("ans", "zstd", "arm") for n in names if _coding(n, table[n][0]) == coding]
 
 
 def _decode_symbols(stream: dict) -> np.ndarray:
@@ -182,70 +227,167 @@ def _decode_symbols(stream: dict) -> np.ndarray:
     return np.asarray(coder.decode(model, stream["n"]), dtype=np.int64) + stream["low"]
 
 
+END_MARK = np.array([1, 1], dtype=np.int64)
+END_MARK_WEIGHTS = np.full((2, 2), float(2**23 - 1))
+"""The grids' stream's end mark, decoded last: two fair bits, both 1 (free weights ``[2^23 - 1, 2^23 - 1]``,
+counts ``2^23`` each). NOT what ACTV.md section 5 says ("symbol 1 under free weights [0, 2^24 - 2]"): decoding
+that leaves words in the coder; this is what nvcodec/entropy/context.py writes (``_END``, ``_END_WEIGHTS``)."""
 STEP_MANTISSAS = [1.0, 1.0908203125, 1.189453125, 1.296875, 1.4140625, 1.5419921875, 1.681640625, 1.833984375]
 
 
-def _payload_map(data: dict | list, table: dict, names: list[str]) -> dict:
-    """A chunk as intra, float32 steps by tensor, the symbol stream, int64 vector symbols and raw bytes
-    (spec: version 1 is a map, version 2 an array)."""
+def _payload_map(data: dict | list, table: dict) -> dict:
+    """A chunk as intra, float32 steps by tensor, the symbol stream, int64 vector symbols, the grids' stream
+    (version 3) and raw bytes (spec: version 1 is a map, versions 2 and 3 arrays)."""
     zstd = zstandard.ZstdDecompressor()
-    vectors = [n for n in names if len(table[n][0]) < 2]
+    order = _symbol_order(table)
+    has_grids = any(_coding(n, table[n][0]) == "arm" for n in order)
     if isinstance(data, dict):
-        assert data["version"] == 1
-        steps = {n: np.frombuffer(data["steps"][n], dtype="<f2").astype(np.float32) for n in names}
+        assert data["version"] == 1 and not has_grids
+        steps = {n: np.frombuffer(data["steps"][n], dtype="<f2").astype(np.float32) for n in order}
         wide = np.frombuffer(zstd.decompress(data["vectors"]), dtype="<i4").astype(np.int64)
         return {"intra": data["intra"], "steps": steps, "symbols": data["symbols"], "vectors": wide,
-                "raw": data["raw"][RAW]}  # fmt: skip
-    version, intra, exponents, n, low, counts, words, planes, raw = data
-    assert version == 2
-    order = [n for n in names if len(table[n][0]) >= 2] + vectors
+                "grids": None, "raw": data["raw"][RAW]}  # fmt: skip
+    assert data[0] == (3 if has_grids else 2), "version 3 iff the model has latent grids"
+    assert len(data) == (11 if has_grids else 9)
+    _, intra, exponents, n, low, counts, words, planes, *grids, raw = data
     e = np.frombuffer(zstd.decompress(exponents), dtype=np.int8).astype(np.int64)
+    assert e.size == 0 or (e.min() >= -112 and e.max() <= 127)
     grid = np.array([math.ldexp(STEP_MANTISSAS[int(k) % 8], int(k) // 8) for k in e], dtype=np.float32)
     steps, offset = {}, 0
     for name in order:
-        shape = table[name][0]  # a complex tensor's step has the same kept axes as its real view
-        keep = {3: (0, 2), 2: (0,)}.get(len(shape), ())
-        size = math.prod(d if axis in keep else 1 for axis, d in enumerate(shape))
+        size = math.prod(_step_shape(name, *table[name]))
         steps[name], offset = grid[offset : offset + size], offset + size
     assert offset == e.size
     zigzag = np.frombuffer(zstd.decompress(planes), dtype=np.uint8).reshape(4, -1).astype(np.int64)
     zigzag = (zigzag[0] << 24) | (zigzag[1] << 16) | (zigzag[2] << 8) | zigzag[3]
     wide = np.where(zigzag % 2 == 0, zigzag // 2, -(zigzag + 1) // 2)
     return {"intra": intra, "steps": steps, "symbols": {"n": n, "low": low, "table": counts, "data": words},
-            "vectors": wide, "raw": raw}  # fmt: skip
+            "vectors": wide, "grids": tuple(grids) if has_grids else None, "raw": raw}  # fmt: skip
+
+
+# The grids' context model (spec section 5, version 3), from the document: integer arithmetic only.
+NEIGHBOURS = ((0, -1), (0, -2), (-1, -1), (-1, 0), (-1, 1), (-2, 0))
+"""A cell's context: the symbols at (r + dy, c + dx) of its own grid, in this order."""
+
+
+def _decay_powers(decay: list[int], length: int) -> np.ndarray:
+    """``P_j(d)`` in Q30 for every level ``j`` and ``0 <= d < length``: ``P(0) = 2^30``,
+    ``P(d+1) = (P(d) q + 2^29) >> 30``."""
+    q = np.array(decay, dtype=np.int64)
+    powers = np.empty((q.size, length), dtype=np.int64)
+    powers[:, 0] = 1 << 30
+    for d in range(1, length):
+        powers[:, d] = (powers[:, d - 1] * q + (1 << 29)) >> 30
+    return powers
+
+
+def _free_weights(a: int, mu_q: np.ndarray, level: np.ndarray, powers: np.ndarray) -> np.ndarray:
+    """``[m, 2A + 1]`` free weights of symbols ``-A..A`` for cells predicted ``(mu_q, level)``."""
+    edges = 4 * np.arange(-a, a + 2, dtype=np.int64) - 2  # lower edge of k = -A..A, then the upper edge of A
+    delta = edges[None, :] - mu_q[:, None]
+    tail = powers[level[:, None], np.abs(delta)]
+    cdf = np.where(delta >= 0, (1 << 31) - tail, tail)
+    cdf[:, 0], cdf[:, -1] = 0, 1 << 31
+    mass = np.diff(cdf, axis=1)
+    free = (1 << 24) - (2 * a + 1)
+    weights = (mass * free) >> 31
+    rows = np.arange(len(weights))
+    weights[rows, np.argmax(mass, axis=1)] += free - weights.sum(axis=1)
+    return weights
+
+
+def _decode_grid_stream(
+    a: int, words: bytes, shapes: list[tuple[int, int]], arm: dict[str, np.ndarray]
+) -> list[np.ndarray]:
+    """The int64 symbols of 2-D grids of ``shapes`` (in grid order), decoded wavefront by wavefront."""
+    assert 0 <= a <= 4096 and len(words) % 4 == 0
+    grids = [np.zeros(shape, dtype=np.int64) for shape in shapes]
+    if a == 0:
+        assert words == b"", "A = 0: every grid symbol is 0, and no words"
+        return grids
+    w1, b1, w2, b2 = (arm[k] for k in ("w1", "b1", "w2", "b2"))
+    powers = _decay_powers(DECAY_Q30, 4 * a + 2 + 256 + 1)
+    coder = constriction.stream.stack.AnsCoder(np.frombuffer(words, dtype="<u4").astype(np.uint32))
+    family = constriction.stream.model.Categorical(perfect=False)
+    waves = max((2 * (h - 1) + (w - 1) for h, w in shapes if h and w), default=-1)
+    for wave in range(waves + 1):
+        cells = [(g, r, wave - 2 * r) for g, (h, w) in enumerate(shapes) for r in range(h) if 0 <= wave - 2 * r < w]
+        if not cells:
+            continue
+        context = np.zeros((len(cells), len(NEIGHBOURS)), dtype=np.int64)
+        for i, (g, r, c) in enumerate(cells):
+            h, w = shapes[g]
+            for j, (dy, dx) in enumerate(NEIGHBOURS):
+                if 0 <= r + dy < h and 0 <= c + dx < w:
+                    context[i, j] = grids[g][r + dy, c + dx]
+        context = np.clip(context, -64, 64)
+        hidden = np.maximum(context @ w1 + b1, 0)
+        out = hidden @ w2 + (b2 << 8)  # units 2^-16
+        mu_q = np.clip((4 * out[:, 0] + (1 << 15)) // (1 << 16), -256, 256)  # floor division: floor
+        level = np.clip((out[:, 1] + 309248) // 11008, 0, 63)
+        weights = _free_weights(a, mu_q, level, powers).astype(np.float64)
+        values = np.asarray(coder.decode(family, weights), dtype=np.int64) - a
+        for (g, r, c), v in zip(cells, values, strict=True):
+            grids[g][r, c] = v
+    end = np.asarray(coder.decode(family, END_MARK_WEIGHTS), dtype=np.int64)
+    assert np.array_equal(end, END_MARK), f"end mark missing (decoded {end})"
+    assert coder.is_empty(), "words after the end mark"
+    return grids
+
+
+def _dequantize(symbols: np.ndarray, name: str, table: dict, steps: np.ndarray, reference: dict | None) -> np.ndarray:
+    """Spec "Dequantization": float32 ``s * q`` (+ the reference's real view), as float32 / complex64."""
+    shape, is_complex = table[name]
+    real_shape = (*shape, 2) if is_complex else shape
+    value = symbols.reshape(real_shape).astype(np.float32) * steps.reshape(_step_shape(name, shape, is_complex))
+    if reference is not None:
+        ref = reference[name]
+        value = value + (np.stack([ref.real, ref.imag], axis=-1) if is_complex else ref)
+    return (value[..., 0] + 1j * value[..., 1]).astype(np.complex64) if is_complex else value
+
+
+def _real_size(entry: tuple[tuple[int, ...], bool]) -> int:
+    shape, is_complex = entry
+    return math.prod(shape) * (2 if is_complex else 1)
 
 
 def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.ndarray]]]]:
     """Every group's parameters as float32 / complex64 numpy arrays, decoded per formats/ACTV.md."""
     header, chunks = _read_container(path.read_bytes())
     table = _tensor_table(header)
-    names = sorted(n for n in table if n != RAW)
+    order = _symbol_order(table)
+    by_coding = {c: [n for n in order if _coding(n, table[n][0]) == c] for c in ("ans", "zstd", "arm")}
     quant = header["quant"]
     groups: list[tuple[int, int, dict[str, np.ndarray]]] = []
     for index, (start, end, payload) in enumerate(chunks):
-        data = _payload_map(msgpack.unpackb(payload, raw=False), table, names)
+        data = _payload_map(msgpack.unpackb(payload, raw=False), table)
         assert data["intra"] == (not quant["residual"] or index % quant["intra_period"] == 0)
         reference = None if data["intra"] else groups[-1][2]
-        matrices = [n for n in names if len(table[n][0]) >= 2]
-        vectors = [n for n in names if len(table[n][0]) < 2]
         coded = _decode_symbols(data["symbols"])
-        assert coded.size == sum(math.prod(s) * (2 if c else 1) for s, c in (table[n] for n in matrices))
-        wide = data["vectors"]
-        symbols = np.concatenate([coded, wide])
-        state, offset = {}, 0
-        for name in matrices + vectors:
-            shape, is_complex = table[name]
-            real_shape = (*shape, 2) if is_complex else shape
-            keep = {3: (0, 2), 2: (0,)}.get(len(shape), ())
-            step_shape = tuple(n if axis in keep else 1 for axis, n in enumerate(real_shape))
-            step = data["steps"][name].reshape(step_shape)
-            count = math.prod(real_shape)
-            value = symbols[offset : offset + count].reshape(real_shape).astype(np.float32) * step
-            offset += count
-            if reference is not None:
-                ref = reference[name]
-                value = value + (np.stack([ref.real, ref.imag], axis=-1) if is_complex else ref)
-            state[name] = (value[..., 0] + 1j * value[..., 1]).astype(np.complex64) if is_complex else value
+        assert coded.size == sum(_real_size(table[n]) for n in by_coding["ans"])
+        assert data["vectors"].size == sum(_real_size(table[n]) for n in by_coding["zstd"])
+        state = {}
+        for coding, symbols in (("ans", coded), ("zstd", data["vectors"])):
+            offset = 0
+            for name in by_coding[coding]:
+                count = _real_size(table[name])
+                state[name] = _dequantize(symbols[offset : offset + count], name, table, data["steps"][name], reference)
+                offset += count
+        if by_coding["arm"]:  # version 3: the grids, under the context model decoded just now
+            arm = {}
+            for key in CONTEXT_SHAPES:
+                integer = np.round(state[CONTEXT_PREFIX + key].astype(np.float64) * 256)
+                assert np.array_equal(integer, state[CONTEXT_PREFIX + key].astype(np.float64) * 256), "not on 2^-8"
+                assert np.abs(integer).max() <= 2**15
+                arm[key] = integer.astype(np.int64)
+            shapes = [table[n][0][1:] for n in by_coding["arm"] for _ in range(table[n][0][0])]
+            grids = _decode_grid_stream(*data["grids"], shapes, arm)
+            offset = 0
+            for name in by_coding["arm"]:
+                patches = table[name][0][0]
+                symbols = np.stack(grids[offset : offset + patches])
+                state[name] = _dequantize(symbols, name, table, data["steps"][name], reference)
+                offset += patches
         state[RAW] = np.frombuffer(data["raw"], dtype="<f4").reshape(table[RAW][0]).copy()
         groups.append((start, end, state))
     return header, groups
@@ -265,6 +407,24 @@ def _window(i: int, x: np.ndarray, lo: list[float], hi: list[float]) -> np.ndarr
     return w
 
 
+def _interpolation(local: np.ndarray, points: int) -> np.ndarray:
+    """``[len(local), points]`` weights of linear interpolation between ``points`` evenly spaced points over
+    ``[-1, 1]`` (the first at -1, the last at 1), at the border value outside it."""
+    position = np.clip((local + 1.0) / 2.0 * (points - 1), 0.0, points - 1)
+    low = np.minimum(np.floor(position).astype(np.int64), max(points - 2, 0))
+    frac = position - low
+    out = np.zeros((local.size, points))
+    rows = np.arange(local.size)
+    out[rows, low] += 1.0 - frac
+    out[rows, np.minimum(low + 1, points - 1)] += frac
+    return out
+
+
+def _bilinear(grid: np.ndarray, ly: np.ndarray, lx: np.ndarray) -> np.ndarray:
+    """Spec 12.3 step 4: the 2-D grid bilinear at every (ly[j], lx[i]) (align_corners, border), ``[h, w]``."""
+    return _interpolation(ly, grid.shape[0]) @ grid @ _interpolation(lx, grid.shape[1]).T
+
+
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -281,7 +441,7 @@ def _activation(kind: str, u: np.ndarray, omega0: float, s0: float) -> np.ndarra
 def _spec_render(header: dict, group: tuple[int, int, dict[str, np.ndarray]], t: float, size: list[int]) -> np.ndarray:
     """One frame as uint8 [h, w, 3], in float64, per the spec's "Rendering" section."""
     start, end, state = group
-    m = header["model"]
+    m = _model(header)
     s = {n: v.astype(np.complex128 if np.iscomplexobj(v) else np.float64) for n, v in state.items()}
     tau = (t - start) / max(end - start, 1)
     phase = 2 * math.pi * s["bias_inr.frequencies"] * tau
@@ -308,7 +468,9 @@ def _spec_render(header: dict, group: tuple[int, int, dict[str, np.ndarray]], t:
         r, c = divmod(p, len(starts_x))
         ly = (ys - starts_y[r]) * (2.0 / sy) - 1.0
         lx = (xs - starts_x[c]) * (2.0 / sx) - 1.0
-        act = np.stack(np.broadcast_arrays(ly[:, None], lx[None, :]), axis=-1).reshape(-1, 2)
+        inputs = [*np.broadcast_arrays(ly[:, None], lx[None, :])]
+        inputs += [_bilinear(s[f"{GRID_PREFIX}{k}"][p], ly, lx) for k in range(m["grid_levels"])]
+        act = np.stack(inputs, axis=-1).reshape(-1, len(inputs))
         for layer in range(layers):
             u = act @ s[f"frame_inr.weights.{layer}"][p] + biases[layer][p]
             act = u.real if layer == layers - 1 else _activation(m["activation"], u, m["omega0"], m["s0"])
@@ -339,6 +501,19 @@ def test_spec_decoder_gives_the_same_parameters_and_frames(name):
         _assert_frames_close(np.stack(frames), stored[render["name"]], f"{name}/{render['name']} (spec decoder)")
 
 
+def test_grid_vector_holds_version_3_chunks_with_grid_symbols():
+    """The grid vector exercises what it is for: later header keys, and a real grids' stream in every chunk."""
+    entry = ENTRIES[GRID_VECTOR]
+    header, chunks = _read_container((VECTORS / entry["file"]).read_bytes())
+    assert header["model"]["grid_levels"] == 2
+    assert "grid_cell" not in header["model"] and "bits_grid" not in header["quant"], "absent later keys"
+    for start, end, payload in chunks:
+        data = msgpack.unpackb(payload, raw=False)
+        assert (data[0], len(data)) == (3, 11), f"group {start}..{end}"
+        assert data[8] > 0 and len(data[9]) > 0, f"group {start}..{end}: no grid symbols (A = {data[8]})"
+    assert [msgpack.unpackb(c[2])[1] for c in chunks] == [True, False, True, False]  # I R I R
+
+
 # --------------------------------------------------------------------------- encoder determinism
 
 
@@ -359,10 +534,20 @@ def _load_tool():
     return module
 
 
-def test_reencoding_reproduces_the_bytes(tmp_path):
-    """Same clip, configs and seed -> the same bytes (only vector REENCODED: it takes about a second)."""
+@each_vector
+def test_manifest_configs_load_without_the_later_fields(name):
+    """Entries recorded before latent grids (the legacy ones) lack their fields: they mean no grids."""
+    entry = ENTRIES[name]
+    config, quant = _load_tool().configs_from_manifest(entry)
+    assert config.model.grid_levels == entry["config"]["model"].get("grid_levels", 0)
+    assert quant.bits_grid == entry["quant"].get("bits_grid", 8)
+
+
+@pytest.mark.parametrize("name", REENCODED)
+def test_reencoding_reproduces_the_bytes(tmp_path, name):
+    """Same clip, configs and seed -> the same bytes (only the vectors REENCODED: each takes seconds)."""
     tool = _load_tool()
-    name, entry = REENCODED, ENTRIES[REENCODED]
+    entry = ENTRIES[name]
     config, quant = tool.configs_from_manifest(entry)
     clip = tool.synthetic_clip(**entry["clip"])
     golden = (VECTORS / entry["file"]).read_bytes()

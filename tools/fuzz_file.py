@@ -7,9 +7,10 @@ Run from the repository root::
     python -m tools.fuzz_file --seed 0 --replay 1234                # one case again, with its traceback
 
 It needs nothing beyond the library (no atheris). Without ``--file`` it encodes
-a real 13-frame 32x40 clip (:func:`nvcodec.sample.sample_clip`) twice with a
+a real 13-frame 32x40 clip (:func:`nvcodec.sample.sample_clip`) three times with a
 tiny model: once with residual groups (intra, residual, residual: a residual
-chain) and once with every group intra. Each case takes one of those files,
+chain), once with every group intra, and once with latent grids and residual
+groups (payload version 3: the grids' context-coded stream). Each case takes one of those files,
 damages it and then does what a user would: open it with
 :class:`nvcodec.VideoReader`, read ``len(reader)``, decode every frame at the
 native size (at most 64 frames, evenly spread), one frame at twice the size,
@@ -114,9 +115,11 @@ def make_base_files(
     iters_warm: int = 40,
     group_size: int = 4,
     intra_variant: bool = True,
+    grid_variant: bool = True,
     clip: np.ndarray | None = None,
 ) -> list[Path]:
-    """Encode a clip (default: the sample clip) with a tiny model: residual groups (I R R ...) and all intra."""
+    """Encode a clip (default: the sample clip) with a tiny model: residual groups (I R R ...), all intra, and
+    residual groups with two levels of latent grids (payload version 3)."""
     import torch
 
     from nvcodec import Config, QuantConfig, encode
@@ -125,17 +128,20 @@ def make_base_files(
     if clip is None:
         clip = sample_clip(frames=frames, height=height, width=width)
     tiny = dict(hidden=12, layers=2, patch=24, overlap=6, rff_freqs=4, latent_dim=4, hyper_hidden=8)
-    variants = [("residual", QuantConfig(residual=True, intra_period=4), 1.0)]
+    variants = [("residual", QuantConfig(residual=True, intra_period=4), 1.0, {})]
     if intra_variant:
-        variants.append(("intra", QuantConfig(residual=False), 0.5))  # fewer iterations: it only needs to exist
+        variants.append(("intra", QuantConfig(residual=False), 0.5, {}))  # fewer iterations: it only needs to exist
+    if grid_variant:  # coded without rate in the loss: the context model is fitted to the grids' symbols
+        variants.append(("grids", QuantConfig(residual=True, intra_period=4), 1.0, dict(grid_levels=2, grid_cell=4)))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: the same bytes on every run, so that --replay finds the same case
     try:
         paths = []
-        for name, quant, share in variants:
+        for name, quant, share, grids in variants:
             config = Config.preset(
                 "fast",
                 **tiny,
+                **grids,
                 batch_pixels=2048,
                 iters=max(1, int(iters * share)),
                 iters_warm=max(1, int(iters_warm * share)),
@@ -583,17 +589,26 @@ def _table_lie(rng: random.Random, good: bytes, counts: np.ndarray) -> tuple[byt
 
 PAYLOAD_FIELDS = ("version", "intra", "steps", "n", "low", "table", "data", "vectors", "raw")
 """A version-2 chunk payload's msgpack array, by position (``formats/ACTV.md`` section 5)."""
+GRID_PAYLOAD_FIELDS = (*PAYLOAD_FIELDS[:8], "grid_alphabet", "grid_words", "raw")
+"""A version-3 chunk payload's array (models with latent grids): version 2's first eight, the grids' stream, raw."""
 STREAM_FIELDS = ("n", "low", "table", "data")
+CONTEXT_SYMBOLS = 6 * 8 + 8 + 8 * 2 + 2
+"""Symbols of the grids' context model (``context.*``): the last of a version-3 chunk's vectors, by name order."""
 
 
-def _payload_view(payload: list) -> dict:
+def payload_fields(payload: list) -> tuple[str, ...]:
+    """The names of a well-formed chunk array's elements, by its version."""
+    return GRID_PAYLOAD_FIELDS if payload and payload[0] == 3 else PAYLOAD_FIELDS
+
+
+def _payload_view(payload: list, fields: tuple[str, ...] = PAYLOAD_FIELDS) -> dict:
     """A chunk's array as a map with the symbol stream's four fields under ``symbols``, to mutate by name."""
-    named = dict(zip(PAYLOAD_FIELDS, payload))
+    named = dict(zip(fields, payload))
     named["symbols"] = {key: named.pop(key) for key in STREAM_FIELDS}
     return named
 
 
-def _payload_array(view: dict) -> list:
+def _payload_array(view: dict, names: tuple[str, ...] = PAYLOAD_FIELDS) -> list:
     """Back to an array; a deleted field leaves the array shorter, an extra one makes it longer."""
     view = dict(view)
     stream = view.pop("symbols")
@@ -603,21 +618,36 @@ def _payload_array(view: dict) -> list:
     else:  # the whole stream replaced by one wrong value
         fields, extra = [stream, _MISSING, _MISSING, _MISSING], []
     values = dict(zip(STREAM_FIELDS, fields))
-    out = [view.get(key, _MISSING) if key not in values else values[key] for key in PAYLOAD_FIELDS]
+    out = [view.get(key, _MISSING) if key not in values else values[key] for key in names]
     return [value for value in out if value is not _MISSING] + extra
 
 
 def _payload_field(draft: Draft, rng: random.Random) -> str:
     index = rng.randrange(len(draft.chunks))
     chunk = draft.chunks[index]
-    payload = _payload_view(msgpack.unpackb(chunk.payload, raw=False))
+    array = msgpack.unpackb(chunk.payload, raw=False)
+    fields = payload_fields(array)
+    grids = fields is GRID_PAYLOAD_FIELDS
+    payload = _payload_view(array, fields)
     where = f"chunk {index}"
-    key = rng.choice(("version", "intra", "raw", "steps", "symbols", "symbols", "vectors", "vectors", "whole"))
+    keys = ("version", "intra", "raw", "steps", "symbols", "symbols", "vectors", "vectors", "whole")
+    if grids:
+        keys += ("grids", "grids", "grids", "context", "layout")
+    key = rng.choice(keys)
     if key in ("version", "intra"):
         old = payload[key]
-        value = rng.choice([0, 1, 3, 2.0, "2", None, True, _MISSING] if key == "version" else _lies_for(old))
+        versions = [0, 1, 2, 4, 3.0, "3", None, True, _MISSING] if grids else [0, 1, 3, 2.0, "2", None, True, _MISSING]
+        value = rng.choice(versions if key == "version" else _lies_for(old))
         _set(payload, key, value)
         what = f"{key} = {_show(value)} (was {_show(old)})"
+    elif key == "grids":
+        what = _grid_lie(payload, rng)
+    elif key == "context":
+        what = _context_lie(payload, rng)
+    elif key == "layout":  # a well-formed version-2 array for a model with grids: readers must refuse it
+        payload["version"] = 2
+        del payload["grid_alphabet"], payload["grid_words"]
+        what = "version 2 without the grids' stream"
     elif key == "raw":
         what = _raw_lie(payload, rng)
     elif key == "steps":
@@ -647,9 +677,62 @@ def _payload_field(draft: Draft, rng: random.Random) -> str:
             payload["vectors"], lie = _zstd_lies(rng, good, words)
         what = f"vectors: {lie}"
     else:
-        return _whole_payload(draft, index, payload, rng)
-    draft.chunks[index] = dataclasses.replace(chunk, payload=msgpack.packb(_payload_array(payload), use_bin_type=True))
+        return _whole_payload(draft, index, payload, rng, fields)
+    packed = msgpack.packb(_payload_array(payload, fields), use_bin_type=True)
+    draft.chunks[index] = dataclasses.replace(chunk, payload=packed)
     return f"{where} {what}"
+
+
+def _grid_lie(payload: dict, rng: random.Random) -> str:
+    """The grids' stream (version 3) lies: its alphabet ``A`` or its ANS words."""
+    alphabet, words = payload["grid_alphabet"], payload["grid_words"]
+    if rng.random() < 0.4:
+        value = rng.choice(
+            [alphabet - 1, alphabet + 1, 2 * alphabet, 0, 1, 4096, 4097, -1, 2**31, 2**64 - 1, -(2**63), True, None,
+             1.5, str(alphabet), b"\x01", _MISSING]
+        )  # fmt: skip
+        _set(payload, "grid_alphabet", value)
+        return f"grid_alphabet = {_show(value)} (was {alphabet})"
+    if rng.random() < 0.1:
+        payload["grid_alphabet"], payload["grid_words"] = 0, b""
+        return "grid stream: A = 0 and no words (every grid symbol 0: a valid stream)"
+    count = len(words) // 4
+    options: list[tuple[Any, str]] = [
+        (words[:-4], "one word short"),
+        (words[4:], "first word dropped"),
+        (words + words[-4:], "one word long"),
+        (words + bytes(4), "a zero word appended"),
+        (b"", "empty"),
+        (words + b"\x00", "not a whole number of words"),
+        (bytes(len(words)), "all zero"),
+        (b"\xff" * len(words), "all ones"),
+        (_random_bytes(rng, len(words)), "random words"),
+        (words[4:] + words[:4], f"rotated by one of {count} words"),
+        (words.hex(), "a string"),
+        (rng.choice((None, 0, [])), "wrong type"),
+    ]
+    value, what = rng.choice(options)
+    _set(payload, "grid_words", value)
+    return f"grid_words: {what}"
+
+
+def _context_lie(payload: dict, rng: random.Random) -> str:
+    """The context model's weights (the last vectors) changed: too large for the ARM, or a random valid model."""
+    planes = np.frombuffer(zstandard.ZstdDecompressor().decompress(payload["vectors"]), np.uint8).reshape(4, -1)
+    zigzag = (planes.astype(np.uint32) << np.array([24, 16, 8, 0], np.uint32)[:, None]).sum(0, dtype=np.uint32)
+    start = zigzag.size - CONTEXT_SYMBOLS
+    if rng.random() < 0.5:
+        at = start + rng.randrange(CONTEXT_SYMBOLS)
+        value = rng.choice((2**15 + 1, 2**16, 2**24, 2**31 - 1, -(2**31)))
+        zigzag[at] = 2 * value if value >= 0 else -2 * value - 1
+        what = f"context weight symbol {at - start} = {value}"
+    else:
+        values = np.array([rng.randint(-400, 400) for _ in range(CONTEXT_SYMBOLS)], np.int64)
+        zigzag[start:] = np.where(values >= 0, 2 * values, -2 * values - 1).astype(np.uint32)
+        what = "context weights random within the ARM's range"
+    planes = np.stack([(zigzag >> shift) & 255 for shift in (24, 16, 8, 0)]).astype(np.uint8)
+    payload["vectors"] = _zstd(planes.tobytes())
+    return what
 
 
 def _raw_lie(payload: dict, rng: random.Random) -> str:
@@ -676,14 +759,14 @@ def _raw_lie(payload: dict, rng: random.Random) -> str:
     return f"raw = {_show(payload['raw'])}"
 
 
-def _whole_payload(draft: Draft, index: int, payload: dict, rng: random.Random) -> str:
+def _whole_payload(
+    draft: Draft, index: int, payload: dict, rng: random.Random, names: tuple[str, ...] = PAYLOAD_FIELDS
+) -> str:
     chunk = draft.chunks[index]
-    fields = _payload_array(payload)
+    fields = _payload_array(payload, names)
     choice = rng.randrange(6)
     if choice == 0:
-        new = msgpack.packb(
-            rng.choice(({}, 1, "x", b"", None, [fields], dict(zip(PAYLOAD_FIELDS, fields)))), use_bin_type=True
-        )
+        new = msgpack.packb(rng.choice(({}, 1, "x", b"", None, [fields], dict(zip(names, fields)))), use_bin_type=True)
         what = "not an array"
     elif choice == 1:
         new, what = b"", "empty"

@@ -13,6 +13,10 @@ sha256 of decoded frames, which are also stored in ``<name>.frames.npz``
 (floating-point rendering may differ by one level across CPUs/BLAS, so tests
 compare against the stored frames with a tolerance).
 
+Vectors without latent grids have payload version 2 chunks; ``gabor8_grids`` has
+version 3 (latent grids and their context-coded stream), and regenerating it fails
+unless every chunk's grid stream holds symbols (``A > 0``).
+
 The manifest's ``legacy`` list holds vectors of earlier payload versions
 (``v1_*``, made before payload version 2): they are never regenerated, and
 readers must go on decoding them exactly.
@@ -35,6 +39,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import msgpack
 import numpy as np
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +50,7 @@ import torch  # noqa: E402
 
 from nvcodec import __version__  # noqa: E402
 from nvcodec.config import Config, FitConfig, ModelConfig, QuantConfig  # noqa: E402
+from nvcodec.container import ContainerReader  # noqa: E402
 from nvcodec.encoder import encode  # noqa: E402
 from nvcodec.header import is_intra  # noqa: E402
 from nvcodec.reader import VideoReader  # noqa: E402
@@ -94,6 +100,14 @@ VECTORS: dict[str, tuple[dict, dict, QuantConfig]] = {
         dict(activation="siren"),
         QuantConfig(),
     ),
+    # (d) as (a) with two levels of latent grids (4 patches of 7x7 and 4x4 points): payload version 3, I R I R.
+    # Coded on the bits path, which fits the grids' context model to their symbols, so every chunk's grid
+    # stream holds real symbols (A > 0). grid_cell and bits_grid keep their absent values: the header omits them.
+    "gabor8_grids": (
+        dict(frames=13, height=32, width=40, seed=1),
+        dict(activation="gabor", grid_levels=2, grid_cell=4),
+        QuantConfig(bits_frame=8, bits_latent=8, bits_bias=8, bits_grid=8, residual=True, intra_period=2),
+    ),
 }
 
 
@@ -122,11 +136,19 @@ FIT_FIELDS_ADDED_LATER = {"lr_schedule": "exponential", "lr_warmup": 0.0}
 """Fit settings newer than some manifests, at the values that reproduce how those vectors were fitted."""
 
 
+MODEL_FIELDS_ADDED_LATER = {"grid_levels": 0, "grid_cell": 4}
+QUANT_FIELDS_ADDED_LATER = {"bits_grid": 8}
+"""Model and quant settings newer than some manifests, at the values every vector made before them means
+(no latent grids): the header's "later keys" (formats/ACTV.md section 4)."""
+
+
 def configs_from_manifest(entry: dict) -> tuple[Config, QuantConfig]:
     """The configs a manifest entry records (what the vector was encoded with)."""
     config = entry["config"]
     fit = {**FIT_FIELDS_ADDED_LATER, **config["fit"]}
-    return Config(ModelConfig(**config["model"]), FitConfig(**fit)), QuantConfig(**entry["quant"])
+    model = {**MODEL_FIELDS_ADDED_LATER, **config["model"]}
+    quant = {**QUANT_FIELDS_ADDED_LATER, **entry["quant"]}
+    return Config(ModelConfig(**model), FitConfig(**fit)), QuantConfig(**quant)
 
 
 def renders(frames: int, height: int, width: int) -> list[dict]:
@@ -170,6 +192,15 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             archive.writestr(info, buffer.getvalue(), compresslevel=9)
 
 
+def _check_grid_streams(path: Path) -> None:
+    """A vector with latent grids must exercise their stream: every chunk payload version 3 with ``A > 0``."""
+    with ContainerReader(path) as container:
+        for index in range(len(container.entries)):
+            payload = msgpack.unpackb(container.read_chunk(index), raw=False)
+            if payload[0] != 3 or payload[8] <= 0:
+                raise SystemExit(f"{path.name}: chunk {index} has payload version {payload[0]}, A = {payload[8]}")
+
+
 def make_vector(name: str, folder: Path) -> dict:
     """Encode one vector into ``folder`` and return its manifest entry."""
     clip_args, _, _ = VECTORS[name]
@@ -177,6 +208,8 @@ def make_vector(name: str, folder: Path) -> dict:
     path = folder / f"{name}.actv"
     encode(synthetic_clip(**clip_args), path, config, quant, fps=FPS)
     data = path.read_bytes()
+    if config.model.grid_levels:
+        _check_grid_streams(path)
     entry: dict = {
         "name": name,
         "file": path.name,

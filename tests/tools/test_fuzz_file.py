@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import moving_square_clip
 from tools.fuzz_file import (
     FAILURES,
+    GRID_PAYLOAD_FIELDS,
     MODES,
     PAYLOAD_FIELDS,
     BaseFile,
@@ -37,7 +38,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny renders: many times f
 
 @pytest.fixture(scope="module")
 def base_paths(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Three groups (intra, residual, residual) and an all-intra copy of a 7-frame clip, barely fitted."""
+    """Three groups (intra, residual, residual), an all-intra copy and a copy with latent grids (payload
+    version 3, intra, residual, residual) of a 7-frame clip, barely fitted."""
     folder = tmp_path_factory.mktemp("fuzz-bases")
     clip = moving_square_clip(frames=7, height=32, width=40)  # not the sample clip: no scikit-image to import
     return make_base_files(folder, iters=4, iters_warm=2, group_size=2, clip=clip)
@@ -51,10 +53,30 @@ def fuzzer(base_paths: list[Path], tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_base_files_hold_a_residual_chain(base_paths: list[Path]) -> None:
-    residual, intra = (BaseFile.parse(p.read_bytes()) for p in base_paths)
+    residual, intra, grids = (BaseFile.parse(p.read_bytes()) for p in base_paths)
     flags = [msgpack.unpackb(c.payload)[1] for c in residual.chunks]  # a version-2 payload's intra flag
     assert flags == [True, False, False]
     assert all(msgpack.unpackb(c.payload)[1] for c in intra.chunks)
+    assert [msgpack.unpackb(c.payload)[1] for c in grids.chunks] == [True, False, False]
+
+
+def test_a_base_file_holds_version_3_chunks_with_grid_symbols(base_paths: list[Path]) -> None:
+    """The fuzzed files include a real grids' stream (payload version 3, A > 0), not only version 2."""
+    grids = BaseFile.parse(base_paths[2].read_bytes())
+    payloads = [msgpack.unpackb(c.payload) for c in grids.chunks]
+    assert all((p[0], len(p)) == (3, len(GRID_PAYLOAD_FIELDS)) for p in payloads)
+    alphabet = GRID_PAYLOAD_FIELDS.index("grid_alphabet")
+    assert any(p[alphabet] > 0 for p in payloads), [p[alphabet] for p in payloads]
+
+
+def test_version_3_cases_never_crash(base_paths: list[Path], tmp_path: Path) -> None:
+    """Cases on the file with latent grids alone, its own mutations (grids' stream, context model) among them."""
+    fuzzer = Fuzzer(load_bases(base_paths[2:]), seed=3, folder=tmp_path)
+    fuzzer.run(45)
+    failures = [r for r in fuzzer.results if r.outcome in FAILURES]
+    assert not failures, "\n".join(f"case {r.case} {r.mode} {r.outcome}: {r.mutation}: {r.error}" for r in failures)
+    structured = [r.mutation for r in fuzzer.results if r.mode == "structured"]
+    assert any("grid" in m or "context" in m or "version 2" in m for m in structured), structured
 
 
 def test_no_case_crashes_hangs_or_runs_out_of_memory(fuzzer: Fuzzer) -> None:
@@ -140,4 +162,46 @@ def test_a_zstd_frame_that_declares_a_petabyte_is_a_format_error(
     path = tmp_path / "lie.actv"
     path.write_bytes(Draft(base.header, [first, *base.chunks[1:]]).build(tmp_path))
     with pytest.raises(FormatError):
+        read_everything(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "rejected"),
+    [
+        ("words short", True),
+        ("words empty", True),
+        ("words long", True),
+        ("alphabet 0 with words", True),
+        ("version 2 layout", True),
+        ("no grid symbols", False),
+    ],
+)
+def test_grid_stream_lies(base_paths: list[Path], tmp_path: Path, change: str, rejected: bool) -> None:
+    """What the fuzzer's grid-stream cases do, one by one: damage is a format error; ``A = 0`` with no words is
+    a valid stream (every grid symbol 0), so that file decodes."""
+    from nvcodec.errors import FormatError
+
+    base = BaseFile.parse(base_paths[2].read_bytes())
+    payload = msgpack.unpackb(base.chunks[0].payload)
+    alphabet, words = GRID_PAYLOAD_FIELDS.index("grid_alphabet"), GRID_PAYLOAD_FIELDS.index("grid_words")
+    assert payload[alphabet] > 0
+    if change == "words short":
+        payload[words] = payload[words][:-4]
+    elif change == "words empty":
+        payload[words] = b""
+    elif change == "words long":
+        payload[words] += payload[words][-4:]
+    elif change == "alphabet 0 with words":
+        payload[alphabet] = 0
+    elif change == "version 2 layout":
+        payload = [2, *payload[1:alphabet], payload[-1]]
+    else:
+        payload[alphabet], payload[words] = 0, b""
+    first = dataclasses.replace(base.chunks[0], payload=msgpack.packb(payload, use_bin_type=True))
+    path = tmp_path / "lie.actv"
+    path.write_bytes(Draft(base.header, [first, *base.chunks[1:]]).build(tmp_path))
+    if rejected:
+        with pytest.raises(FormatError):
+            read_everything(path)
+    else:
         read_everything(path)
