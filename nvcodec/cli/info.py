@@ -15,6 +15,7 @@ when the file would not decode.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -98,8 +99,8 @@ def describe(path: str | os.PathLike[str], decode: bool = False) -> dict:
         "frames": header.frames,
         "fps": header.fps,
         "parameters_per_group": group_parameter_count(header.grid(), header.model),
-        "model": container.header["model"],
-        "quant": container.header["quant"],
+        "model": dataclasses.asdict(header.model),  # later keys filled in, as a reader sees them
+        "quant": dataclasses.asdict(header.quant),
         "groups": groups,
         "checksums_ok": all(intact),
         "decoded": decode,
@@ -118,7 +119,13 @@ def _print_text(report: dict) -> None:
         f"{report['fps']:g} fps, {report['duration_seconds']:.2f} s",
         f"rate        {report['bpp']:.4f} bpp, {report['bit_rate'] / 1000:,.1f} kbit/s (whole file)",
         f"model       {model['activation']}, {model['layers']} layers of {model['hidden']}, "
-        f"patch {model['patch']} (overlap {model['overlap']}), {report['parameters_per_group']:,} numbers per group",
+        f"patch {model['patch']} (overlap {model['overlap']}), "
+        + (
+            f"latent grids {model['grid_levels']} levels from every {model['grid_cell']} px, "
+            if model["grid_levels"]
+            else ""
+        )
+        + f"{report['parameters_per_group']:,} numbers per group",
         f"quantizer   {quant['bits_frame']}/{quant['bits_latent']}/{quant['bits_bias']} bits "
         f"(frame/latent/bias), residual groups {'on, independent every ' + str(quant['intra_period']) if quant['residual'] else 'off'}",
         f"groups      {len(report['groups'])}",

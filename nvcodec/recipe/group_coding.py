@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -25,8 +26,9 @@ from nvcodec.fit import FitData, GroupFit, fit_group, stream_seed
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.payload import PackedGroup, pack_group
 from nvcodec.quant.context_rate import fit_arm
-from nvcodec.quant.ratecontrol import RateControl
+from nvcodec.quant.ratecontrol import LAMBDA_SCALE_RANGE, RateControl
 from nvcodec.quant.rdtrain import RateTerm
+from nvcodec.quant.rounding import SymbolPrice
 from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps, quantize_state
@@ -165,10 +167,90 @@ def train_with_rate(
     return term
 
 
-SEARCH_TRIES = 2
-"""Extra rate-aware phases the first group of a rate target may take to find its lambda."""
-SEARCH_BAND = (0.8, 1.0)
-"""Bytes-to-allowance ratios at which the search stops: close under the group's share."""
+RATE_ROUNDING = __import__("os").environ.get("NV_RATE_ROUNDING", "nearest")
+
+
+def rounding_plan(
+    fit: GroupFit, term: RateTerm, reference: Mapping[str, torch.Tensor] | None, steps: dict, scale: float
+) -> QuantPlan:
+    if RATE_ROUNDING == "nearest":
+        return QuantPlan(reference, steps)
+    hessians = measure_sensitivity(fit.group).hessians
+    if RATE_ROUNDING == "compensated":
+        return QuantPlan(reference, steps, hessians)
+    with torch.no_grad():
+        symbols = term._symbols()[: term.ans_size].to(torch.int64).cpu()
+    low = int(symbols.min())
+    counts = torch.bincount(symbols - low).double()
+    probability = torch.where(counts > 0, counts, 0.5) / symbols.numel()
+    price = SymbolPrice((-torch.log2(probability)).float(), -low, term.lambda_ / term.pixels)
+    return QuantPlan(reference, steps, hessians, price)
+
+
+SEARCH_TRIES = (2, 1)
+"""Extra rate-aware phases a group under a rate target may take to find its lambda: the first group, which
+has no earlier group to learn from, and each later one (only when it lands outside :data:`RETRY_BAND`)."""
+SEARCH_BAND = (0.85, 1.0)
+"""Bytes-to-allowance ratios at which the first group's search stops: close under its share."""
+RETRY_BAND = (0.7, 1.0)
+"""A later group whose ratio lands outside these bounds is trained again at a corrected lambda."""
+SLOPE_RANGE = (-2.0, -0.25)
+"""Bounds on the measured slope: more lambda never buys more bits, and a flat measurement must not send
+lambda to its bounds."""
+
+
+@dataclass
+class _Try:
+    """One rate-aware phase at a lambda factor and what it coded."""
+
+    scale: float
+    packed: PackedGroup
+    term: RateTerm
+    state: dict[str, torch.Tensor]
+    steps: dict[str, torch.Tensor]
+
+
+PREDICTION_OCTAVES = 4.0
+"""How far (in octaves of the steps) :func:`_predicted_scale` looks for the steps that fit."""
+
+
+def _predicted_scale(last: _Try, goal: float, tensors: Mapping[str, TensorSpec], quant: QuantConfig,
+                     reference: Mapping[str, torch.Tensor] | None) -> float:  # fmt: skip
+    """The lambda factor at which a try's weights would take about ``goal`` bytes, without training again.
+
+    Every learned step is scaled by one factor ``m`` found by bisection on the packed size (a few packs,
+    no training); at the optimum of ``D + lambda R`` each step's square follows lambda, so lambda moves
+    by ``m^2``. The weights will move too when trained at that lambda, so this is where the next try
+    starts, not the answer.
+    """
+    low, high = -PREDICTION_OCTAVES, PREDICTION_OCTAVES
+    for _ in range(8):
+        middle = 0.5 * (low + high)
+        steps = {n: grid_steps(s * 2.0**middle) for n, s in last.steps.items()}
+        size = len(pack_group(last.state, tensors, quant, QuantPlan(reference, steps)).payload)
+        low, high = (middle, high) if size > goal else (low, middle)
+    return last.scale * 4.0 ** (0.5 * (low + high))
+
+
+def _next_scale(tries: list[_Try], goal: float, predicted: float) -> float:
+    """The lambda factor of the next try: ``predicted`` after one try, then a secant step in log-log
+    through the last two tries (their slope bounded by :data:`SLOPE_RANGE`)."""
+    last, before = tries[-1], tries[-2] if len(tries) > 1 else None
+    if before is None or before.scale == last.scale:
+        scale = predicted
+    else:
+        rise = math.log(len(last.packed.payload) / len(before.packed.payload))
+        slope = min(max(rise / math.log(last.scale / before.scale), SLOPE_RANGE[0]), SLOPE_RANGE[1])
+        scale = last.scale * math.exp(math.log(goal / len(last.packed.payload)) / slope)
+    return min(max(scale, LAMBDA_SCALE_RANGE[0]), LAMBDA_SCALE_RANGE[1])
+
+
+def _best(tries: list[_Try], allowance: float) -> _Try:
+    """The try with the most bytes within ``allowance``, or, if none fits, the smallest."""
+    fitting = [t for t in tries if len(t.packed.payload) <= allowance]
+    if fitting:
+        return max(fitting, key=lambda t: len(t.packed.payload))
+    return min(tries, key=lambda t: len(t.packed.payload))
 
 
 def code_with_rate(
@@ -181,31 +263,43 @@ def code_with_rate(
 ) -> PackedGroup:
     """Train with rate in the loss, then code the trained symbols on the learned steps.
 
-    Under a rate target, lambda follows the budget (:meth:`RateControl.lambda_after`): the first group
-    searches it with up to :data:`SEARCH_TRIES` more rate-aware phases from its fitted state, each later
-    group takes the factor the groups before it leave. Only where a group still overruns its share is
-    every learned step made coarser by :data:`COARSER_STEP` until it fits (or symbols run out): coarser
-    steps cost more distortion than the lambda that gives the same rate.
+    Under a rate target, lambda follows the budget as x264's rate control moves its quantizer: each
+    group starts from the factor the groups before it leave (:meth:`RateControl.lambda_after`), and a
+    group that lands far from its allowance trains again from its fitted state, at the lambda its coded
+    weights predict (:func:`_predicted_scale`), then at a secant step (:data:`SEARCH_TRIES`; the first
+    group, with nothing to learn from, until it lands in :data:`SEARCH_BAND`). The try with the most bytes within the allowance is kept. Only where
+    even that overruns is every learned step made coarser by :data:`COARSER_STEP` until it fits (or
+    symbols run out): coarser steps cost more distortion than the lambda that gives the same rate.
     """
     scale = rate.lambda_scale if rate is not None else 1.0
-    fitted = copy.deepcopy(fit.group.state_dict()) if rate is not None and rate.searching else None
-    for attempt in range(SEARCH_TRIES + 1):
+    extra, band = (
+        (SEARCH_TRIES[0], SEARCH_BAND) if rate is not None and rate.searching else (SEARCH_TRIES[1], RETRY_BAND)
+    )
+    fitted = copy.deepcopy(fit.group.state_dict()) if rate is not None else None
+    tries: list[_Try] = []
+    for attempt in range(extra + 1):
+        if attempt:
+            assert fitted is not None
+            fit.group.load_state_dict(fitted)
         term = train_with_rate(fit, config, quant, reference, dataclasses.replace(trade, lambda_=trade.lambda_ * scale))
-        state = fit.group.state_dict()
-        learned = term.steps()  # every quantized tensor's
-        packed = pack_group(state, fit.group.tensors, quant, QuantPlan(reference, learned))
-        if rate is None or fitted is None or attempt == SEARCH_TRIES:
+        state, learned = fit.group.state_dict(), term.steps()  # every quantized tensor's steps
+        packed = pack_group(state, fit.group.tensors, quant, rounding_plan(fit, term, reference, learned, scale))
+        tries.append(_Try(scale, packed, term, state, learned))
+        if rate is None:
             break
         ratio = len(packed.payload) / max(rate.allowance(fit.group.end), 1.0)
-        if SEARCH_BAND[0] <= ratio <= SEARCH_BAND[1]:
+        if band[0] <= ratio <= band[1]:
             break
-        fit.group.load_state_dict(fitted)
-        scale = rate.lambda_after(scale, len(packed.payload), fit.group.end)
+        goal = 0.5 * (SEARCH_BAND[0] + SEARCH_BAND[1]) * max(rate.allowance(fit.group.end), 1.0)
+        predicted = _predicted_scale(tries[-1], goal, fit.group.tensors, quant, reference) if attempt == 0 else 1.0
+        scale = _next_scale(tries, goal, predicted)
+    chosen = _best(tries, rate.allowance(fit.group.end)) if rate is not None else tries[-1]
+    packed = chosen.packed
     if rate is not None:
         allowance = rate.allowance(fit.group.end)
         coarse = 1.0
         while len(packed.payload) > allowance and coarse < 2**MAX_SYMBOL_BITS:
             coarse *= COARSER_STEP
-            coarser = {n: grid_steps(s * coarse) for n, s in learned.items()}
-            packed = pack_group(state, fit.group.tensors, quant, QuantPlan(reference, coarser))
-    return dataclasses.replace(packed, estimated_bits=term.estimated_bits(), lambda_scale=scale)
+            coarser = {n: grid_steps(s * coarse) for n, s in chosen.steps.items()}
+            packed = pack_group(chosen.state, fit.group.tensors, quant, QuantPlan(reference, coarser))
+    return dataclasses.replace(packed, estimated_bits=chosen.term.estimated_bits(), lambda_scale=chosen.scale)
