@@ -13,31 +13,10 @@ decoder is unaffected: it reads symbols and steps as always.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 DAMPING = 0.01
 """Added to ``H``'s diagonal, relative to its mean: keeps the inverse stable when inputs are collinear."""
-
-
-@dataclass(frozen=True)
-class SymbolPrice:
-    """What a symbol costs in the rate term, for rate-distortion optimised rounding.
-
-    ``bits[s + offset]`` is the code length of symbol ``s`` (symbols outside the table cost
-    ``bits.max()``); ``price`` is the distortion one bit is worth (``lambda / pixels``, in the units of
-    ``dw^T H dw``: added output MSE).
-    """
-
-    bits: torch.Tensor
-    offset: int
-    price: float
-
-    def of(self, symbols: torch.Tensor) -> torch.Tensor:
-        index = (symbols.to(torch.int64) + self.offset).clamp(0, self.bits.numel() - 1)
-        inside = (symbols + self.offset >= 0) & (symbols + self.offset < self.bits.numel())
-        return torch.where(inside, self.bits.to(symbols.device)[index], self.bits.max()) * self.price
 
 
 def compensated_round(
@@ -46,7 +25,6 @@ def compensated_round(
     limit: int,
     hessian: torch.Tensor,
     keep: torch.Tensor | None = None,
-    price: SymbolPrice | None = None,
 ) -> torch.Tensor:
     """Integer symbols for ``target`` ``[..., in, out]`` on the grid ``steps`` ``[..., 1, out]``.
 
@@ -55,10 +33,7 @@ def compensated_round(
     channel ``o``'s weights is ``dw^T H_o dw``. Symbols are clamped to
     ``±limit``. Where ``keep`` (shaped like ``target``) is false the symbol is
     forced to 0 (pruning) and its error is compensated like any other.
-    With ``price``, each weight takes whichever of the two levels around its compensated value costs less
-    in ``dw^T H dw + price * bits`` (rate-distortion optimised rounding, as Cool-Chic's RDOQ, here with
-    the error of the level chosen spread onto the weights after it). Returns int64 symbols shaped like
-    ``target``.
+    Returns int64 symbols shaped like ``target``.
     """
     weights = target.to(torch.float64).clone()
     grid = steps.to(torch.float64)[..., 0, :]
@@ -77,14 +52,6 @@ def compensated_round(
     for i in range(weights.shape[-2]):
         row = weights[..., i, :]
         chosen = torch.clamp(torch.round(row / grid), -limit, limit)
-        if price is not None:
-            # The added error of rounding input i, its later inputs compensating: (w - q)^2 / factor_ii^2.
-            level = row / grid
-            other = torch.clamp(torch.where(level > chosen, chosen + 1, chosen - 1), -limit, limit)
-            scale = (grid / factor[..., i, i]).square()
-            cost = (level - chosen).square() * scale + price.of(chosen)
-            cost_other = (level - other).square() * scale + price.of(other)
-            chosen = torch.where(cost_other < cost, other, chosen)
         if keep is not None:
             chosen = torch.where(keep[..., i, :], chosen, torch.zeros_like(chosen))
         symbols[..., i, :] = chosen

@@ -21,7 +21,7 @@ import torch
 from nvcodec.config import QuantConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.model.tensors import TensorSpec
-from nvcodec.quant.rounding import SymbolPrice, compensated_round
+from nvcodec.quant.rounding import compensated_round
 
 STEPS_PER_OCTAVE = 8
 """Steps lie on a logarithmic grid of 8 values per octave: ``2^(e/8)``, stored as the integer ``e``.
@@ -65,8 +65,6 @@ class QuantPlan:
     steps: Mapping[str, torch.Tensor] | None = None
     """Grid steps per tensor (:func:`grid_steps`; :mod:`nvcodec.quant.steps`); peak-magnitude steps where absent."""
     hessians: Mapping[str, torch.Tensor] | None = None
-    price: SymbolPrice | None = None
-    """With ``hessians``: round each matrix for distortion plus rate (:class:`~nvcodec.quant.rounding.SymbolPrice`)."""
     """Per weight matrix (:func:`nvcodec.quant.sensitivity.measure_sensitivity`): round with error compensation."""
 
 
@@ -161,7 +159,6 @@ def quantize_tensor(
     prune: float = 0.0,
     steps: torch.Tensor | None = None,
     hessian: torch.Tensor | None = None,
-    price: SymbolPrice | None = None,
 ) -> QuantizedTensor:
     """Quantize ``values`` (or its residual from ``reference``) with a step per channel of ``spec``.
 
@@ -194,7 +191,7 @@ def quantize_tensor(
         flip = (lambda t: t) if in_out else (lambda t: t.transpose(-1, -2))
         grid = flip(steps.expand_as(target))[..., :1, :]
         kept = flip(keep) if keep is not None else None
-        symbols = flip(compensated_round(flip(target), grid, limit, hessian, kept, price)).contiguous()
+        symbols = flip(compensated_round(flip(target), grid, limit, hessian, kept)).contiguous()
     else:
         symbols = torch.clamp(torch.round(target / steps), -limit, limit).to(torch.int64)
         if keep is not None:
@@ -223,6 +220,5 @@ def quantize_state(
             config.prune if spec.pruned else 0.0,
             plan.steps.get(name) if plan.steps is not None else None,
             plan.hessians.get(name) if plan.hessians is not None else None,
-            plan.price,
         )
     return out

@@ -28,7 +28,6 @@ from nvcodec.payload import PackedGroup, pack_group
 from nvcodec.quant.context_rate import fit_arm
 from nvcodec.quant.ratecontrol import LAMBDA_SCALE_RANGE, RateControl
 from nvcodec.quant.rdtrain import RateTerm
-from nvcodec.quant.rounding import SymbolPrice
 from nvcodec.quant.sensitivity import measure_sensitivity
 from nvcodec.quant.steps import quantization_steps
 from nvcodec.quant.uniform import MAX_SYMBOL_BITS, QuantPlan, grid_steps, quantize_state
@@ -167,26 +166,6 @@ def train_with_rate(
     return term
 
 
-RATE_ROUNDING = __import__("os").environ.get("NV_RATE_ROUNDING", "nearest")
-
-
-def rounding_plan(
-    fit: GroupFit, term: RateTerm, reference: Mapping[str, torch.Tensor] | None, steps: dict, scale: float
-) -> QuantPlan:
-    if RATE_ROUNDING == "nearest":
-        return QuantPlan(reference, steps)
-    hessians = measure_sensitivity(fit.group).hessians
-    if RATE_ROUNDING == "compensated":
-        return QuantPlan(reference, steps, hessians)
-    with torch.no_grad():
-        symbols = term._symbols()[: term.ans_size].to(torch.int64).cpu()
-    low = int(symbols.min())
-    counts = torch.bincount(symbols - low).double()
-    probability = torch.where(counts > 0, counts, 0.5) / symbols.numel()
-    price = SymbolPrice((-torch.log2(probability)).float(), -low, term.lambda_ / term.pixels)
-    return QuantPlan(reference, steps, hessians, price)
-
-
 SEARCH_TRIES = (2, 1)
 """Extra rate-aware phases a group under a rate target may take to find its lambda: the first group, which
 has no earlier group to learn from, and each later one (only when it lands outside :data:`RETRY_BAND`)."""
@@ -283,7 +262,7 @@ def code_with_rate(
             fit.group.load_state_dict(fitted)
         term = train_with_rate(fit, config, quant, reference, dataclasses.replace(trade, lambda_=trade.lambda_ * scale))
         state, learned = fit.group.state_dict(), term.steps()  # every quantized tensor's steps
-        packed = pack_group(state, fit.group.tensors, quant, rounding_plan(fit, term, reference, learned, scale))
+        packed = pack_group(state, fit.group.tensors, quant, QuantPlan(reference, learned))
         tries.append(_Try(scale, packed, term, state, learned))
         if rate is None:
             break
