@@ -61,10 +61,11 @@ RATE = {
     "baseline_sizes": ("xs", "s", "m", "l"),
     "classical_points": None,
     "classical_systems": ("x264-medium", "x265-medium"),
-    "systems": ("nvcodec", "nvcodec-depths", "hnerv", "x264-medium", "x265-medium"),
+    "systems": ("nvcodec", "nvcodec-depths", "hnerv", "hinerv", "hnerv-boost", "x264-medium", "x265-medium"),
 }
 """The rate issue's comparison: nvcodec with rate in the loss (a quality ladder) against the encoder before
-it (widths x depths), HNeRV trained for the median time of an nvcodec point, x264 and x265 medium."""
+it (widths x depths), HNeRV, HiNeRV and HNeRV-Boost trained for the median time of an nvcodec point, x264
+and x265 medium."""
 QUICK = {
     "frames": 11,
     "nvcodec_widths": (20, 36),
@@ -148,7 +149,9 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="redo BD tables and plots from stored results")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
     parser.add_argument(
-        "--systems", nargs="+", help="default: nvcodec, nerv, hnerv and every available classical codec"
+        "--systems",
+        nargs="+",
+        help="default: the neural systems (nvcodec, nerv, hnerv, hinerv, hnerv-boost) and every available classical codec",
     )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -3,7 +3,7 @@
 Each module of :mod:`benchmarks.baselines` registers the systems it defines
 when imported (:func:`benchmarks.baselines.registry.register`); this module
 imports them all on first use, so ``rd.py`` and the task benchmark find
-nvcodec, NeRV, HNeRV and every classical codec by name, and a new baseline is
+nvcodec, NeRV, HNeRV, HiNeRV, HNeRV-Boost and every classical codec by name, and a new baseline is
 one new file in ``benchmarks/baselines/`` that registers itself.
 """
 
@@ -23,7 +23,7 @@ from benchmarks.baselines.base import Coded
 from benchmarks.baselines.frame_system import FrameModelSystem
 from benchmarks.baselines.registry import System
 
-NEURAL: tuple[str, ...] = ("nvcodec", "nerv", "hnerv")
+NEURAL: tuple[str, ...] = ("nvcodec", "nerv", "hnerv", "hinerv", "hnerv-boost")
 """The fitted systems, in the order they run: nvcodec first, as its fit time is the others' training budget."""
 
 

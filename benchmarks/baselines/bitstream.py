@@ -5,7 +5,8 @@ parameters coded by nvcodec's own tensor coder (``nvcodec.payload.code_tensors``
 the one a group chunk uses), under a tensor table made here: every tensor
 with two or more dimensions is viewed as ``[rows, -1]`` (output channels of
 convolutions and linear layers, frames of HNeRV's embeddings) with one step
-per row at ``bits``, and all their symbols go through one ANS stream; 1-D
+per row at ``bits`` (from the row's peak, or a step the model learned:
+HNeRV-Boost, :func:`serialise`'s ``steps``), and all their symbols go through one ANS stream; 1-D
 tensors (biases) get 16 bits with one step per tensor, as zstd'd byte planes like
 nvcodec's vectors. Steps (on nvcodec's step grid, so exact in float16) are
 stored as float16, concatenated in symbol order: a model coded once for a whole
@@ -29,7 +30,7 @@ from nvcodec.config import QuantConfig
 from nvcodec.entropy.count_table import SymbolStream
 from nvcodec.model.tensors import Coding, Kind, TensorSpec
 from nvcodec.payload import CodedTensors, code_tensors, decode_tensors
-from nvcodec.quant.uniform import quantize_state
+from nvcodec.quant.uniform import QuantPlan, quantize_state
 
 FORMAT = "nerv-baselines"
 FORMAT_VERSION = 2
@@ -66,12 +67,29 @@ def _order(specs: Mapping[str, TensorSpec]) -> list[str]:
     )
 
 
-def serialise(kind: str, arch: dict, state: Mapping[str, torch.Tensor], bits: int = 8) -> Packed:
-    """Quantize and entropy-code ``state`` behind a header naming ``kind`` and ``arch``."""
+def serialise(
+    kind: str,
+    arch: dict,
+    state: Mapping[str, torch.Tensor],
+    bits: int = 8,
+    steps: Mapping[str, torch.Tensor] | None = None,
+) -> Packed:
+    """Quantize and entropy-code ``state`` behind a header naming ``kind`` and ``arch``.
+
+    ``steps``: a chosen step (on nvcodec's step grid, a scalar or one per row)
+    for some tensors of two or more dimensions, instead of their rows' peak
+    steps; their symbols may then reach ``nvcodec.quant.uniform.finer_bits``
+    more bits. The stream is the same: a decoder reads every step from it.
+    """
     state = {n: t.detach().to("cpu", torch.float32) for n, t in state.items()}
     specs = tensor_table({n: tuple(t.shape) for n, t in state.items()})
     views = {n: t.reshape(specs[n].shape) for n, t in state.items()}
-    quantized = quantize_state(views, specs, QuantConfig(bits_bias=bits, bits_vector=BITS_VECTOR))
+    chosen = {
+        n: s.detach().to("cpu", torch.float32).reshape(-1, 1).expand(specs[n].step_shape).contiguous()
+        for n, s in (steps or {}).items()
+    }
+    plan = QuantPlan(steps=chosen) if chosen else None
+    quantized = quantize_state(views, specs, QuantConfig(bits_bias=bits, bits_vector=BITS_VECTOR), plan)
     coded = code_tensors(quantized, {}, specs)
     payload = {
         "format": FORMAT,

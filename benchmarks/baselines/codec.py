@@ -12,8 +12,13 @@ from benchmarks.baselines.training import resolve_device
 
 
 def pack(model: FrameModel, bits: int = 8) -> Packed:
-    """The model's bitstream plus the state a decoder will rebuild from it."""
-    return serialise(model.kind, asdict(model.config), model.state_dict(), bits)
+    """The model's bitstream plus the state a decoder will rebuild from it.
+
+    A model that learned its quantization steps (HNeRV-Boost) carries them as
+    ``coding_steps`` (tensor name -> grid step); every other tensor gets its
+    rows' peak steps.
+    """
+    return serialise(model.kind, asdict(model.config), model.state_dict(), bits, getattr(model, "coding_steps", None))
 
 
 def code(model: FrameModel, bits: int = 8) -> bytes:

@@ -5,6 +5,11 @@ a :class:`FrameModelSystem`: its model class, its fit function and its size
 presets. The rate-distortion benchmark codes a clip at every preset
 (:meth:`FrameModelSystem.rd_point`); the task benchmark fits it for a time budget at the
 preset nearest nvcodec's number count (:meth:`FrameModelSystem.matched_size`).
+
+A system codes at its paper's bit depth (``bits``: 8 for NeRV and HNeRV, 6
+for HiNeRV) and may train a point that will be coded with more than a task's
+fit does (``coding_fit``: the paper's pruning or quantization-aware stages,
+which a task, scored on the float model, does not run).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +46,10 @@ class FrameModelSystem:
     presets: Mapping[str, dict]
     configure: Callable[[int, int, int, Sequence[int], str], object]
     """``configure(height, width, num_frames, times, size)``: the architecture of a preset."""
+    bits: int = 8
+    """Bit depth of the weights in a rate point's bitstream (16 for biases), unless its setting names one."""
+    coding_fit: Mapping[str, Any] = field(default_factory=dict)
+    """Extra ``fit`` arguments for a point that will be coded (e.g. ``{"compress": True}``)."""
 
     @property
     def name(self) -> str:
@@ -68,7 +77,9 @@ class FrameModelSystem:
         for size in plan["baseline_sizes"]:
             device = "cuda" if torch.cuda.is_available() else "cpu"
             coded = self.rd_point(
-                frames, fps, {"system": self.name, "size": size, "seconds": seconds, "bits": 8, "device": device}
+                frames,
+                fps,
+                {"system": self.name, "size": size, "seconds": seconds, "bits": self.bits, "device": device},
             )
             print(f"  {self.name} {size}: {8 * coded.file_bytes / frames[..., 0].size:.3f} bpp in {seconds:.0f} s")
             out.append(coded)
@@ -82,7 +93,7 @@ class FrameModelSystem:
         """Fit, code and decode one clip; returns its :class:`Coded`.
 
         ``setting``: ``size`` (preset, default ``s``), ``iters`` and/or
-        ``seconds`` (budget), ``bits`` (default 8), ``seed`` (0), ``device``
+        ``seconds`` (budget), ``bits`` (default: the system's), ``seed`` (0), ``device``
         (``cpu``), ``loss`` (``mse``), ``lr``, ``batch``; other keys (``system``)
         are ignored. ``file_bytes`` is the length of the real bitstream and
         ``decoded`` is rendered from a model rebuilt from those bytes.
@@ -96,11 +107,11 @@ class FrameModelSystem:
         }
         if "iters" not in options and "seconds" not in options:
             raise ValueError("setting needs a budget: iters and/or seconds")
-        bits = int(setting.get("bits", 8))
+        bits = int(setting.get("bits", self.bits))
         video = as_float_frames(frames)
         count, height, width, _ = video.shape
         started = time.perf_counter()
-        model = self.fit(video, **options)
+        model = self.fit(video, **self.coding_fit, **options)
         packed = pack(model, bits)
         encode_seconds = time.perf_counter() - started
         started = time.perf_counter()

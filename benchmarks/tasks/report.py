@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import json_clean
+from benchmarks.systems import NEURAL
 from benchmarks.tasks.settings import TASKS
 
 TASK_TITLES = {
@@ -61,7 +62,7 @@ def markdown_table(task: str, rows: Sequence[dict]) -> str:
                 else f"{settings['iters']} + {groups - 1} x {settings['iters_warm']} it."
             )
             notes = f"{steps}, {groups} group{'s' if groups > 1 else ''}, {settings['numbers']:,} numbers"
-        elif row["system"] in ("nerv", "hnerv") and settings:
+        elif row["system"] in NEURAL and settings:  # the NeRV family: its preset, iterations and numbers
             notes = f"size {settings['size']}, {settings['iterations']} it., {settings['numbers']:,} numbers"
         cells = [row["clip"], row["condition"], row["system"], *(_cell(row.get(k), f) for k, _, f in columns)]
         seconds = "—" if row.get("note") else f"{row['seconds']:.1f}"
@@ -78,7 +79,7 @@ def write_results(rows: list[dict], meta: dict[str, Any], json_path: Path, md_pa
         f"Command: `{meta['command']}`  ",
         f"Machine: {meta['machine'].get('cpu')}, {meta['machine'].get('cores_available')} cores, "
         f"torch {meta['machine'].get('torch')} ({meta['settings']['threads']} thread(s)); created {meta['created']}.  ",
-        f"Budget per neural fit: {meta['settings']['budget']} s (nvcodec's iterations fill it; NeRV/HNeRV get "
+        f"Budget per neural fit: {meta['settings']['budget']} s (nvcodec's iterations fill it; the NeRV family gets "
         "nvcodec's actual fit time). Seconds are fit/processing wall clock on a shared machine.",
         "",
     ]
@@ -90,7 +91,7 @@ def write_results(rows: list[dict], meta: dict[str, Any], json_path: Path, md_pa
         "model's own rendering of the frames it was fitted to (slow motion), or every system's full-size "
         "output on the frames whose shrunk version it saw (super-resolution). *PSNR unknown px*: only the "
         "pixels the systems were not given. Notes give nvcodec's iterations (set by timing its first steps "
-        "to fill the budget) and NeRV/HNeRV's preset (nearest nvcodec's number count) and iterations.",
+        "to fill the budget) and the NeRV family's preset (nearest nvcodec's number count) and iterations.",
         "",
     ]
     md_path.write_text("\n".join(parts))

@@ -46,9 +46,10 @@ def test_frame_models_by_kind():
 
 def test_rd_default_systems():
     quick = rd.default_systems(rd.QUICK)
-    assert quick[:3] == ["nvcodec", "nerv", "hnerv"]
-    assert quick[3:] == [s for s in available_systems() if s in rd.QUICK["classical_systems"]]
-    assert rd.default_systems(rd.FULL) == ["nvcodec", "nerv", "hnerv", *available_systems()]
+    assert systems.NEURAL == ("nvcodec", "nerv", "hnerv", "hinerv", "hnerv-boost")
+    assert quick[:5] == list(systems.NEURAL)
+    assert quick[5:] == [s for s in available_systems() if s in rd.QUICK["classical_systems"]]
+    assert rd.default_systems(rd.FULL) == [*systems.NEURAL, *available_systems()]
     assert rd.STANDARD == {**rd.FULL, "nvcodec_preset": "fast"}
 
 
