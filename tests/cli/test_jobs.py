@@ -12,6 +12,7 @@ from nvcodec.cli.common import UsageError
 from nvcodec.cli.jobs import jobs_of, open_input, writes_to_folder
 from nvcodec.cli.request import FrameRange
 from nvcodec.errors import InputError
+from nvcodec.recipe.quality import quality_for_bpp
 
 
 def request(*argv: str):
@@ -55,7 +56,9 @@ def test_the_sample_clip_is_cut_by_the_frame_range():
 
 def test_the_request_carries_the_options_whole():
     made = request("in.mp4", "-o", "x.actv", "--max-bpp", "0.3", "--segment-groups", "2", "--hidden", "20")
-    assert made.options.max_bpp == 0.3 and made.options.segment_groups == 2 and made.options.quality == 25.0
+    # --max-bpp alone starts at the quality of its typical rate
+    assert made.options.max_bpp == 0.3 and made.options.segment_groups == 2
+    assert made.options.quality == quality_for_bpp(0.3)
     assert made.given.width and not made.given.group_length and made.cluster is None
     assert request("in.mp4", "-o", "x.actv", "--bits", "6").trade is None  # fixed depths alone
     assert request("in.mp4", "-o", "x.actv", "--lambda", "1e-3").options.lambda_ == 1e-3
