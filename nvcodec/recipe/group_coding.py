@@ -166,9 +166,10 @@ def train_with_rate(
     return term
 
 
-SEARCH_TRIES = (2, 1)
+SEARCH_TRIES = (3, 2)
 """Extra rate-aware phases a group under a rate target may take to find its lambda: the first group, which
-has no earlier group to learn from, and each later one (only when it lands outside :data:`RETRY_BAND`)."""
+has no earlier group to learn from, and each later one (only when it lands outside :data:`RETRY_BAND`, and
+a second time only when its two tries bracket its allowance)."""
 SEARCH_BAND = (0.85, 1.0)
 """Bytes-to-allowance ratios at which the first group's search stops: close under its share."""
 RETRY_BAND = (0.7, 1.0)
@@ -224,6 +225,12 @@ def _next_scale(tries: list[_Try], goal: float, predicted: float) -> float:
     return min(max(scale, LAMBDA_SCALE_RANGE[0]), LAMBDA_SCALE_RANGE[1])
 
 
+def _brackets(tries: list[_Try], allowance: float) -> bool:
+    """Whether one try fits ``allowance`` and another overruns it: a secant step between them closes in."""
+    sizes = [len(t.packed.payload) for t in tries]
+    return min(sizes) <= allowance < max(sizes)
+
+
 def _best(tries: list[_Try], allowance: float) -> _Try:
     """The try with the most bytes within ``allowance``, or, if none fits, the smallest."""
     fitting = [t for t in tries if len(t.packed.payload) <= allowance]
@@ -251,9 +258,8 @@ def code_with_rate(
     symbols run out): coarser steps cost more distortion than the lambda that gives the same rate.
     """
     scale = rate.lambda_scale if rate is not None else 1.0
-    extra, band = (
-        (SEARCH_TRIES[0], SEARCH_BAND) if rate is not None and rate.searching else (SEARCH_TRIES[1], RETRY_BAND)
-    )
+    searching = rate is not None and rate.searching
+    extra, band = (SEARCH_TRIES[0], SEARCH_BAND) if searching else (SEARCH_TRIES[1], RETRY_BAND)
     fitted = copy.deepcopy(fit.group.state_dict()) if rate is not None else None
     tries: list[_Try] = []
     for attempt in range(extra + 1):
@@ -261,15 +267,20 @@ def code_with_rate(
             assert fitted is not None
             fit.group.load_state_dict(fitted)
         term = train_with_rate(fit, config, quant, reference, dataclasses.replace(trade, lambda_=trade.lambda_ * scale))
-        state, learned = fit.group.state_dict(), term.steps()  # every quantized tensor's steps
+        # A copy: the next try trains the same parameters the state dict would otherwise share.
+        state = {name: t.detach().clone() for name, t in fit.group.state_dict().items()}
+        learned = term.steps()  # every quantized tensor's steps
         packed = pack_group(state, fit.group.tensors, quant, QuantPlan(reference, learned))
         tries.append(_Try(scale, packed, term, state, learned))
         if rate is None:
             break
-        ratio = len(packed.payload) / max(rate.allowance(fit.group.end), 1.0)
+        allowance = max(rate.allowance(fit.group.end), 1.0)
+        ratio = len(packed.payload) / allowance
         if band[0] <= ratio <= band[1]:
             break
-        goal = 0.5 * (SEARCH_BAND[0] + SEARCH_BAND[1]) * max(rate.allowance(fit.group.end), 1.0)
+        if not searching and attempt >= 1 and not _brackets(tries, allowance):
+            break  # a later group's second retry only closes in on an allowance its tries bracket
+        goal = 0.5 * (SEARCH_BAND[0] + SEARCH_BAND[1]) * allowance
         predicted = _predicted_scale(tries[-1], goal, fit.group.tensors, quant, reference) if attempt == 0 else 1.0
         scale = _next_scale(tries, goal, predicted)
     chosen = _best(tries, rate.allowance(fit.group.end)) if rate is not None else tries[-1]

@@ -10,7 +10,7 @@ import torch
 from nvcodec.config import QuantConfig
 from nvcodec.payload import pack_group
 from nvcodec.quant.uniform import QuantPlan, as_real, peak_steps
-from nvcodec.recipe.group_coding import _best, _next_scale, _predicted_scale, _Try
+from nvcodec.recipe.group_coding import _best, _brackets, _next_scale, _predicted_scale, _Try
 from tests.conftest import make_group
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -25,6 +25,11 @@ def test_the_kept_try_is_the_largest_within_the_allowance_or_else_the_smallest()
     tries = [_try(1.0, 1200), _try(2.0, 900), _try(1.5, 990)]
     assert _best(tries, 1000).scale == 1.5
     assert _best(tries, 800).scale == 2.0
+
+
+def test_a_second_retry_needs_tries_on_both_sides_of_the_allowance():
+    assert _brackets([_try(1.0, 700), _try(0.5, 1100)], 1000)
+    assert not _brackets([_try(1.0, 700), _try(0.5, 800)], 1000)
 
 
 def test_after_two_tries_lambda_moves_by_the_measured_slope():
