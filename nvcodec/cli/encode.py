@@ -64,7 +64,7 @@ from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.options import EncodeOptions
 from nvcodec.recipe.quality import DEFAULT_QUALITY, RateTrade, quality_for_bpp
-from nvcodec.recipe.shape import GROUP_STEPS, SHORTEST_GROUP, WIDEST, WIDTH_STEPS, Given, shaped_for_quality
+from nvcodec.recipe.shape import GRID_STEPS, GROUP_STEPS, SHORTEST_GROUP, WIDEST, WIDTH_STEPS, Given, shaped_for_quality
 from nvcodec.source import FrameSource
 from nvcodec.threads import install_share
 from nvcodec.version import __version__
@@ -151,7 +151,9 @@ def build_parser() -> Parser:
         "--grid-levels",
         type=non_negative_int,
         help="latent grid levels per patch, fed to each patch's network beside its coordinates and coded "
-        f"under a context model (default {ModelConfig().grid_levels}: none)",
+        "under a context model (default: chosen by --quality, "
+        + ", ".join(f"{levels} below {below:g}" for below, levels in GRID_STEPS)
+        + f", else none; {ModelConfig().grid_levels} with --bits alone)",
     )
     model.add_argument(
         "--grid-cell",
@@ -224,6 +226,7 @@ def request_from_args(args: argparse.Namespace) -> EncodeRequest:
         width=args.hidden is not None,
         group_length=args.group_size is not None,
         steps=args.iters is not None or args.iters_warm is not None,
+        grids=args.grid_levels is not None,
     )
     options = EncodeOptions(
         quality=_quality(args), lambda_=args.lambda_, max_bpp=args.max_bpp, segment_groups=args.segment_groups

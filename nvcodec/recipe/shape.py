@@ -54,6 +54,24 @@ def group_size_for_quality(quality: float) -> int:
     return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
+GRID_STEPS: tuple[tuple[float, int], ...] = ((27.0, 4),)
+"""``(quality, levels)``: below each quality, the latent grid levels (:mod:`nvcodec.model.latent_grids`, a
+point every :data:`GRID_CELL` pixels at the finest); above the last, none.
+
+Measured by ``python -m benchmarks.latent_grids`` (``benchmarks/results/latent_grids.json``) against the
+quality ladder without grids: four levels every 4 pixels gained 0.6 and 0.3 dB at Q 18 and 24 on
+carphone and 0.2 and 0.4 dB on bikes at equal rate, and lost 0.5 dB at Q 30 on carphone, where the
+wider network holds the detail itself.
+"""
+GRID_CELL = 4
+"""The spacing the measurements used: ``ModelConfig.grid_cell``'s default."""
+
+
+def grid_levels_for_quality(quality: float) -> int:
+    """Latent grid levels (``ModelConfig.grid_levels``) that ``actv-encode --quality`` uses when none is given."""
+    return _step_for(quality, GRID_STEPS, 0)
+
+
 @dataclass(frozen=True)
 class Given:
     """What the user fixed, which the quality then leaves alone."""
@@ -66,15 +84,19 @@ class Given:
     """``--iters``/``--iters-warm``: a group length by quality keeps these steps instead of scaling them."""
     masked: bool = False
     """``--mask``: no trial fits (a trial cannot score unknown pixels)."""
+    grids: bool = False
+    """``--grid-levels``: no latent grids by quality."""
 
 
 def shaped_for_quality(config: Config, quality: float, given: Given = Given()) -> Config:  # frozen
-    """``config`` at the width and group length of ``quality``, where ``given`` does not fix them.
+    """``config`` at the width, latent grids and group length of ``quality``, where ``given`` does not fix them.
 
     Idempotent: shaping a shaped config again changes nothing, so the CLI may shape once before it
     has frames and :func:`nvcodec.recipe.quality.config_for_quality` again per video.
     """
     model = config.model if given.width else dataclasses.replace(config.model, hidden=width_for_quality(quality))
+    if not given.grids:  # the grids' spacing stays the config's (ModelConfig's default is GRID_CELL)
+        model = dataclasses.replace(model, grid_levels=grid_levels_for_quality(quality))
     fit = config.fit if given.group_length else fit_for_quality(quality, config.fit, keep_steps=given.steps)
     return Config(model, fit)
 
