@@ -12,6 +12,8 @@ most of the time (``benchmarks/results/README.md``, "frames_at").
 
     python -m benchmarks.decode_cost
     python -m benchmarks.decode_cost --sizes 176x144 --widths 36 48 64
+    python -m benchmarks.decode_cost --sizes 176x144 --widths 24 36 --scales 1 --grid-levels 4 \
+        --output benchmarks/results/decode_cost_grids.json
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def model_for(height: int, width: int, hidden: int) -> GroupModel:
-    config = Config.preset("fast", hidden=hidden)
+def model_for(height: int, width: int, hidden: int, grid_levels: int = 0) -> GroupModel:
+    config = Config.preset("fast", hidden=hidden, grid_levels=grid_levels)
     grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
     return GroupModel(grid, config.model, 0, GROUP_FRAMES, torch.Generator().manual_seed(0)).eval()
 
@@ -74,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["176x144", "640x360", "1920x1080"], help="input WxH")
     parser.add_argument("--widths", type=int, nargs="+", default=[36, 48], help="frame-INR widths (--hidden)")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4], help="output size over input size")
+    parser.add_argument(
+        "--grid-levels",
+        type=int,
+        default=0,
+        help="latent grid levels (their bilinear sampling, 4 MACs a level and patch per pixel, is not a matmul "
+        "and not counted; their widening of the first layer is)",
+    )
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of rendering per measurement (at least one)")
     parser.add_argument("--max-pixels", type=float, default=4e6, help="fewer frames per render above this many pixels")
     parser.add_argument("--output", type=Path, default=RESULTS / "decode_cost.json")
@@ -83,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     for text in args.sizes:
         height, width = parse_size(text)
         for hidden in args.widths:
-            model = model_for(height, width, hidden)
+            model = model_for(height, width, hidden, args.grid_levels)
             for scale in args.scales:
                 size = (scale * height, scale * width)
                 frames = max(1, min(GROUP_FRAMES, int(args.max_pixels // (size[0] * size[1]))))
@@ -93,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     "input": f"{width}x{height}",
                     "output": f"{size[1]}x{size[0]}",
                     "hidden": hidden,
+                    "grid_levels": args.grid_levels,
                     "patches": model.grid.num_patches,
                     "kmac_per_pixel": macs / 1e3,
                     "frames_per_second": fps,
