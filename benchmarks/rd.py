@@ -40,7 +40,7 @@ from benchmarks.rd_metrics import bd_metric, bd_rate
 from benchmarks.results_io import point_from_coded, provenance, provenance_line, read_results, write_result
 from benchmarks.systems import NEURAL
 
-ANCHORS = ("x265-medium", "hnerv", "nvcodec-depths")
+ANCHORS = ("x265-medium", "hnerv", "hinerv", "hnerv-boost", "nvcodec-depths")
 
 # Rate points. nvcodec: model widths, each coded at these depths; the baselines: their size presets.
 FULL = {
