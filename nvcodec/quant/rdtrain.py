@@ -164,17 +164,19 @@ class RateTerm:
         trained = [*self.log_steps.values(), *self.prior.parameters(), *self.context.values()]
         return [{"params": trained, "lr_scale": STEP_LR_SCALE}]
 
+    def _grid_bits(self, y: torch.Tensor) -> torch.Tensor:
+        """The context model's bits for the latent grids among ``y`` (every coded number, :meth:`_flat`'s order)."""
+        grids = [
+            part.view(spec.real_shape)
+            for spec, part in zip(self.specs.values(), torch.split(y, self.sizes))
+            if spec.coding is Coding.ARM
+        ]
+        return context_bits(grids, **self.context)
+
     def bits(self, y: torch.Tensor) -> torch.Tensor:
         """Estimated bits of every coded number, ``y`` in units of its step (:meth:`_flat`'s order)."""
         bits = self.prior.bits(y[: self.prior_size])
-        if self.context:
-            grids = [
-                part.view(spec.real_shape)
-                for (name, spec), part in zip(self.specs.items(), torch.split(y, self.sizes))
-                if spec.coding is Coding.ARM
-            ]
-            bits = bits + context_bits(grids, **self.context)
-        return bits
+        return bits + self._grid_bits(y) if self.context else bits
 
     def _coded(self) -> dict[str, torch.Tensor]:
         """Every coded tensor's real view as the chunk codes it: its values, or its difference from the reference."""
@@ -262,15 +264,7 @@ class RateTerm:
         """Bits the context model's training twin gives the grid symbols the encoder will write."""
         if not self.context:
             return 0.0
-        symbols = self._symbols()[self.prior_size :]
-        grids = [
-            part.view(spec.real_shape)
-            for spec, part in zip(
-                (s for s in self.specs.values() if s.coding is Coding.ARM),
-                torch.split(symbols, [s.real_size for s in self.specs.values() if s.coding is Coding.ARM]),
-            )
-        ]
-        return float(context_bits(grids, **self.context))
+        return float(self._grid_bits(self._symbols()))
 
 
 __all__ = ["RateTerm", "lambda_for_quality", "new_frames", "soft_round", "straight_through"]
