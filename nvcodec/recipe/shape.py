@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from nvcodec.config import Config, FitConfig
 
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48))
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48), (39.0, 64))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
 
 At one lambda the model's width is a rate-distortion choice like the steps: a
@@ -22,8 +22,15 @@ encode has the least J = MSE + lambda * bpp; of 24/36/48 on carphone and bikes
 length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``).
 Where the next width up pays on the video at hand, short trial fits find it
 and the encoder takes it (:mod:`nvcodec.recipe.trials`).
+
+The top step is what keeps the curve climbing: with 64 the widest, Q 30 and
+Q 36 were both width 64 on bikes and motion, and the lower lambda bought
+0.1-0.2 dB. At Q 36 width 96 had the lower J on bikes (+2.0 dB for 0.59 bpp
+more) and the higher on carphone (+0.8 dB for 0.47 bpp), and at Q 42's lambda
+the lower on both (``python -m benchmarks.ceiling``, ``ceiling.json``): so
+Q 36 tries 96 by content and Q 39 and above take it.
 """
-WIDEST = 64
+WIDEST = 96
 
 
 def _step_for(quality: float, steps: tuple[tuple[float, int], ...], last: int) -> int:

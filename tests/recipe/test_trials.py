@@ -25,7 +25,7 @@ def test_the_ladder_is_the_widths_the_quality_rule_picks():
     assert {width_for_quality(q) for q in range(0, 50)} == set(WIDTHS)
 
 
-@pytest.mark.parametrize(("width", "wider"), [(24, 36), (36, 48), (48, 64), (WIDEST, None), (40, None)])
+@pytest.mark.parametrize(("width", "wider"), [(24, 36), (36, 48), (48, 64), (64, 96), (WIDEST, None), (40, None)])
 def test_the_next_width_is_the_ladder_s_next(width, wider):
     assert next_width(width) == wider
 
