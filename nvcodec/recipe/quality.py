@@ -65,10 +65,10 @@ class RateTrade:
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
-TYPICAL_RATES = ((12.0, 0.067), (18.0, 0.083), (24.0, 0.29), (30.0, 0.52), (36.0, 0.73))
+TYPICAL_RATES = ((12.0, 0.067), (18.0, 0.083), (24.0, 0.29), (30.0, 0.52), (36.0, 1.27))
 """``(quality, bpp)``: the median rate of each quality of the ladder over the four bench clips at 176×144,
-``fast`` preset (``benchmarks/results/rd_rate``). Only where a rate target starts: the target's own
-control then moves lambda to the content."""
+``fast`` preset (``benchmarks/results/rd_rate``; Q 36 since the width ladder reaches 96). Only where a
+rate target starts: the target's own control then moves lambda to the content."""
 
 
 def quality_for_bpp(max_bpp: float) -> float:
