@@ -17,11 +17,12 @@ import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.func import functional_call
 
 from nvcodec.config import Config, FitConfig
 from nvcodec.device import autocast, matmul_precision, resolve_device
@@ -185,6 +186,7 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     time_smoothness: float,
     step: float,
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    state: Mapping[str, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The loss of one step: the window-weighted MSE of the sampled pixels, plus the bias-smoothness penalty.
 
@@ -192,12 +194,18 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     times of the penalty (None: no penalty), ``step`` its frame step
     (:attr:`GroupModel.frame_step`, passed in: a compiled graph that read the group's
     frame numbers would be compiled again for every group); ``forward`` replaces the group's
-    own (quantization-aware fine-tuning freezes some tensors through it).
+    own (quantization-aware fine-tuning freezes some tensors through it); ``state`` replaces some of
+    the group's tensors by name (the rate-aware phase's quantized stand-ins,
+    :meth:`~nvcodec.quant.rdtrain.RateTerm.stand_ins`): graph inputs, not a
+    closure, so one compiled graph serves every step of the phase.
     A plain function of its arguments, the group included, so that one
     compiled graph serves every group of the same shapes (a closure over the
     group would be compiled again for each group).
     """
-    pred = (forward or group)(coords, taus).float()
+    if state is not None:
+        pred = functional_call(group, dict(state), (coords, taus)).float()
+    else:
+        pred = (forward or group)(coords, taus).float()
     err = (pred - target).square().sum(-1)
     if seen is not None:
         weights = torch.where(seen, weights, 0.0)
@@ -282,7 +290,10 @@ def fit_group(
     C compiler...), the first step warns and the fit goes on in eager mode.
     ``rate`` adds rate to the loss (:class:`~nvcodec.quant.rdtrain.RateTerm`):
     the forward pass then runs on quantized stand-ins and Adam trains the
-    steps and the symbol prior too.
+    steps and the symbol prior too. The stand-ins and the rate are drawn
+    eagerly (a few large operations on one flat vector); the network's
+    forward and backward on them go through the same compiled loss as the
+    fit, with the stand-ins as graph inputs.
     ``report`` hears the loss every ``report.every`` iterations and at the last.
     Returns the final mini-batch MSE.
     """
@@ -301,7 +312,7 @@ def fit_group(
     owned = {id(p) for g in own for p in g["params"]}  # the rate term trains some of the group's tensors its own way
     param_groups = [{"params": [p for p in group.parameters() if id(p) not in owned], "lr_scale": 1.0}, *own]
     optimizer = torch.optim.Adam(param_groups, lr=fit.lr)
-    compiled = fit.compile and forward is None and rate is None
+    compiled = fit.compile and forward is None
     step = group.frame_step
     loss_value = math.nan
     with matmul_precision(device, fit.precision):
@@ -310,9 +321,10 @@ def fit_group(
             lr = learning_rate(fit, iteration, iterations)
             for param_group in optimizer.param_groups:
                 param_group["lr"] = lr * param_group["lr_scale"]
-            penalty = None
+            penalty, state = None, None
             if rate is not None:
-                forward, penalty = rate.begin_step(iteration / iterations)
+                with phase("stand-ins"):
+                    state, penalty = rate.stand_ins(iteration / iterations)
             with phase("sample"):
                 rows, cols, coords, weights = sampler.draw()
                 target = frames[sampler.frame_index, rows, cols]
@@ -322,7 +334,19 @@ def fit_group(
                     if fit.time_smoothness > 0
                     else None
                 )
-            inputs = (group, coords, taus, target, weights, seen, curvature_taus, fit.time_smoothness, step, forward)
+            inputs = (
+                group,
+                coords,
+                taus,
+                target,
+                weights,
+                seen,
+                curvature_taus,
+                fit.time_smoothness,
+                step,
+                forward,
+                state,
+            )
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, fit.precision):  # per step: see nvcodec.device.autocast
                 if compiled:
@@ -330,7 +354,7 @@ def fit_group(
                         with torch._dynamo.config.patch(
                             recompile_limit=COMPILED_SHAPES, fail_on_recompile_limit_hit=True
                         ):
-                            loss = _loss_and_gradients(compiled_step_loss(), inputs)
+                            loss = _loss_and_gradients(compiled_step_loss(), inputs, penalty)
                     except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
                         if iteration > 0 or isinstance(exc, torch.OutOfMemoryError):
                             raise
@@ -339,7 +363,7 @@ def fit_group(
                         )
                         compiled = False
                         optimizer.zero_grad(set_to_none=True)
-                        loss = _loss_and_gradients(step_loss, inputs)
+                        loss = _loss_and_gradients(step_loss, inputs, penalty)
                 else:
                     loss = _loss_and_gradients(step_loss, inputs, penalty)
             with phase("optimizer"):

@@ -191,7 +191,7 @@ import sys
 from pathlib import Path
 from nvcodec import Config, EncodeOptions, QuantConfig, encode
 from tests.conftest import TINY, moving_square_clip
-out, stop_after = Path(sys.argv[1]), int(sys.argv[2])
+out, stop_after, quality = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) or None
 # 8 frames in groups of 3, 4 and 3 frames: a group whose shapes differ from the group before it.
 config = Config.preset("fast", **{**TINY, "compile": True}, iters=30, iters_warm=20, group_size=3, device="cpu")
 def stop(group):
@@ -199,15 +199,17 @@ def stop(group):
         raise KeyboardInterrupt
 try:
     encode(moving_square_clip(frames=8, height=32, width=40), out, config, QuantConfig(), fps=10,
-           options=EncodeOptions(resume_folder=Path(str(out) + ".partial"), on_group=stop))
+           options=EncodeOptions(quality=quality, resume_folder=Path(str(out) + ".partial"), on_group=stop))
 except KeyboardInterrupt:
     pass
 """
 
 
 @pytest.mark.slow
-def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_path):
-    """The default (compiled) path: the resumed process compiles afresh and must fit the same weights."""
+@pytest.mark.parametrize("quality", [0.0, 25.0], ids=["fixed-depth", "rate-phase"])
+def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_path, quality):
+    """The default (compiled) path: the resumed process compiles afresh and must fit the same weights,
+    through the compiled rate-aware phase too (``quality``; 0: the fixed-depth path)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -215,7 +217,8 @@ def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_pat
     root = Path(__file__).resolve().parent.parent
 
     def run(out: Path, stop_after: int) -> None:
-        subprocess.run([sys.executable, "-c", COMPILED_RUN, str(out), str(stop_after)], check=True, cwd=root)
+        command = [sys.executable, "-c", COMPILED_RUN, str(out), str(stop_after), str(quality)]
+        subprocess.run(command, check=True, cwd=root)
 
     whole, resumed = tmp_path / "whole.actv", tmp_path / "resumed.actv"
     run(whole, -1)
@@ -223,6 +226,25 @@ def test_a_compiled_encode_resumed_in_a_new_process_gives_the_same_bytes(tmp_pat
     assert not resumed.exists() and (tmp_path / "resumed.actv.partial").exists()
     run(resumed, -1)  # a new process resumes it
     assert resumed.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.slow
+def test_compiled_and_eager_rate_phases_agree(tmp_path):
+    """The rate-aware phase runs the network through the fit's compiled loss, its stand-ins as graph inputs:
+    the same encode as in eager mode within float tolerance, and the same bytes run to run."""
+    clip = moving_square_clip(frames=7, height=32, width=40)
+    config = Config.preset("fast", **TINY, iters=60, iters_warm=40, group_size=3, device="cpu")
+    options = EncodeOptions(quality=25.0)
+    sizes, scores = {}, {}
+    for name, compiled in (("eager", False), ("compiled", True), ("again", True)):
+        fit = dataclasses.replace(config.fit, compile=compiled)
+        path = tmp_path / f"{name}.actv"
+        sizes[name] = encode(clip, path, dataclasses.replace(config, fit=fit), QuantConfig(), fps=10, options=options)
+        with VideoReader(path) as reader:
+            scores[name] = psnr(np.stack([reader.frame(t) for t in range(7)]), clip)
+    assert (tmp_path / "compiled.actv").read_bytes() == (tmp_path / "again.actv").read_bytes()
+    assert abs(scores["compiled"] - scores["eager"]) < 0.3
+    assert abs(sizes["compiled"].file_bytes / sizes["eager"].file_bytes - 1) < 0.05
 
 
 @pytest.mark.parametrize(("quality", "width", "group_size"), [(15.0, 24, 30), (25.0, 36, 15), (36.0, 64, 15)])

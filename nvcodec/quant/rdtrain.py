@@ -223,6 +223,16 @@ class RateTerm:
 
     def begin_step(self, progress: float) -> tuple[Forward, torch.Tensor]:
         """The forward pass through quantized stand-ins and the rate penalty, for the stage at ``progress``."""
+        state, penalty = self.stand_ins(progress)
+
+        def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
+            return functional_call(self.group, state, (coords, taus))
+
+        return forward, penalty
+
+    def stand_ins(self, progress: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The quantized stand-ins of the coded tensors (by parameter name) and the rate penalty, for the stage
+        at ``progress``: what :func:`nvcodec.fit.step_loss` runs the group on, compiled or not."""
         coded = self._coded()
         steps = self._steps(coded)
         y = self._flat(coded, steps)
@@ -241,11 +251,7 @@ class RateTerm:
             if name in self.reference:
                 real = real + self.reference[name]
             state[name] = torch.view_as_complex(real.contiguous()) if spec.complex else real
-
-        def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
-            return functional_call(self.group, state, (coords, taus))
-
-        return forward, penalty
+        return state, penalty
 
     @torch.no_grad()
     def steps(self) -> dict[str, torch.Tensor]:
