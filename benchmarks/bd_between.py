@@ -10,16 +10,15 @@ ladder before, clip by clip, on RGB PSNR with the Pareto fronts ``benchmarks/rd.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from benchmarks.common import run_record
 from benchmarks.rd_metrics import bd_metric, bd_rate
-from benchmarks.results_io import write_json
+from benchmarks.results_io import read_result, write_json
 
 
 def curve(folder: Path, clip: str, system: str) -> tuple[list[float], list[float]]:
-    points = json.loads((folder / clip / f"{system}.json").read_text())["points"]
+    points = read_result(folder / clip / f"{system}.json").points
     return [p["bpp"] for p in points], [p["psnr_rgb"] for p in points]
 
 

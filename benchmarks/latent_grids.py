@@ -15,13 +15,8 @@ them; ``HIDDEN`` replaces the width ``--quality`` picks). Writes
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from benchmarks.clips import load_clip
-from benchmarks.common import run_record
-from benchmarks.results_io import RESULTS, write_json
-from benchmarks.variants import encode_variant
+from benchmarks.results_io import RESULTS
+from benchmarks.variants import sweep, sweep_arguments
 
 
 def parse_variant(text: str) -> dict[str, int]:
@@ -32,27 +27,8 @@ def parse_variant(text: str) -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", nargs="+", default=["carphone"])
-    parser.add_argument("--qualities", nargs="+", type=float, default=[24.0, 30.0])
-    parser.add_argument("--variants", nargs="+", default=["0", "4:4"])
-    parser.add_argument("--frames", type=int, default=31)
-    parser.add_argument("--preset", default="fast")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latent_grids.json")
-    args = parser.parse_args()
-    points = []
-    for clip in args.clips:
-        frames, fps = load_clip(clip, args.frames)
-        for quality_ in args.qualities:
-            for text in args.variants:
-                point = {"clip": clip, **encode_variant(frames, fps, quality_, parse_variant(text), args.preset)}
-                points.append(point)
-                print(
-                    f"{clip} Q{quality_:g} grids {text}: {point['bpp']:.4f} bpp, {point['psnr_rgb']:.2f} dB, "
-                    f"{point['encode_seconds']:.0f} s, decode {point['decode_fps']:.0f} fps",
-                    flush=True,
-                )
-                write_json(args.output, {**run_record(), "points": points})
+    args = sweep_arguments(__doc__.splitlines()[0], RESULTS / "latent_grids.json", ["0", "4:4"], [24.0, 30.0])
+    sweep(args, parse_variant)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import argparse
 import itertools
 import json
 import math
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,10 +25,9 @@ import numpy as np
 
 from benchmarks.clips import load_clip
 from benchmarks.common import run_record
-from benchmarks.rd_metrics import quality
 from benchmarks.results_io import RESULTS, write_json
-from nvcodec import Config, QuantConfig, VideoReader
-from nvcodec.encoder import encode
+from benchmarks.variants import encode_scored
+from nvcodec import Config
 from nvcodec.options import EncodeOptions
 from nvcodec.recipe.quality import RateTrade, config_for_quality, quality_for_bpp
 from nvcodec.recipe.shape import Given
@@ -52,15 +50,8 @@ def target_point(clip: str, frames: np.ndarray, fps: float, target: float) -> di
     start = quality_for_bpp(target)
     started = time.perf_counter()
     config, _ = config_for_quality(Config.preset("fast", device="auto"), RateTrade.for_quality(start), frames, Given())
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.actv"
-        options = EncodeOptions(quality=start, max_bpp=target)
-        encode(frames, path, config, QuantConfig(), fps=fps, options=options)
-        seconds = time.perf_counter() - started
-        with VideoReader(path) as reader:
-            decoded = np.stack([reader.frame(t) for t in range(frames.shape[0])])
-        size = path.stat().st_size
-    t, h, w, _ = frames.shape
+    options = EncodeOptions(quality=start, max_bpp=target)
+    scored = encode_scored(frames, fps, config, options, started)
     reference = ladder_psnr_at(clip, target)
     point = {
         "clip": clip,
@@ -68,9 +59,7 @@ def target_point(clip: str, frames: np.ndarray, fps: float, target: float) -> di
         "start_quality": start,
         "hidden": config.model.hidden,
         "group_size": config.fit.group_size,
-        "bpp": 8 * size / (t * h * w),
-        **quality(frames, decoded),
-        "encode_seconds": seconds,
+        **scored,
         "ladder_psnr_at_target": reference["psnr"],
         "ladder_between_qualities": reference["between"],
     }

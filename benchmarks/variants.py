@@ -9,15 +9,20 @@ An empty variant is the encoder as it ships. Each point is encoded as ``actv-enc
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.clips import load_clip
+from benchmarks.common import run_record
 from benchmarks.rd_metrics import quality
+from benchmarks.results_io import write_json
 from nvcodec import Config, QuantConfig, VideoReader
 from nvcodec.config import FitConfig, ModelConfig
 from nvcodec.encoder import encode
@@ -69,6 +74,33 @@ def with_overrides(config: Config, overrides: dict[str, Any]) -> Config:
     return Config(dataclasses.replace(config.model, **model), fitted)
 
 
+def encode_scored(
+    frames: np.ndarray, fps: float, config: Config, options: EncodeOptions, started: float
+) -> dict[str, Any]:
+    """Encode ``frames`` with ``config`` and ``options``, decode the file through ``VideoReader`` and score it:
+    size, bpp, the quality metrics, the seconds since ``started`` (so a caller's trial fits count), decode
+    frames/s, coded bits and each group's fit PSNR."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.actv"
+        stats = encode(frames, path, config, QuantConfig(), fps=fps, options=options)
+        seconds = time.perf_counter() - started
+        began = time.perf_counter()
+        with VideoReader(path) as reader:
+            decoded = np.stack([reader.frame(t) for t in range(frames.shape[0])])
+        decode_fps = frames.shape[0] / (time.perf_counter() - began)
+        size = path.stat().st_size
+    t, h, w, _ = frames.shape
+    return {
+        "file_bytes": size,
+        "bpp": 8 * size / (t * h * w),
+        **quality(frames, decoded),
+        "fit_psnr": [round(p, 3) for p in stats.fit_psnr],
+        "encode_seconds": seconds,
+        "decode_fps": decode_fps,
+        "coded_bits": stats.coded_bits,
+    }
+
+
 def encode_variant(
     frames: np.ndarray, fps: float, quality_: float, overrides: dict[str, Any], preset: str = "fast"
 ) -> dict[str, Any]:
@@ -82,16 +114,7 @@ def encode_variant(
         base, RateTrade.for_quality(quality_), frames, Given(width="hidden" in overrides)
     )
     config = with_overrides(config, overrides)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.actv"
-        stats = encode(frames, path, config, QuantConfig(), fps=fps, options=EncodeOptions(quality=quality_))
-        seconds = time.perf_counter() - started
-        began = time.perf_counter()
-        with VideoReader(path) as reader:
-            decoded = np.stack([reader.frame(t) for t in range(frames.shape[0])])
-        decode_fps = frames.shape[0] / (time.perf_counter() - began)
-        size = path.stat().st_size
-    t, h, w, _ = frames.shape
+    scored = encode_scored(frames, fps, config, EncodeOptions(quality=quality_), started)
     return {
         "quality": quality_,
         "variant": overrides,
@@ -100,12 +123,38 @@ def encode_variant(
         "group_size": config.fit.group_size,
         "iters": config.fit.iters,
         "iters_warm": config.fit.iters_warm,
-        "file_bytes": size,
-        "bpp": 8 * size / (t * h * w),
-        **quality(frames, decoded),
-        "fit_psnr": [round(p, 3) for p in stats.fit_psnr],
-        "encode_seconds": seconds,
+        **scored,
         "width_trial_seconds": choice.seconds,
-        "decode_fps": decode_fps,
-        "coded_bits": stats.coded_bits,
     }
+
+
+def sweep_arguments(description: str, output: Path, variants: list[str], qualities: list[float]) -> argparse.Namespace:
+    """The command line every variant sweep shares: clips, qualities, variants, frames, preset, output."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--clips", nargs="+", default=["carphone", "bikes"])
+    parser.add_argument("--qualities", nargs="+", type=float, default=qualities)
+    parser.add_argument("--variants", nargs="+", default=variants)
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--output", type=Path, default=output)
+    return parser.parse_args()
+
+
+def sweep(args: argparse.Namespace, parse: Callable[[str], dict[str, Any]]) -> None:
+    """Every clip x quality x variant of ``args`` (``parse`` turns a variant's text into overrides; bad ones
+    fail before any encode), one line printed and the JSON rewritten after each point."""
+    variants = {text: parse(text) for text in args.variants}
+    points = []
+    for clip in args.clips:
+        frames, fps = load_clip(clip, args.frames)
+        for quality_ in args.qualities:
+            for text, overrides in variants.items():
+                point = {"clip": clip, "label": text, **encode_variant(frames, fps, quality_, overrides, args.preset)}
+                points.append(point)
+                fit = sum(point["fit_psnr"]) / len(point["fit_psnr"])
+                print(
+                    f"{clip} Q{quality_:g} {text}: {point['bpp']:.4f} bpp, {point['psnr_rgb']:.2f} dB "
+                    f"(fit {fit:.2f}), {point['encode_seconds']:.0f} s, decode {point['decode_fps']:.0f} fps",
+                    flush=True,
+                )
+                write_json(args.output, {**run_record(), "points": points})

@@ -17,7 +17,7 @@ import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,7 +186,7 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     time_smoothness: float,
     step: float,
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    state: Mapping[str, torch.Tensor] | None = None,
+    state: dict[str, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The loss of one step: the window-weighted MSE of the sampled pixels, plus the bias-smoothness penalty.
 
@@ -203,7 +203,7 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     group would be compiled again for each group).
     """
     if state is not None:
-        pred = functional_call(group, dict(state), (coords, taus)).float()
+        pred = functional_call(group, state, (coords, taus)).float()
     else:
         pred = (forward or group)(coords, taus).float()
     err = (pred - target).square().sum(-1)

@@ -28,10 +28,9 @@ and symbols as always.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
-from torch.func import functional_call
 
 from nvcodec.config import QuantConfig
 from nvcodec.entropy import model_for
@@ -56,8 +55,6 @@ SOFT_START, SOFT_END_T = 0.4, 0.05
 """Temperature of soft rounding at the start and end of its stage (smaller is closer to hard rounding)."""
 STEP_LR_SCALE = 30.0
 """Learning rate of the log-steps and the prior, relative to the weights': steps must travel several octaves."""
-
-Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def lambda_for_quality(quality: float) -> float:
@@ -94,9 +91,9 @@ class RateTerm:
     """The learned steps, the symbol prior and the ``lambda * bpp`` term of one group.
 
     ``reference`` is the previous group's decoded state for a residual group
-    (None for an intra one). Each step :meth:`begin_step` draws the
+    (None for an intra one). Each step :meth:`stand_ins` draws the
     quantized stand-ins of the coded tensors for the stage at ``progress``
-    and returns the forward pass through them and the rate penalty.
+    (what the group's forward pass runs on) and the rate penalty.
     """
 
     def __init__(
@@ -220,15 +217,6 @@ class RateTerm:
         coded = self._coded()
         y = self._flat(coded, self._steps(coded))
         return torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit)
-
-    def begin_step(self, progress: float) -> tuple[Forward, torch.Tensor]:
-        """The forward pass through quantized stand-ins and the rate penalty, for the stage at ``progress``."""
-        state, penalty = self.stand_ins(progress)
-
-        def forward(coords: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
-            return functional_call(self.group, state, (coords, taus))
-
-        return forward, penalty
 
     def stand_ins(self, progress: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """The quantized stand-ins of the coded tensors (by parameter name) and the rate penalty, for the stage

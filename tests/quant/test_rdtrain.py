@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.func import functional_call
 
 from nvcodec.config import Config, QuantConfig
 from nvcodec.errors import ArgumentError
@@ -90,7 +91,7 @@ def test_residual_rate_is_far_below_intra_rate_for_an_unchanged_group():
     residual = _term(group, reference={n: t.detach().clone() for n, t in group.state_dict().items()})
     # Every residual is 0; even the untrained prior prices a 0 at under half a bit.
     assert residual.estimated_bits() < 0.1 * intra.estimated_bits()
-    assert float(residual.begin_step(0.99)[1].detach()) < 0.1 * float(intra.begin_step(0.99)[1].detach())
+    assert float(residual.stand_ins(0.99)[1].detach()) < 0.1 * float(intra.stand_ins(0.99)[1].detach())
 
 
 def test_the_stages_run_on_stand_ins_and_the_last_on_the_decoded_values():
@@ -101,17 +102,17 @@ def test_the_stages_run_on_stand_ins_and_the_last_on_the_decoded_values():
     with torch.no_grad():
         plain = group(coords, taus)
     for progress in (0.1, 0.6):  # noise, then soft rounding with noise: not the plain output
-        forward, penalty = term.begin_step(progress)
-        assert not torch.allclose(forward(coords, taus), plain)
+        state, penalty = term.stand_ins(progress)
+        assert not torch.allclose(functional_call(group, state, (coords, taus)), plain)
         assert penalty.requires_grad and float(penalty.detach()) > 0
-    forward, _ = term.begin_step(0.95)  # hard rounding: the values the encoder writes
+    state, _ = term.stand_ins(0.95)  # hard rounding: the values the encoder writes
     decoded = copy.deepcopy(group)
     steps = term.steps()
     with torch.no_grad():
         for name, parameter in decoded.named_parameters():
             if name in steps:
                 parameter.copy_(torch.round(parameter / steps[name]).clamp(-2047, 2047) * steps[name])
-        assert torch.allclose(forward(coords, taus), decoded(coords, taus), atol=1e-5)
+        assert torch.allclose(functional_call(group, state, (coords, taus)), decoded(coords, taus), atol=1e-5)
 
 
 def test_steps_stay_coarse_enough_that_no_symbol_clips():
