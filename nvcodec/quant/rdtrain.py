@@ -28,9 +28,10 @@ and symbols as always.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
+from torch import nn
 
 from nvcodec.config import QuantConfig
 from nvcodec.entropy import model_for
@@ -42,7 +43,6 @@ from nvcodec.quant.uniform import (
     STEP_MAX,
     STEP_MIN,
     as_real,
-    channel_peaks,
     finer_bits,
     grid_steps,
     peak_steps,
@@ -87,6 +87,143 @@ def new_frames(group: GroupModel) -> int:
     return group.end - group.start + (1 if group.start == 0 else 0)
 
 
+class CodedStandIns(nn.Module):
+    """A group's coded tensors as the rate-aware phase trains them: learned steps, the stand-ins and their bits.
+
+    The steps of all tensors are one flat parameter and the coded numbers one
+    flat vector, so that a training step draws its stand-ins in a few large
+    operations rather than a dozen per tensor: eager on CPU, per-operator
+    overhead is most of their cost (``benchmarks/results/profile_rate_phase.md``).
+    The network's forward and backward on the stand-ins go through the fit's
+    compiled loss (:func:`nvcodec.fit.step_loss`); the stand-ins stay eager,
+    because compiling them too costs more cold compile time per group shape than
+    it saves in a typical encode.
+    """
+
+    limit: torch.Tensor
+    step_limit: torch.Tensor
+    reference: torch.Tensor | None
+
+    def __init__(
+        self,
+        specs: Mapping[str, TensorSpec],
+        limits: Mapping[str, int],
+        log_steps: Mapping[str, torch.Tensor],
+        reference: torch.Tensor | None,
+        prior: SymbolPrior,
+    ):
+        super().__init__()
+        self.names = tuple(specs)
+        self.real_shapes = tuple(spec.real_shape for spec in specs.values())
+        self.step_shapes = tuple(spec.step_shape for spec in specs.values())
+        self.shared_axes = tuple(tuple(spec.shared_axes) for spec in specs.values())
+        self.complex = tuple(spec.complex for spec in specs.values())
+        self.sizes = [spec.real_size for spec in specs.values()]
+        self.step_sizes = [math.prod(shape) for shape in self.step_shapes]
+        self.prior_size = sum(s.real_size for s in specs.values() if s.coding is not Coding.ARM)
+        """Numbers the prior prices: all but the latent grids' (which come last, in symbol order)."""
+        self.grids = tuple(i for i, spec in enumerate(specs.values()) if spec.coding is Coding.ARM)
+        self.log_steps = nn.Parameter(torch.cat([log_steps[n].flatten() for n in specs]))
+        """Every tensor's log-steps, in :attr:`names`' order, each in its ``step_shape`` flattened."""
+        self.prior = prior
+        device = self.log_steps.device
+
+        def per(sizes: Sequence[int]) -> torch.Tensor:
+            return torch.cat([torch.full((size,), float(limits[n]), device=device) for n, size in zip(specs, sizes)])
+
+        self.register_buffer("limit", per(self.sizes))
+        """Largest symbol magnitude of every coded number, in the order of :meth:`flat`."""
+        self.register_buffer("step_limit", per(self.step_sizes))
+        """The same limit for every step."""
+        self.register_buffer("reference", reference)
+        """A residual group's reference, every coded number in :meth:`flat`'s order (None: an intra group)."""
+
+    def coded(self, weights: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Every coded tensor's real view as the chunk codes it: its values, or its difference from the reference."""
+        real = [as_real(w).float() for w in weights]
+        if self.reference is None:
+            return real
+        parts = torch.split(self.reference, self.sizes)
+        return [r - part.view(shape) for r, part, shape in zip(real, parts, self.real_shapes)]
+
+    def steps(self, coded: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Every step as training uses it (:attr:`log_steps`' layout): grid values no finer than the floor of
+        its channel, with the gradient of the float32 ones.
+
+        The floor is the finest grid step at which every number of a channel stays within its symbol
+        limit. A step below it would clip the channel's largest numbers, and clipping gives the step no
+        gradient to grow back: the distortion term cannot see it, and the rate term keeps pulling the step
+        finer. At high qualities the steps of the first layer's weights ran into the limit this way, so a
+        higher quality gave a lower PSNR.
+        """
+        step = torch.exp(self.log_steps).clamp(STEP_MIN, STEP_MAX)
+        with torch.no_grad():
+            peaks = [
+                (r.abs().amax(dim=axes) if axes else r.abs()).flatten() for r, axes in zip(coded, self.shared_axes)
+            ]
+            floor = grid_steps((torch.cat(peaks) / self.step_limit).clamp(STEP_MIN, STEP_MAX), up=True)
+            target = torch.maximum(grid_steps(step), floor)
+        return straight_through(step, target)
+
+    def by_tensor(self, steps: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`steps` as one tensor per coded tensor, each in its ``step_shape``."""
+        return [part.view(shape) for part, shape in zip(torch.split(steps, self.step_sizes), self.step_shapes)]
+
+    def flat(self, coded: Sequence[torch.Tensor], steps: torch.Tensor) -> torch.Tensor:
+        """Every coded number in units of its step, in one vector (the stand-in and the prior run on it whole)."""
+        return torch.cat([(real / step).flatten() for real, step in zip(coded, self.by_tensor(steps))])
+
+    def symbols(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
+        coded = self.coded(weights)
+        return self.clamp(torch.round(self.flat(coded, self.steps(coded))))
+
+    def clamp(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.minimum(torch.maximum(y, -self.limit), self.limit)
+
+    def bits(self, y: torch.Tensor, context: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Estimated bits of every coded number, ``y`` in units of its step (:meth:`flat`'s order): the prior's,
+        and the context model's for the latent grids."""
+        bits = self.prior.bits(y[: self.prior_size])
+        return bits + self.grid_bits(y, context) if self.grids else bits
+
+    def grid_bits(self, y: torch.Tensor, context: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The context model's bits for the latent grids among ``y`` (:meth:`flat`'s order)."""
+        parts = torch.split(y, self.sizes)
+        return context_bits([parts[i].view(self.real_shapes[i]) for i in self.grids], **context)
+
+    def forward(
+        self, weights: Sequence[torch.Tensor], context: Mapping[str, torch.Tensor], noise: torch.Tensor | None,
+        temperature: float | None,
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:  # fmt: skip
+        """The stand-ins of the coded tensors (by parameter name) and their estimated bits.
+
+        ``weights`` are the group's coded tensors in :attr:`names`' order, ``context`` the grids' context
+        model. With ``noise`` (uniform, one number per coded number), the stand-in is the clamped value
+        plus the noise, soft-rounded first at ``temperature`` when one is given; without, it is the
+        rounded value with straight-through gradients.
+        """
+        coded = self.coded(weights)
+        steps = self.by_tensor(self.steps(coded))
+        per_number = torch.cat([step.expand(shape).flatten() for step, shape in zip(steps, self.real_shapes)])
+        y = torch.cat([real.flatten() for real in coded]) / per_number
+        if noise is not None:
+            y_hat = self.clamp(soft_round(y, temperature) if temperature is not None else y) + noise
+        else:
+            y_hat = straight_through(y, self.clamp(torch.round(y)))
+        values = y_hat * per_number
+        if self.reference is not None:
+            values = values + self.reference
+        state: dict[str, torch.Tensor] = {}
+        for name, part, shape, is_complex in zip(
+            self.names, torch.split(values, self.sizes), self.real_shapes, self.complex
+        ):
+            real = part.view(shape)
+            # A complex view needs an even storage offset, which a slice of the flat vector may not have.
+            state[name] = torch.view_as_complex(real.clone()) if is_complex else real
+        return state, self.bits(y_hat, context)
+
+
 class RateTerm:
     """The learned steps, the symbol prior and the ``lambda * bpp`` term of one group.
 
@@ -121,144 +258,97 @@ class RateTerm:
             if n in self.params and group.tensors[n].fixed_step is None
         }
         self.ans_size = sum(s.real_size for s in self.specs.values() if s.coding is Coding.ANS)
-        """Numbers of the ANS stream: the first ones of :meth:`_flat`."""
-        self.prior_size = sum(s.real_size for s in self.specs.values() if s.coding is not Coding.ARM)
-        """Numbers the prior prices: all but the latent grids'."""
+        """Numbers of the ANS stream: the first ones of the flat vector."""
         self.context = {n.removeprefix("context."): p for n, p in self.params.items() if n.startswith("context.")}
         """The grids' context model, trained here with the steps (:mod:`nvcodec.quant.context_rate`)."""
-        self.reference = {
-            n: as_real(reference[n].detach()).to(device, torch.float32) for n in self.specs if reference is not None
-        }
+        flat_reference = (
+            torch.cat([as_real(reference[n].detach()).to(device, torch.float32).flatten() for n in self.specs])
+            if reference is not None
+            else None
+        )
         self.pixels = new_frames(group) * group.grid.height * group.grid.width
-        self.log_steps: dict[str, torch.nn.Parameter] = {}
         self.limits: dict[str, int] = {}
         """Largest symbol magnitude of each tensor (as the quantizer clamps)."""
+        log_steps = {}
         for name, spec in self.specs.items():
             bits = spec.bits(quant)
             # Vectors start at the bias matrices' depth, as the prior does: from 16 bits their steps
             # would have ten octaves to travel.
             start = min(bits, quant.bits_bias) if spec.coding is Coding.ZSTD else bits
             peak = peak_steps(as_real(self.params[name].detach()).float(), spec, start)
-            self.log_steps[name] = torch.nn.Parameter(torch.log(peak).to(device))
+            log_steps[name] = torch.log(peak).to(device)
             self.limits[name] = symbol_limit(bits + finer_bits(bits), reference is not None)
-        self.limit = torch.cat(
-            [torch.full((spec.real_size,), float(self.limits[n]), device=device) for n, spec in self.specs.items()]
-        )
-        """:attr:`limits` for every coded number, in the order of :meth:`_flat`."""
-        self.sizes = [spec.real_size for spec in self.specs.values()]
         # The stream model's own training stand-in prices every coded number: the vectors' byte planes have
         # no rate of their own to learn, and their steps are still worth pricing.
         prior = model_for(Coding.ANS).rate_model()
         assert isinstance(prior, SymbolPrior)
-        self.prior = prior.to(device)
+        self.stand_in_model = CodedStandIns(self.specs, self.limits, log_steps, flat_reference, prior.to(device))
         with torch.no_grad():
-            coded = self._coded()
-            self.prior.initialize(self._flat(coded, self._steps(coded))[: self.prior_size])
+            model = self.stand_in_model
+            coded = model.coded(self._weights())
+            prior.initialize(model.flat(coded, model.steps(coded))[: model.prior_size])
+
+    @property
+    def log_steps(self) -> dict[str, torch.Tensor]:
+        """The learned log-steps by tensor name (views of the one flat parameter)."""
+        return dict(zip(self.specs, self.stand_in_model.by_tensor(self.stand_in_model.log_steps)))
+
+    @property
+    def limit(self) -> torch.Tensor:
+        """:attr:`limits` for every coded number, in the order of the flat vector."""
+        return self.stand_in_model.limit
+
+    def _weights(self) -> list[torch.Tensor]:
+        return [self.params[n] for n in self.specs]
 
     def param_groups(self) -> list[dict]:
         """Adam parameter groups of the steps, the prior and the grids' context model (their learning rate
         relative to the weights')."""
-        trained = [*self.log_steps.values(), *self.prior.parameters(), *self.context.values()]
+        trained = [*self.stand_in_model.parameters(), *self.context.values()]
         return [{"params": trained, "lr_scale": STEP_LR_SCALE}]
-
-    def _grid_bits(self, y: torch.Tensor) -> torch.Tensor:
-        """The context model's bits for the latent grids among ``y`` (every coded number, :meth:`_flat`'s order)."""
-        grids = [
-            part.view(spec.real_shape)
-            for spec, part in zip(self.specs.values(), torch.split(y, self.sizes))
-            if spec.coding is Coding.ARM
-        ]
-        return context_bits(grids, **self.context)
-
-    def bits(self, y: torch.Tensor) -> torch.Tensor:
-        """Estimated bits of every coded number, ``y`` in units of its step (:meth:`_flat`'s order)."""
-        bits = self.prior.bits(y[: self.prior_size])
-        return bits + self._grid_bits(y) if self.context else bits
-
-    def _coded(self) -> dict[str, torch.Tensor]:
-        """Every coded tensor's real view as the chunk codes it: its values, or its difference from the reference."""
-        coded = {}
-        for name in self.specs:
-            real = as_real(self.params[name]).float()
-            coded[name] = real - self.reference[name] if name in self.reference else real
-        return coded
-
-    def _floor(self, name: str, real: torch.Tensor) -> torch.Tensor:
-        """The finest grid step at which every number of each channel of ``real`` stays within its symbol limit.
-
-        A step below it would clip the channel's largest numbers, and clipping gives the step no gradient to
-        grow back: the distortion term cannot see it, and the rate term keeps pulling the step finer. At high
-        qualities the steps of the first layer's weights ran into the limit this way, so a higher quality
-        gave a lower PSNR.
-        """
-        peak = channel_peaks(real, self.specs[name])
-        return grid_steps((peak / self.limits[name]).clamp(STEP_MIN, STEP_MAX), up=True)
-
-    def step(self, name: str, real: torch.Tensor) -> torch.Tensor:
-        """The step of ``name`` as training uses it: grid values no finer than :meth:`_floor` allows for ``real``,
-        with the gradient of the float32 ones."""
-        step = torch.exp(self.log_steps[name]).clamp(STEP_MIN, STEP_MAX)
-        return straight_through(step, torch.maximum(grid_steps(step.detach()), self._floor(name, real)))
-
-    def _steps(self, coded: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Every tensor's step as training uses it (:meth:`step`), computed once for a training step."""
-        return {name: self.step(name, coded[name]) for name in self.specs}
-
-    def _flat(self, coded: dict[str, torch.Tensor], steps: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Every coded number in units of its step, in one vector.
-
-        One vector, so that the stand-in and the prior run as a few large operations instead of
-        a few per tensor: on CPU, per-operator overhead is much of a small model's step.
-        """
-        return torch.cat([(coded[name] / steps[name]).flatten() for name in self.specs])
-
-    def _symbols(self) -> torch.Tensor:
-        """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
-        coded = self._coded()
-        y = self._flat(coded, self._steps(coded))
-        return torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit)
 
     def stand_ins(self, progress: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """The quantized stand-ins of the coded tensors (by parameter name) and the rate penalty, for the stage
         at ``progress``: what :func:`nvcodec.fit.step_loss` runs the group on, compiled or not."""
-        coded = self._coded()
-        steps = self._steps(coded)
-        y = self._flat(coded, steps)
+        noise, temperature = None, None
         if progress < SOFT_END:
-            noise = torch.rand(y.shape, generator=self.generator, device=y.device) - 0.5
+            noise = torch.rand(self.limit.shape, generator=self.generator, device=self.limit.device) - 0.5
             if progress >= NOISE_END:
                 stage = (progress - NOISE_END) / (SOFT_END - NOISE_END)
-                y = soft_round(y, SOFT_START * (SOFT_END_T / SOFT_START) ** stage)
-            y_hat = torch.minimum(torch.maximum(y, -self.limit), self.limit) + noise
-        else:
-            y_hat = straight_through(y, torch.minimum(torch.maximum(torch.round(y), -self.limit), self.limit))
-        penalty = self.lambda_ * self.bits(y_hat) / self.pixels
-        state: dict[str, torch.Tensor] = {}
-        for (name, spec), part in zip(self.specs.items(), torch.split(y_hat, self.sizes)):
-            real = part.view(spec.real_shape) * steps[name]
-            if name in self.reference:
-                real = real + self.reference[name]
-            state[name] = torch.view_as_complex(real.contiguous()) if spec.complex else real
-        return state, penalty
+                temperature = SOFT_START * (SOFT_END_T / SOFT_START) ** stage
+        state, bits = self.stand_in_model(self._weights(), self.context, noise, temperature)
+        return state, self.lambda_ * bits / self.pixels
+
+    @torch.no_grad()
+    def _symbols(self) -> torch.Tensor:
+        return self.stand_in_model.symbols(self._weights())
 
     @torch.no_grad()
     def steps(self) -> dict[str, torch.Tensor]:
         """The learned grid steps of the coded tensors, on the CPU (the plan the chunk is coded with)."""
-        coded = self._coded()
-        return {name: self.step(name, coded[name]).cpu() for name in self.specs}
+        model = self.stand_in_model
+        steps = model.by_tensor(model.steps(model.coded(self._weights())))
+        return {name: step.cpu() for name, step in zip(self.specs, steps)}
 
     @torch.no_grad()
     def estimated_bits(self) -> float:
         """Bits the prior gives the ANS stream's symbols the encoder will write (hard rounding of the current
         weights): what the chunk's ANS words are to be compared with."""
-        return float(self.prior.bits(self._symbols()[: self.ans_size]))
+        return float(self.stand_in_model.prior.bits(self._symbols()[: self.ans_size]))
 
     @torch.no_grad()
     def estimated_grid_bits(self) -> float:
         """Bits the context model's training twin gives the grid symbols the encoder will write."""
         if not self.context:
             return 0.0
-        return float(self._grid_bits(self._symbols()))
+        return float(self.stand_in_model.grid_bits(self._symbols(), self.context))
 
 
-__all__ = ["RateTerm", "lambda_for_quality", "new_frames", "soft_round", "straight_through"]
+__all__ = [
+    "CodedStandIns",
+    "RateTerm",
+    "lambda_for_quality",
+    "new_frames",
+    "soft_round",
+    "straight_through",
+]
