@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -184,3 +185,32 @@ def test_sr_task_marks_frame_models_not_applicable():
     assert [r["system"] for r in rows] == ["bicubic + linear blend", "nerv"]
     assert "not applicable" in rows[1]["note"] and "psnr" not in rows[1]
     assert {"psnr", "ssim", "psnr_trained", "psnr_between"} <= rows[0].keys()
+
+
+def test_the_summary_reads_every_part_by_its_headline_score_and_margins(tmp_path):
+    from benchmarks.tasks.summary import main as summary_main
+    from benchmarks.tasks.summary import summary_rows
+
+    def part(commit, rows):
+        return {"schema": 1, "commit": commit, "rows": rows}
+
+    def scored(task, system, **scores):
+        return {"task": task, "clip": "carphone", "condition": "c", "system": system, **scores}
+
+    parts = [
+        part("a" * 40, [scored("denoise", "noisy input", psnr=20.0), scored("denoise", "nvcodec", psnr=30.0),
+                        scored("denoise", "hnerv-boost", psnr=29.0), scored("denoise", "non-local means", psnr=28.0)]),
+        part("b" * 40, [scored("inpaint", "nvcodec", psnr=40.0, psnr_region=25.0),
+                        scored("inpaint", "hinerv", psnr=35.0, psnr_region=26.5)]),
+    ]  # fmt: skip
+    rows = summary_rows(parts)
+    assert [(r["task"], r["commit"][0]) for r in rows] == [("denoise", "a"), ("inpaint", "b")]
+    denoise, inpaint = rows
+    assert "noisy input" not in denoise["scores"]  # the input itself is no method
+    assert denoise["margin_boost"] == 1.0 and denoise["best_other"] == "hnerv-boost"
+    # Inpainting is read on the unknown pixels, not the whole frame.
+    assert inpaint["margin_best"] == -1.5 and inpaint["margin_boost"] is None
+    for index, data in enumerate(parts):
+        (tmp_path / f"part{index}.json").write_text(json.dumps(data))
+    summary_main([str(tmp_path)])
+    assert "ahead of HNeRV-Boost on 1 of 1 rows" in (tmp_path / "summary.md").read_text()
