@@ -93,7 +93,8 @@ class CodedStandIns(nn.Module):
     The steps of all tensors are one flat parameter and the coded numbers one
     flat vector, so that a training step draws its stand-ins in a few large
     operations rather than a dozen per tensor: eager on CPU, per-operator
-    overhead is most of their cost (``benchmarks/results/profile_rate_phase.md``).
+    overhead is most of their cost ("The rate-aware phase's stand-ins as flat
+    operations" in ``benchmarks/results/README.md``).
     The network's forward and backward on the stand-ins go through the fit's
     compiled loss (:func:`nvcodec.fit.step_loss`); the stand-ins stay eager,
     because compiling them too costs more cold compile time per group shape than
