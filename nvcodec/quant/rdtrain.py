@@ -43,6 +43,7 @@ from nvcodec.quant.uniform import (
     STEP_MAX,
     STEP_MIN,
     as_real,
+    channel_peaks,
     finer_bits,
     grid_steps,
     peak_steps,
@@ -117,7 +118,7 @@ class CodedStandIns(nn.Module):
         self.names = tuple(specs)
         self.real_shapes = tuple(spec.real_shape for spec in specs.values())
         self.step_shapes = tuple(spec.step_shape for spec in specs.values())
-        self.shared_axes = tuple(tuple(spec.shared_axes) for spec in specs.values())
+        self.specs = tuple(specs.values())
         self.complex = tuple(spec.complex for spec in specs.values())
         self.sizes = [spec.real_size for spec in specs.values()]
         self.step_sizes = [math.prod(shape) for shape in self.step_shapes]
@@ -159,9 +160,7 @@ class CodedStandIns(nn.Module):
         """
         step = torch.exp(self.log_steps).clamp(STEP_MIN, STEP_MAX)
         with torch.no_grad():
-            peaks = [
-                (r.abs().amax(dim=axes) if axes else r.abs()).flatten() for r, axes in zip(coded, self.shared_axes)
-            ]
+            peaks = [channel_peaks(real, spec).flatten() for real, spec in zip(coded, self.specs)]
             floor = grid_steps((torch.cat(peaks) / self.step_limit).clamp(STEP_MIN, STEP_MAX), up=True)
             target = torch.maximum(grid_steps(step), floor)
         return straight_through(step, target)
