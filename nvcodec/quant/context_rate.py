@@ -16,11 +16,11 @@ Everything is torch on the grids' device, so it runs on CUDA as it does on CPU.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import torch
-from torch.nn import functional
 
 from nvcodec.entropy.context import (
     ARM_HIDDEN,
@@ -50,7 +50,6 @@ FIT_LR = 0.02
 """Adam's learning rate in :func:`fit_arm` (weights of order 0.1-1)."""
 
 _STEP = 2.0**-ARM_SHIFT
-_PAD = (-min(dx for _, dx in CONTEXT), max(dx for _, dx in CONTEXT), -min(dy for dy, _ in CONTEXT), 0)
 _LN2 = math.log(2.0)
 
 
@@ -60,16 +59,45 @@ def _on_grid(weight: torch.Tensor) -> torch.Tensor:
     return weight + (rounded - weight).detach()
 
 
+def _neighbour_index(shapes: tuple[tuple[int, ...], ...]) -> torch.Tensor:
+    """``[cells, len(CONTEXT)]`` int64: where each cell's causal neighbours lie among the grids' values.
+
+    The grids (``[..., H, W]`` shapes, each holding independent ``[H, W]`` grids) are read as one flat vector,
+    each flattened in turn, with one zero appended: a neighbour outside its grid points at that zero.
+    """
+    parts, offset = [], 0
+    for shape in shapes:
+        rows, cols = shape[-2:]
+        count = math.prod(shape[:-2])
+        row = torch.arange(rows).view(1, rows, 1, 1)
+        col = torch.arange(cols).view(1, 1, cols, 1)
+        dy = torch.tensor([dy for dy, _ in CONTEXT]).view(1, 1, 1, -1)
+        dx = torch.tensor([dx for _, dx in CONTEXT]).view(1, 1, 1, -1)
+        start = (offset + torch.arange(count) * rows * cols).view(-1, 1, 1, 1)
+        r, c = row + dy, col + dx
+        inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+        parts.append(torch.where(inside, start + r * cols + c, -1).reshape(-1, len(CONTEXT)))
+        offset += count * rows * cols
+    index = torch.cat(parts) if parts else torch.zeros(0, len(CONTEXT), dtype=torch.int64)
+    return torch.where(index < 0, offset, index)
+
+
+@functools.lru_cache(maxsize=64)
+def neighbour_index(shapes: tuple[tuple[int, ...], ...], device: torch.device) -> torch.Tensor:
+    """:func:`_neighbour_index` on ``device``, kept: a training step prices the same grid shapes every time."""
+    return _neighbour_index(shapes).to(device)
+
+
+def flat_contexts(values: torch.Tensor, shapes: tuple[tuple[int, ...], ...]) -> torch.Tensor:
+    """``[cells]`` values of grids of ``shapes``, flattened in turn -> ``[cells, len(CONTEXT)]`` clamped causal
+    neighbours (0 outside a grid), in one gather for all grids."""
+    padded = torch.cat([values, values.new_zeros(1)])
+    return padded[neighbour_index(shapes, values.device)].clamp(-CONTEXT_CLIP, CONTEXT_CLIP)
+
+
 def grid_contexts(grid: torch.Tensor) -> torch.Tensor:
     """``[..., H, W]`` values -> ``[..., H, W, len(CONTEXT)]`` clamped causal neighbours (0 outside the grid)."""
-    rows, cols = grid.shape[-2:]
-    lead = grid.shape[:-2]
-    flat = grid.reshape(-1, 1, rows, cols)  # F.pad pads the last two dimensions of any batch
-    padded = functional.pad(flat, _PAD)
-    top, left = _PAD[2], _PAD[0]
-    shifted = [padded[..., top + dy : top + dy + rows, left + dx : left + dx + cols] for dy, dx in CONTEXT]
-    context = torch.stack(shifted, dim=-1).reshape(*lead, rows, cols, len(CONTEXT))
-    return context.clamp(-CONTEXT_CLIP, CONTEXT_CLIP)
+    return flat_contexts(grid.reshape(-1), (tuple(grid.shape),)).view(*grid.shape, len(CONTEXT))
 
 
 def _bits(values: torch.Tensor, context: torch.Tensor, weights: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -100,12 +128,24 @@ def context_bits(
     (noisy, soft-rounded or rounded); the weights are the float shapes of
     :class:`~nvcodec.entropy.context.IntegerARM`, in symbol units.
     """
-    total = w1.new_zeros(())
-    for grid in grids:
-        if grid.numel():
-            grid = grid.to(torch.promote_types(grid.dtype, torch.float32))  # integer or half grids: float32 at least
-            total = total + _bits(grid, grid_contexts(grid), (w1, b1, w2, b2))
-    return total
+    grids = [grid for grid in grids if grid.numel()]
+    if not grids:
+        return w1.new_zeros(())
+    dtype = torch.promote_types(grids[0].dtype, torch.float32)  # integer or half grids: float32 at least
+    values = torch.cat([grid.reshape(-1).to(dtype) for grid in grids])
+    return flat_context_bits(values, tuple(tuple(grid.shape) for grid in grids), (w1, b1, w2, b2))
+
+
+def flat_context_bits(
+    values: torch.Tensor, shapes: tuple[tuple[int, ...], ...], weights: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """:func:`context_bits` of grids of ``shapes`` given as one flat vector, each flattened in turn.
+
+    All grids, whatever their sizes, are priced in one pass of the model: a training step that drew its
+    stand-ins as one vector (:class:`~nvcodec.quant.rdtrain.CodedStandIns`) runs a fixed, small number of
+    operations for them rather than a few dozen per grid level.
+    """
+    return _bits(values, flat_contexts(values, shapes), weights)
 
 
 def init_arm(generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
@@ -133,13 +173,14 @@ def fit_arm(
     device = grids[0].device
     cells = sum(grid.numel() for grid in grids)
     params = [weights[name].detach().float().to(device).clone().requires_grad_(True) for name in ARM_NAMES]
-    contexts = [grid_contexts(grid) for grid in grids]  # the grids are fixed: their contexts too
+    values = torch.cat([grid.reshape(-1) for grid in grids])
+    contexts = flat_contexts(values, tuple(tuple(grid.shape) for grid in grids))  # fixed grids: fixed contexts
     optimizer = torch.optim.Adam(params, lr=FIT_LR)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
     with torch.enable_grad():
         for _ in range(steps):
             optimizer.zero_grad(set_to_none=True)
-            loss = torch.stack([_bits(grid, context, params) for grid, context in zip(grids, contexts)]).sum() / cells
+            loss = _bits(values, contexts, params) / cells
             loss.backward()
             optimizer.step()
             schedule.step()
@@ -151,4 +192,4 @@ def _rounded(weight: torch.Tensor) -> torch.Tensor:
     return (torch.round(weight / _STEP) * _STEP).clamp(-limit, limit)
 
 
-__all__ = ["ARM_NAMES", "context_bits", "fit_arm", "grid_contexts", "init_arm"]
+__all__ = ["ARM_NAMES", "context_bits", "fit_arm", "flat_context_bits", "flat_contexts", "grid_contexts", "init_arm"]

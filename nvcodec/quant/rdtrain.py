@@ -37,7 +37,7 @@ from nvcodec.config import QuantConfig
 from nvcodec.entropy import model_for
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
-from nvcodec.quant.context_rate import context_bits
+from nvcodec.quant.context_rate import ARM_NAMES, flat_context_bits
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.uniform import (
     STEP_MAX,
@@ -125,6 +125,9 @@ class CodedStandIns(nn.Module):
         self.prior_size = sum(s.real_size for s in specs.values() if s.coding is not Coding.ARM)
         """Numbers the prior prices: all but the latent grids' (which come last, in symbol order)."""
         self.grids = tuple(i for i, spec in enumerate(specs.values()) if spec.coding is Coding.ARM)
+        if self.grids != tuple(range(len(specs) - len(self.grids), len(specs))):
+            raise ValueError("the latent grids must come last among the coded tensors (symbol order)")
+        self.grid_shapes = tuple(self.real_shapes[i] for i in self.grids)
         self.log_steps = nn.Parameter(torch.cat([log_steps[n].flatten() for n in specs]))
         """Every tensor's log-steps, in :attr:`names`' order, each in its ``step_shape`` flattened."""
         self.prior = prior
@@ -188,9 +191,9 @@ class CodedStandIns(nn.Module):
         return bits + self.grid_bits(y, context) if self.grids else bits
 
     def grid_bits(self, y: torch.Tensor, context: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The context model's bits for the latent grids among ``y`` (:meth:`flat`'s order)."""
-        parts = torch.split(y, self.sizes)
-        return context_bits([parts[i].view(self.real_shapes[i]) for i in self.grids], **context)
+        """The context model's bits for the latent grids among ``y`` (:meth:`flat`'s order): its tail."""
+        weights = [context[name] for name in ARM_NAMES]
+        return flat_context_bits(y[self.prior_size :].to(weights[0].dtype), self.grid_shapes, weights)
 
     def forward(
         self, weights: Sequence[torch.Tensor], context: Mapping[str, torch.Tensor], noise: torch.Tensor | None,
