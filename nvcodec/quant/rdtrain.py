@@ -43,7 +43,6 @@ from nvcodec.quant.uniform import (
     STEP_MAX,
     STEP_MIN,
     as_real,
-    channel_peaks,
     finer_bits,
     grid_steps,
     peak_steps,
@@ -88,22 +87,34 @@ def new_frames(group: GroupModel) -> int:
     return group.end - group.start + (1 if group.start == 0 else 0)
 
 
+def _flat_index(sizes: Sequence[tuple[int, ...]], into: Sequence[tuple[int, ...]]) -> torch.Tensor:
+    """For every number of tensors of shapes ``into``, flattened in turn, the position of the entry that
+    broadcasts onto it among tensors of shapes ``sizes`` (one per tensor, broadcastable to it), flattened
+    in turn."""
+    parts, offset = [], 0
+    for small, big in zip(sizes, into):
+        count = math.prod(small)
+        parts.append((offset + torch.arange(count).view(small)).expand(big).flatten())
+        offset += count
+    return torch.cat(parts)
+
+
 class CodedStandIns(nn.Module):
     """A group's coded tensors as the rate-aware phase trains them: learned steps, the stand-ins and their bits.
 
-    The steps of all tensors are one flat parameter and the coded numbers one
-    flat vector, so that a training step draws its stand-ins in a few large
-    operations rather than a dozen per tensor: eager on CPU, per-operator
-    overhead is most of their cost ("The rate-aware phase's stand-ins as flat
-    operations" in ``benchmarks/results/README.md``).
-    The network's forward and backward on the stand-ins go through the fit's
-    compiled loss (:func:`nvcodec.fit.step_loss`); the stand-ins stay eager,
-    because compiling them too costs more cold compile time per group shape than
-    it saves in a typical encode.
+    Everything runs on flat vectors: the steps of all tensors are one parameter, the coded numbers one
+    vector, and which step scales which number is an index (:attr:`step_index`), so each channel's step
+    reaches its numbers by one gather and each channel's peak comes from one scatter. A training step thus
+    draws its stand-ins in a fixed, small number of operations, whatever the number of tensors: eager on
+    CPU, per-operator overhead is most of their cost ("The rate-aware phase's stand-ins as flat operations"
+    in ``benchmarks/results/README.md``). The network's forward and backward on the stand-ins go through
+    the fit's compiled loss (:func:`nvcodec.fit.step_loss`); the stand-ins stay eager, because compiling
+    them too costs more cold compile time per group shape than it saves in a typical encode.
     """
 
     limit: torch.Tensor
     step_limit: torch.Tensor
+    step_index: torch.Tensor
     reference: torch.Tensor | None
 
     def __init__(
@@ -118,16 +129,15 @@ class CodedStandIns(nn.Module):
         self.names = tuple(specs)
         self.real_shapes = tuple(spec.real_shape for spec in specs.values())
         self.step_shapes = tuple(spec.step_shape for spec in specs.values())
-        self.specs = tuple(specs.values())
         self.complex = tuple(spec.complex for spec in specs.values())
         self.sizes = [spec.real_size for spec in specs.values()]
         self.step_sizes = [math.prod(shape) for shape in self.step_shapes]
         self.prior_size = sum(s.real_size for s in specs.values() if s.coding is not Coding.ARM)
         """Numbers the prior prices: all but the latent grids' (which come last, in symbol order)."""
-        self.grids = tuple(i for i, spec in enumerate(specs.values()) if spec.coding is Coding.ARM)
-        if self.grids != tuple(range(len(specs) - len(self.grids), len(specs))):
+        grids = [i for i, spec in enumerate(specs.values()) if spec.coding is Coding.ARM]
+        if grids != list(range(len(specs) - len(grids), len(specs))):
             raise ValueError("the latent grids must come last among the coded tensors (symbol order)")
-        self.grid_shapes = tuple(self.real_shapes[i] for i in self.grids)
+        self.grid_shapes = tuple(self.real_shapes[i] for i in grids)
         self.log_steps = nn.Parameter(torch.cat([log_steps[n].flatten() for n in specs]))
         """Every tensor's log-steps, in :attr:`names`' order, each in its ``step_shape`` flattened."""
         self.prior = prior
@@ -137,21 +147,27 @@ class CodedStandIns(nn.Module):
             return torch.cat([torch.full((size,), float(limits[n]), device=device) for n, size in zip(specs, sizes)])
 
         self.register_buffer("limit", per(self.sizes))
-        """Largest symbol magnitude of every coded number, in the order of :meth:`flat`."""
+        """Largest symbol magnitude of every coded number, in the order of :meth:`coded`."""
         self.register_buffer("step_limit", per(self.step_sizes))
         """The same limit for every step."""
+        self.register_buffer("step_index", _flat_index(self.step_shapes, self.real_shapes).to(device))
+        """For every coded number (:meth:`coded`'s order), its step's position in :attr:`log_steps`."""
         self.register_buffer("reference", reference)
-        """A residual group's reference, every coded number in :meth:`flat`'s order (None: an intra group)."""
+        """A residual group's reference, every coded number in :meth:`coded`'s order (None: an intra group)."""
 
-    def coded(self, weights: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Every coded tensor's real view as the chunk codes it: its values, or its difference from the reference."""
-        real = [as_real(w).float() for w in weights]
-        if self.reference is None:
-            return real
-        parts = torch.split(self.reference, self.sizes)
-        return [r - part.view(shape) for r, part, shape in zip(real, parts, self.real_shapes)]
+    def coded(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Every coded number as the chunk codes it, in one vector: the tensors' real views, flattened in
+        turn, or their differences from the reference."""
+        flat = torch.cat([as_real(w).float().flatten() for w in weights])
+        return flat if self.reference is None else flat - self.reference
 
-    def steps(self, coded: Sequence[torch.Tensor]) -> torch.Tensor:
+    def channel_peaks(self, coded: torch.Tensor) -> torch.Tensor:
+        """Each channel's largest magnitude among ``coded`` (:attr:`log_steps`' layout): what
+        :func:`~nvcodec.quant.uniform.channel_peaks` gives tensor by tensor, in one scatter."""
+        peaks = torch.zeros_like(self.step_limit)
+        return peaks.scatter_reduce_(0, self.step_index, coded.detach().abs(), "amax")
+
+    def steps(self, coded: torch.Tensor) -> torch.Tensor:
         """Every step as training uses it (:attr:`log_steps`' layout): grid values no finer than the floor of
         its channel, with the gradient of the float32 ones.
 
@@ -163,8 +179,7 @@ class CodedStandIns(nn.Module):
         """
         step = torch.exp(self.log_steps).clamp(STEP_MIN, STEP_MAX)
         with torch.no_grad():
-            peaks = [channel_peaks(real, spec).flatten() for real, spec in zip(coded, self.specs)]
-            floor = grid_steps((torch.cat(peaks) / self.step_limit).clamp(STEP_MIN, STEP_MAX), up=True)
+            floor = grid_steps((self.channel_peaks(coded) / self.step_limit).clamp(STEP_MIN, STEP_MAX), up=True)
             target = torch.maximum(grid_steps(step), floor)
         return straight_through(step, target)
 
@@ -172,26 +187,22 @@ class CodedStandIns(nn.Module):
         """:meth:`steps` as one tensor per coded tensor, each in its ``step_shape``."""
         return [part.view(shape) for part, shape in zip(torch.split(steps, self.step_sizes), self.step_shapes)]
 
-    def flat(self, coded: Sequence[torch.Tensor], steps: torch.Tensor) -> torch.Tensor:
-        """Every coded number in units of its step, in one vector (the stand-in and the prior run on it whole)."""
-        return torch.cat([(real / step).flatten() for real, step in zip(coded, self.by_tensor(steps))])
-
     def symbols(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
         """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
         coded = self.coded(weights)
-        return self.clamp(torch.round(self.flat(coded, self.steps(coded))))
+        return self.clamp(torch.round(coded / self.steps(coded)[self.step_index]))
 
     def clamp(self, y: torch.Tensor) -> torch.Tensor:
         return torch.minimum(torch.maximum(y, -self.limit), self.limit)
 
     def bits(self, y: torch.Tensor, context: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Estimated bits of every coded number, ``y`` in units of its step (:meth:`flat`'s order): the prior's,
-        and the context model's for the latent grids."""
+        """Estimated bits of every coded number, ``y`` in units of its step (:meth:`coded`'s order): the
+        prior's, and the context model's for the latent grids."""
         bits = self.prior.bits(y[: self.prior_size])
-        return bits + self.grid_bits(y, context) if self.grids else bits
+        return bits + self.grid_bits(y, context) if self.grid_shapes else bits
 
     def grid_bits(self, y: torch.Tensor, context: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The context model's bits for the latent grids among ``y`` (:meth:`flat`'s order): its tail."""
+        """The context model's bits for the latent grids among ``y`` (:meth:`coded`'s order): its tail."""
         weights = [context[name] for name in ARM_NAMES]
         return flat_context_bits(y[self.prior_size :].to(weights[0].dtype), self.grid_shapes, weights)
 
@@ -207,9 +218,8 @@ class CodedStandIns(nn.Module):
         rounded value with straight-through gradients.
         """
         coded = self.coded(weights)
-        steps = self.by_tensor(self.steps(coded))
-        per_number = torch.cat([step.expand(shape).flatten() for step, shape in zip(steps, self.real_shapes)])
-        y = torch.cat([real.flatten() for real in coded]) / per_number
+        per_number = self.steps(coded)[self.step_index]
+        y = coded / per_number
         if noise is not None:
             y_hat = self.clamp(soft_round(y, temperature) if temperature is not None else y) + noise
         else:
@@ -289,7 +299,7 @@ class RateTerm:
         with torch.no_grad():
             model = self.stand_in_model
             coded = model.coded(self._weights())
-            prior.initialize(model.flat(coded, model.steps(coded))[: model.prior_size])
+            prior.initialize((coded / model.steps(coded)[model.step_index])[: model.prior_size])
 
     @property
     def log_steps(self) -> dict[str, torch.Tensor]:

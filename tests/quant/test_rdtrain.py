@@ -18,7 +18,7 @@ from nvcodec.options import EncodeOptions
 from nvcodec.payload import unpack_group
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality, new_frames, soft_round, straight_through
-from nvcodec.quant.uniform import STEP_MIN, as_real
+from nvcodec.quant.uniform import STEP_MIN, as_real, channel_peaks
 from nvcodec.recipe.group_coding import code_with_rate, train_with_rate
 from nvcodec.recipe.quality import RateTrade
 from tests.conftest import FITTED_CONFIG, TINY, make_group, moving_square_clip
@@ -132,6 +132,28 @@ def test_steps_stay_coarse_enough_that_no_symbol_clips():
         clipped_without_floor |= float(real.abs().max()) / STEP_MIN > term.limits[name]
     assert clipped_without_floor
     assert float(term._symbols().abs().max()) < float(term.limit.max())
+
+
+def test_the_flat_stand_ins_index_each_tensor_by_its_own_channels():
+    # One gather gives every number its channel's step and one scatter every channel its peak: the same as
+    # broadcasting each tensor's steps and reducing each tensor over its shared axes.
+    group = make_group()
+    reference = {n: (t.detach() * 0.5).clone() for n, t in group.state_dict().items()}
+    for term in (_term(group), _term(group, reference=reference)):
+        model = term.stand_in_model
+        params = dict(group.named_parameters())
+        with torch.no_grad():
+            model.log_steps.copy_(torch.linspace(-9.0, -2.0, model.log_steps.numel()))
+            coded = model.coded(term._weights())
+            peaks = model.by_tensor(model.channel_peaks(coded))
+            steps = model.by_tensor(model.log_steps)
+            per_number = torch.split(model.log_steps[model.step_index], model.sizes)
+        for index, (name, spec) in enumerate(term.specs.items()):
+            real = as_real(params[name].detach()).float()
+            if term.stand_in_model.reference is not None:
+                real = real - as_real(reference[name]).float()
+            assert torch.equal(peaks[index], channel_peaks(real, spec)), name
+            assert torch.equal(per_number[index].view(spec.real_shape), steps[index].expand(spec.real_shape)), name
 
 
 @pytest.mark.slow
