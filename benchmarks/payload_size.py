@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import msgpack
+import numpy as np
 import torch
 
 from benchmarks.clips import load_clip
@@ -32,12 +33,14 @@ from benchmarks.rate_estimate import encode_decoded
 from benchmarks.results_io import with_provenance
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerReader
+from nvcodec.entropy import Layout, model_for
 from nvcodec.entropy.byte_planes import decode_planes
+from nvcodec.entropy.count_table import encode_stream
 from nvcodec.entropy.zstd import zstd_compress
 from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
-from nvcodec.payload import read_chunk, unpack_group
+from nvcodec.payload import CodedTensors, read_chunk, unpack_group
 from nvcodec.reader import VideoReader
 from nvcodec.recipe.shape import width_for_quality
 
@@ -52,25 +55,45 @@ def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
         "intra": intra,
         "raw": coded.raw,
         "steps": {n: s.astype("<f2").tobytes() for n, s in coded.steps.items()},  # grid steps are float16-exact
-        "symbols": coded.symbols.to_dict(),
+        "symbols": encode_stream(ans_symbols(coded, specs)).to_dict(),  # version 1 pools every tensor
         "vectors": zstd_compress(vectors.astype("<i4").tobytes()),
     }
     return msgpack.packb(version_1, use_bin_type=True)
+
+
+def ans_symbols(coded: CodedTensors, specs: dict[str, TensorSpec]) -> np.ndarray:
+    """Every symbol of the main stream, whichever tables coded each tensor."""
+    names = sorted(n for n, s in specs.items() if s.coding is Coding.ANS)
+    layout = Layout(
+        shapes=tuple(specs[n].real_shape for n in names), channels=tuple(specs[n].step_shape for n in names)
+    )
+    return model_for(Coding.ANS).decode(coded.streams[Coding.ANS], sum(specs[n].real_size for n in names), layout)
+
+
+def chunk_parts(payload: bytes) -> dict[str, int]:
+    """Bytes of each element of a version-2, 3 or 4 chunk, by what it holds."""
+    data = msgpack.unpackb(payload, raw=False)
+    exponents, _, _, table, words, *rest = data[2:-1]
+    models, laplace, *rest = rest if data[0] == 4 else [b"", b"", *rest]
+    planes, *grids = rest
+    return {"ans_words": len(words) + len(laplace), "count_tables": len(table), "tensor_models": len(models),
+            "step_exponents": len(exponents), "vectors": len(planes),
+            "grid_words": len(grids[1]) if grids else 0, "raw": len(data[-1])}  # fmt: skip
 
 
 def breakdown(path: Path) -> dict:
     """Bytes of each part of the file, and of the file with every chunk in payload version 1."""
     with VideoReader(path) as reader:
         specs = group_tensors(reader.grid.num_patches, reader.model_config, reader.grid.patch_shape)
-    parts = dict.fromkeys(("ans_words", "count_tables", "step_exponents", "vectors", "raw", "msgpack"), 0)
+    parts = dict.fromkeys(
+        ("ans_words", "count_tables", "tensor_models", "step_exponents", "vectors", "grid_words", "raw", "msgpack"), 0
+    )
     version_1 = 0
     reference = reference_1 = None
     with ContainerReader(path) as container:
         for index in range(len(container)):
             payload = container.read_chunk(index)
-            _, _, exponents, _, _, table, words, planes, raw = msgpack.unpackb(payload, raw=False)
-            sizes = {"ans_words": len(words), "count_tables": len(table), "step_exponents": len(exponents),
-                     "vectors": len(planes), "raw": len(raw)}  # fmt: skip
+            sizes = chunk_parts(payload)
             for key, value in sizes.items():
                 parts[key] += value
             parts["msgpack"] += len(payload) - sum(sizes.values())

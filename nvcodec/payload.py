@@ -38,16 +38,24 @@ from nvcodec.quant.uniform import (
 )
 
 PAYLOAD_VERSION = 2
-"""Version of the chunks of models without latent grids. It reads version 1 too (``formats/ACTV.md`` section 5)."""
+"""Version of the chunks of models without latent grids whose tensors all stay in the pooled count table. It
+reads version 1 too (``formats/ACTV.md`` section 5)."""
 GRID_PAYLOAD_VERSION = 3
 """Version of the chunks of models with latent grids: version 2's elements and the grids' stream."""
-READABLE_VERSIONS = (1, 2, 3)
+MODELS_PAYLOAD_VERSION = 4
+"""Version of the chunks where some tensor has its own Laplace tables (:mod:`nvcodec.entropy.tensor_laplace`):
+version 2's or 3's elements, with the main stream's ``models`` and ``laplace`` after its words."""
+READABLE_VERSIONS = (1, 2, 3, 4)
 MAX_PAYLOAD_STRING = 1024
 """Longest msgpack string a chunk may hold (version 1's keys): bounds what a hostile chunk can make a reader allocate."""
 V2_FIELDS = 9
 """A version-2 chunk is a msgpack array: version, intra, step exponents, n, low, table, data, vectors, raw."""
 V3_FIELDS = 11
 """A version-3 chunk adds the grids' alphabet and words before the raw values."""
+MODELS_FIELDS = 2
+"""A version-4 chunk adds the tensor models and the Laplace words after the main stream's words."""
+_POOLED_FIELDS = 4
+"""The main stream's fields in versions 2 and 3: n, low, table, data."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,15 @@ class CodedTensors:
 
     @property
     def symbols(self) -> SymbolStream:
-        """The ANS stream (the main one: every matrix and latent)."""
-        return SymbolStream.from_dict(dict(zip(model_for(Coding.ANS).fields, self.streams[Coding.ANS])))
+        """The main stream's pooled count-table part (every matrix and latent, unless some have their own
+        Laplace tables)."""
+        fields = model_for(Coding.ANS).fields[:_POOLED_FIELDS]
+        return SymbolStream.from_dict(dict(zip(fields, self.streams[Coding.ANS][:_POOLED_FIELDS])))
+
+    @property
+    def has_tensor_models(self) -> bool:
+        """Whether some tensor of the main stream has its own Laplace tables (a version-4 chunk)."""
+        return len(self.streams[Coding.ANS]) > _POOLED_FIELDS and self.streams[Coding.ANS][_POOLED_FIELDS] != b""
 
     @property
     def coded_bits(self) -> int:
@@ -83,8 +98,10 @@ def _names(specs: Mapping[str, TensorSpec], coding: Coding) -> list[str]:
 
 def _layout(specs: Mapping[str, TensorSpec], coding: Coding, decoded: Mapping[str, torch.Tensor]) -> Layout:
     """What ``coding``'s model knows besides its symbols: its tensors' shapes and the tensors decoded before."""
-    shapes = tuple(specs[n].real_shape for n in _names(specs, coding))
-    return Layout(shapes, {n: t.numpy() for n, t in decoded.items()})
+    names = _names(specs, coding)
+    shapes = tuple(specs[n].real_shape for n in names)
+    channels = tuple(specs[n].step_shape for n in names)
+    return Layout(shapes=shapes, channels=channels, decoded={n: t.numpy() for n, t in decoded.items()})
 
 
 def code_tensors(
@@ -236,11 +253,17 @@ def pack_group(
     decoded = {n: q.dequantize(reference[n] if reference is not None else None) for n, q in quantized.items()}
     for name in _names(specs, Coding.RAW):
         decoded[name] = state[name].to(torch.float32).clone()
+    streams = dict(coded.streams)
+    if coded.has_tensor_models:
+        version = MODELS_PAYLOAD_VERSION
+    else:  # every tensor pooled: the chunk is what versions 2 and 3 store, byte for byte
+        version = GRID_PAYLOAD_VERSION if Coding.ARM in streams else PAYLOAD_VERSION
+        streams[Coding.ANS] = streams[Coding.ANS][:_POOLED_FIELDS]
     payload = [
-        GRID_PAYLOAD_VERSION if Coding.ARM in coded.streams else PAYLOAD_VERSION,
+        version,
         reference is None,
         pack_exponents(coded.steps, specs),
-        *(field for coding in CODED_ORDER for field in coded.streams.get(coding, [])),
+        *(field for coding in CODED_ORDER for field in streams.get(coding, [])),
         b"".join(coded.raw[n] for n in _names(specs, Coding.RAW)),
     ]
     return PackedGroup(
@@ -248,7 +271,7 @@ def pack_group(
         decoded,
         model_for(Coding.ANS).coded_bits(coded.streams[Coding.ANS]),
         coded.entropy_bits,
-        coded.symbols.size,
+        sum(specs[n].real_size for n in _names(specs, Coding.ANS)),
     )
 
 
@@ -317,25 +340,32 @@ def _coded_v1(data: dict) -> tuple[bool, CodedTensors]:
 
 
 def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedTensors]:
-    """A version-2 or 3 chunk: an array with grid exponents, the stream's fields, byte-plane vectors, (version 3:
-    the latent grids' stream,) raw values."""
+    """A version-2, 3 or 4 chunk: an array with grid exponents, the main stream's fields (version 4: with the
+    tensor models and the Laplace words), byte-plane vectors, (versions 3 and 4 with grids: the latent grids'
+    stream,) raw values."""
     version = data[0]
-    expected = V3_FIELDS if version == 3 else V2_FIELDS
-    if len(data) != expected:
-        raise FormatError(f"group chunk has {len(data)} fields, version {version} has {expected}")
     has_grids = any(spec.coding is Coding.ARM for spec in specs.values())
-    if has_grids != (version == 3):
+    if version in (2, 3) and has_grids != (version == 3):
         raise FormatError(
             f"a payload of version {version} cannot hold this model's tensors (latent grids: {has_grids})"
         )
-    _, stored_intra, exponents, size, low, table, words, vectors, *grid_stream, raw = data
+    expected = (V3_FIELDS if has_grids else V2_FIELDS) + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
+    if len(data) != expected:
+        raise FormatError(f"group chunk has {len(data)} fields, version {version} of this model has {expected}")
+    main = _POOLED_FIELDS + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
+    stored_intra, exponents = data[1], data[2]
+    size, low, table, words, *models = data[3 : 3 + main]
+    vectors, *grid_stream, raw = data[3 + main :]
     if not isinstance(stored_intra, bool):
         raise FormatError("group chunk field 'intra' is not bool")
     for field, value in (("steps", exponents), ("table", table), ("data", words), ("vectors", vectors), ("raw", raw)):
         if not isinstance(value, bytes):
             raise FormatError(f"group chunk field {field!r} is not bytes")
+    for field, value in zip(("models", "laplace"), models):
+        if not isinstance(value, bytes) or value == b"":
+            raise FormatError(f"group chunk field {field!r} is not bytes, or empty in a version-4 chunk")
     SymbolStream.from_dict({"n": size, "low": low, "table": table, "data": words})  # checks the stream's fields
-    streams: dict[Coding, list[object]] = {Coding.ANS: [size, low, table, words], Coding.ZSTD: [vectors]}
+    streams: dict[Coding, list[object]] = {Coding.ANS: [size, low, table, words, *models], Coding.ZSTD: [vectors]}
     if grid_stream:
         streams[Coding.ARM] = grid_stream
     names = _names(specs, Coding.RAW)

@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nvcodec.entropy import CODED_ORDER, EntropyModel, Layout, model_for
 from nvcodec.entropy.count_table import decode_stream, empirical_entropy_bits, encode_stream
 from nvcodec.entropy.grid_context import ARM_TENSORS
+from nvcodec.entropy.tensor_laplace import channel_order, choose_model, unpack_models
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import ARM_SHAPES, Coding
 
@@ -100,3 +102,95 @@ def test_a_new_model_is_one_subclass():
     symbols = np.array([3, -2, 0, 70000])
     np.testing.assert_array_equal(model.decode(model.encode(symbols, Layout()), 4, Layout()), symbols)
     assert model.rate_model() is None and model.coded_bits(model.encode(symbols, Layout())) == 0
+
+
+# The main stream's per-tensor models (payload version 4)
+
+
+def _tensor_layout() -> tuple[np.ndarray, Layout]:
+    """Three tensors whose symbols differ in spread: a wide one, one whose four channels (rows) differ tenfold,
+    and a narrow one; what one pooled count table prices badly."""
+    rng = np.random.default_rng(3)
+    wide = np.round(rng.laplace(0, 40, (16, 12)))
+    rows = np.round(rng.laplace(0, 1, (4, 300)) * np.array([[0.3], [3.0], [30.0], [3.0]]))
+    narrow = np.round(rng.laplace(0, 0.5, (2, 20, 8)))
+    symbols = np.concatenate([part.reshape(-1) for part in (wide, rows, narrow)]).astype(np.int64)
+    layout = Layout(shapes=((16, 12), (4, 300), (2, 20, 8)), channels=((16, 1), (4, 1), (2, 1, 8)))
+    return symbols, layout
+
+
+def test_tensors_with_their_own_laplace_tables_round_trip_in_fewer_bytes():
+    symbols, layout = _tensor_layout()
+    model = model_for(Coding.ANS)
+    stored = model.encode(symbols, layout)
+    assert stored[4] != b"" and stored[5] != b"", "some tensor should take its own tables"
+    np.testing.assert_array_equal(model.decode(stored, symbols.size, layout), symbols)
+    models = unpack_models(stored[4], [16, 4, 16])
+    assert not models[1].pooled and len(set(models[1].levels)) > 1, "rows of different spreads, different levels"
+    pooled = encode_stream(symbols)
+    assert sum(len(field) for field in stored[2:]) < 0.95 * (len(pooled.table) + len(pooled.data))
+    assert model.coded_bits(stored) == 8 * (len(stored[3]) + len(stored[5]))
+
+
+def test_what_its_own_tables_would_not_pay_for_stays_pooled():
+    model = model_for(Coding.ANS)
+    # A layout that names no tensors, and symbols beyond the tables' alphabet: the count table as before.
+    values = np.arange(-5000, 5000, 7, dtype=np.int64)
+    for layout in (Layout(), Layout(shapes=((values.size,),))):
+        stored = model.encode(values, layout)
+        assert stored[4:] == [b"", b""]
+        np.testing.assert_array_equal(model.decode(stored, values.size, layout), values)
+        np.testing.assert_array_equal(model.decode(stored[:4], values.size, layout), values)  # as version 2 stores
+    assert choose_model(np.zeros(0, np.int64), (0,), (1,), 0.0).pooled
+
+
+def test_channel_order_walks_each_channel_in_row_major_order():
+    order, counts = channel_order((2, 3, 4), (2, 1, 4))
+    ids = np.broadcast_to(np.arange(8).reshape(2, 1, 4), (2, 3, 4)).reshape(-1)
+    assert counts.tolist() == [3] * 8
+    assert ids[order].tolist() == sorted(ids.tolist())
+    assert all(np.all(np.diff(order[ids[order] == c]) > 0) for c in range(8))
+
+
+def test_damaged_tensor_models_and_laplace_streams_raise_format_errors():
+    symbols, layout = _tensor_layout()
+    model = model_for(Coding.ANS)
+    stored = model.encode(symbols, layout)
+    raw = zstandard.ZstdDecompressor().decompress(stored[4])
+    words = stored[5]
+
+    def with_models(data: bytes) -> list[object]:
+        return [*stored[:4], zstandard.ZstdCompressor().compress(data), words]
+
+    level_at = 2 + 16 + 2  # the second tensor's first level byte, after the first tensor's A and 16 levels
+    assert raw[:2] != b"\0\0", "the fixture's first tensor has its own tables"
+    damaged = {
+        "truncated words": [*stored[:5], words[:-4]],
+        "one word too many": [*stored[:5], words + b"\1\0\0\0"],
+        "flipped word": [*stored[:5], bytes([words[0] ^ 0x40]) + words[1:]],
+        "words not whole": [*stored[:5], words[:-1]],
+        "models not bytes": [*stored[:4], "models", words],
+        "models not zstd": [*stored[:4], b"not a frame", words],
+        "models short": with_models(raw[:-1]),
+        "models long": with_models(raw + b"\0"),
+        "level out of range": with_models(raw[:level_at] + bytes([64]) + raw[level_at + 1 :]),
+        "alphabet too wide": with_models((4097).to_bytes(2, "little") + raw[2:]),
+        "words without models": [*stored[:4], b"", words],
+        "wrong field count": stored[:5],
+    }
+    for name, fields in damaged.items():
+        with pytest.raises(FormatError):
+            model.decode(fields, symbols.size, layout)
+            pytest.fail(f"{name} decoded")
+    with pytest.raises(FormatError, match="layout"):
+        model.decode(stored, symbols.size, Layout())
+
+
+def test_a_laplace_table_is_the_grids_table_at_mean_zero():
+    from nvcodec.entropy.context import _free_weights, laplace_counts
+
+    for half, level in ((1, 0), (7, 33), (300, 63)):
+        counts = laplace_counts(half, level)
+        assert counts.sum() == 1 << 24 and counts.min() >= 1 and counts.size == 2 * half + 1
+        np.testing.assert_array_equal(counts, counts[::-1])  # zero mean: symmetric
+        np.testing.assert_array_equal(counts - 1, _free_weights(half, np.zeros(1, np.int64), np.array([level]))[0])

@@ -245,11 +245,17 @@ def _payload_map(data: dict | list, table: dict) -> dict:
         assert data["version"] == 1 and not has_grids
         steps = {n: np.frombuffer(data["steps"][n], dtype="<f2").astype(np.float32) for n in order}
         wide = np.frombuffer(zstd.decompress(data["vectors"]), dtype="<i4").astype(np.int64)
-        return {"intra": data["intra"], "steps": steps, "symbols": data["symbols"], "vectors": wide,
+        return {"intra": data["intra"], "steps": steps, "symbols": data["symbols"], "models": None, "vectors": wide,
                 "grids": None, "raw": data["raw"][RAW]}  # fmt: skip
-    assert data[0] == (3 if has_grids else 2), "version 3 iff the model has latent grids"
-    assert len(data) == (11 if has_grids else 9)
-    _, intra, exponents, n, low, counts, words, planes, *grids, raw = data
+    models = laplace = None
+    if data[0] == 4:  # version 2's or 3's elements with the tensor models and the Laplace words after `data`
+        assert len(data) == (13 if has_grids else 11)
+        _, intra, exponents, n, low, counts, words, models, laplace, planes, *grids, raw = data
+        assert models != b"" and laplace != b""
+    else:
+        assert data[0] == (3 if has_grids else 2), "version 3 iff the model has latent grids"
+        assert len(data) == (11 if has_grids else 9)
+        _, intra, exponents, n, low, counts, words, planes, *grids, raw = data
     e = np.frombuffer(zstd.decompress(exponents), dtype=np.int8).astype(np.int64)
     assert e.size == 0 or (e.min() >= -112 and e.max() <= 127)
     grid = np.array([math.ldexp(STEP_MANTISSAS[int(k) % 8], int(k) // 8) for k in e], dtype=np.float32)
@@ -262,6 +268,7 @@ def _payload_map(data: dict | list, table: dict) -> dict:
     zigzag = (zigzag[0] << 24) | (zigzag[1] << 16) | (zigzag[2] << 8) | zigzag[3]
     wide = np.where(zigzag % 2 == 0, zigzag // 2, -(zigzag + 1) // 2)
     return {"intra": intra, "steps": steps, "symbols": {"n": n, "low": low, "table": counts, "data": words},
+            "models": models, "laplace": laplace,
             "vectors": wide, "grids": tuple(grids) if has_grids else None, "raw": raw}  # fmt: skip
 
 
@@ -335,6 +342,52 @@ def _decode_grid_stream(
     return grids
 
 
+def _decode_ans_v4(data: dict, table: dict, names: list[str]) -> np.ndarray:
+    """Version 4: the `ans` tensors' symbols in sorted name order, each from the pooled stream or, with `A > 0`
+    in `models`, from the Laplace stream, channel by channel under its level's table (`mu_q = 0`)."""
+    raw = zstandard.ZstdDecompressor().decompress(data["models"])
+    own, offset = {}, 0
+    for name in names:
+        a = int.from_bytes(raw[offset : offset + 2], "little")
+        offset += 2
+        if a:
+            assert a <= 4096
+            channels = math.prod(_step_shape(name, *table[name]))
+            own[name] = (a, list(raw[offset : offset + channels]))
+            offset += channels
+            assert len(own[name][1]) == channels and max(own[name][1]) < 64
+    assert offset == len(raw), "bytes after the last tensor's model"
+    pooled_names = [name for name in names if name not in own]
+    assert data["symbols"]["n"] == sum(_real_size(table[name]) for name in pooled_names)
+    pooled = _decode_symbols(data["symbols"]) if data["symbols"]["n"] else np.zeros(0, np.int64)
+    coder = constriction.stream.stack.AnsCoder(np.frombuffer(data["laplace"], dtype="<u4").astype(np.uint32))
+    family = constriction.stream.model.Categorical(perfect=False)
+    out, taken = [], 0
+    for name in names:
+        if name not in own:
+            size = _real_size(table[name])
+            out.append(pooled[taken : taken + size])
+            taken += size
+            continue
+        a, levels = own[name]
+        shape, is_complex = table[name]
+        real_shape = (*shape, 2) if is_complex else shape
+        step_shape = _step_shape(name, shape, is_complex)
+        channel = np.broadcast_to(np.arange(math.prod(step_shape)).reshape(step_shape), real_shape).reshape(-1)
+        powers = _decay_powers(DECAY_Q30, 4 * a + 3)
+        symbols = np.zeros(channel.size, dtype=np.int64)
+        for c, level in enumerate(levels):  # each channel's numbers in row-major order, one at a time
+            where = np.flatnonzero(channel == c)
+            weights = _free_weights(a, np.zeros(1, np.int64), np.array([level]), powers).astype(np.float64)
+            for position in where:
+                symbols[position] = int(coder.decode(family, weights)[0]) - a
+        out.append(symbols)
+    end = np.asarray(coder.decode(family, END_MARK_WEIGHTS), dtype=np.int64)
+    assert np.array_equal(end, END_MARK), f"Laplace stream's end mark missing (decoded {end})"
+    assert coder.is_empty(), "words after the Laplace stream's end mark"
+    return np.concatenate(out)
+
+
 def _dequantize(symbols: np.ndarray, name: str, table: dict, steps: np.ndarray, reference: dict | None) -> np.ndarray:
     """Spec "Dequantization": float32 ``s * q`` (+ the reference's real view), as float32 / complex64."""
     shape, is_complex = table[name]
@@ -363,7 +416,10 @@ def _spec_decode(path: Path) -> tuple[dict, list[tuple[int, int, dict[str, np.nd
         data = _payload_map(msgpack.unpackb(payload, raw=False), table)
         assert data["intra"] == (not quant["residual"] or index % quant["intra_period"] == 0)
         reference = None if data["intra"] else groups[-1][2]
-        coded = _decode_symbols(data["symbols"])
+        if data["models"] is None:  # versions 1-3: every `ans` tensor in the count-table stream
+            coded = _decode_symbols(data["symbols"])
+        else:
+            coded = _decode_ans_v4(data, table, by_coding["ans"])
         assert coded.size == sum(_real_size(table[n]) for n in by_coding["ans"])
         assert data["vectors"].size == sum(_real_size(table[n]) for n in by_coding["zstd"])
         state = {}
@@ -501,7 +557,7 @@ def test_spec_decoder_gives_the_same_parameters_and_frames(name):
         _assert_frames_close(np.stack(frames), stored[render["name"]], f"{name}/{render['name']} (spec decoder)")
 
 
-def test_grid_vector_holds_version_3_chunks_with_grid_symbols():
+def test_grid_vector_holds_grid_symbols_in_every_chunk():
     """The grid vector exercises what it is for: later header keys, and a real grids' stream in every chunk."""
     entry = ENTRIES[GRID_VECTOR]
     header, chunks = _read_container((VECTORS / entry["file"]).read_bytes())
@@ -509,9 +565,19 @@ def test_grid_vector_holds_version_3_chunks_with_grid_symbols():
     assert "grid_cell" not in header["model"] and "bits_grid" not in header["quant"], "absent later keys"
     for start, end, payload in chunks:
         data = msgpack.unpackb(payload, raw=False)
-        assert (data[0], len(data)) == (3, 11), f"group {start}..{end}"
-        assert data[8] > 0 and len(data[9]) > 0, f"group {start}..{end}: no grid symbols (A = {data[8]})"
+        assert (data[0], len(data)) in ((3, 11), (4, 13)), f"group {start}..{end}"
+        alphabet, words = data[-3:-1]
+        assert alphabet > 0 and len(words) > 0, f"group {start}..{end}: no grid symbols (A = {alphabet})"
     assert [msgpack.unpackb(c[2])[1] for c in chunks] == [True, False, True, False]  # I R I R
+
+
+def test_residual_vector_holds_per_tensor_laplace_chunks():
+    """The residual vector exercises version 4: a chunk whose tensor models give some tensor its own tables."""
+    _, chunks = _read_container((VECTORS / ENTRIES["gabor8_residual"]["file"]).read_bytes())
+    versions = [msgpack.unpackb(payload, raw=False)[0] for _, _, payload in chunks]
+    assert 4 in versions, versions
+    for version, (_, _, payload) in zip(versions, chunks):
+        assert len(msgpack.unpackb(payload, raw=False)) == {2: 9, 4: 11}[version]
 
 
 # --------------------------------------------------------------------------- encoder determinism

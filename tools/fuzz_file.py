@@ -10,7 +10,9 @@ It needs nothing beyond the library (no atheris). Without ``--file`` it encodes
 a real 13-frame 32x40 clip (:func:`nvcodec.sample.sample_clip`) three times with a
 tiny model: once with residual groups (intra, residual, residual: a residual
 chain), once with every group intra, and once with latent grids and residual
-groups (payload version 3: the grids' context-coded stream). Each case takes one of those files,
+groups (payload version 3: the grids' context-coded stream). Chunks whose tensors
+take their own Laplace tables are payload version 4 (the barely fitted bases of
+the tests are; those of a default run stay in versions 2 and 3). Each case takes one of those files,
 damages it and then does what a user would: open it with
 :class:`nvcodec.VideoReader`, read ``len(reader)``, decode every frame at the
 native size (at most 64 frames, evenly spread), one frame at twice the size,
@@ -591,13 +593,19 @@ PAYLOAD_FIELDS = ("version", "intra", "steps", "n", "low", "table", "data", "vec
 """A version-2 chunk payload's msgpack array, by position (``formats/ACTV.md`` section 5)."""
 GRID_PAYLOAD_FIELDS = (*PAYLOAD_FIELDS[:8], "grid_alphabet", "grid_words", "raw")
 """A version-3 chunk payload's array (models with latent grids): version 2's first eight, the grids' stream, raw."""
+MODELS_PAYLOAD_FIELDS = (*PAYLOAD_FIELDS[:7], "models", "laplace", *PAYLOAD_FIELDS[7:])
+"""A version-4 chunk payload's array without latent grids: the tensor models and Laplace words after ``data``."""
+MODELS_GRID_PAYLOAD_FIELDS = (*GRID_PAYLOAD_FIELDS[:7], "models", "laplace", *GRID_PAYLOAD_FIELDS[7:])
+"""A version-4 chunk payload's array with latent grids."""
 STREAM_FIELDS = ("n", "low", "table", "data")
 CONTEXT_SYMBOLS = 6 * 8 + 8 + 8 * 2 + 2
 """Symbols of the grids' context model (``context.*``): the last of a version-3 chunk's vectors, by name order."""
 
 
 def payload_fields(payload: list) -> tuple[str, ...]:
-    """The names of a well-formed chunk array's elements, by its version."""
+    """The names of a well-formed chunk array's elements, by its version (and, for version 4, its length)."""
+    if payload and payload[0] == 4:
+        return MODELS_GRID_PAYLOAD_FIELDS if len(payload) == len(MODELS_GRID_PAYLOAD_FIELDS) else MODELS_PAYLOAD_FIELDS
     return GRID_PAYLOAD_FIELDS if payload and payload[0] == 3 else PAYLOAD_FIELDS
 
 
@@ -627,27 +635,32 @@ def _payload_field(draft: Draft, rng: random.Random) -> str:
     chunk = draft.chunks[index]
     array = msgpack.unpackb(chunk.payload, raw=False)
     fields = payload_fields(array)
-    grids = fields is GRID_PAYLOAD_FIELDS
+    grids = "grid_alphabet" in fields
+    models = "models" in fields
     payload = _payload_view(array, fields)
     where = f"chunk {index}"
     keys = ("version", "intra", "raw", "steps", "symbols", "symbols", "vectors", "vectors", "whole")
     if grids:
         keys += ("grids", "grids", "grids", "context", "layout")
+    if models:
+        keys += ("models", "models", "models")
     key = rng.choice(keys)
     if key in ("version", "intra"):
         old = payload[key]
-        versions = [0, 1, 2, 4, 3.0, "3", None, True, _MISSING] if grids else [0, 1, 3, 2.0, "2", None, True, _MISSING]
-        value = rng.choice(versions if key == "version" else _lies_for(old))
+        versions = [0, 1, 2, 3, 4, 5, 4.0, "4", None, True, _MISSING]
+        value = rng.choice([v for v in versions if v != old] if key == "version" else _lies_for(old))
         _set(payload, key, value)
         what = f"{key} = {_show(value)} (was {_show(old)})"
+    elif key == "models":
+        what = _models_lie(payload, rng)
     elif key == "grids":
         what = _grid_lie(payload, rng)
     elif key == "context":
         what = _context_lie(payload, rng)
-    elif key == "layout":  # a well-formed version-2 array for a model with grids: readers must refuse it
-        payload["version"] = 2
+    elif key == "layout":  # a well-formed array without the grids' stream for a model with grids: refused
+        payload["version"] = 4 if models else 2
         del payload["grid_alphabet"], payload["grid_words"]
-        what = "version 2 without the grids' stream"
+        what = f"version {payload['version']} without the grids' stream"
     elif key == "raw":
         what = _raw_lie(payload, rng)
     elif key == "steps":
@@ -681,6 +694,41 @@ def _payload_field(draft: Draft, rng: random.Random) -> str:
     packed = msgpack.packb(_payload_array(payload, fields), use_bin_type=True)
     draft.chunks[index] = dataclasses.replace(chunk, payload=packed)
     return f"{where} {what}"
+
+
+def _models_lie(payload: dict, rng: random.Random) -> str:
+    """The main stream's tensor models or Laplace words (version 4) lie."""
+    models, words = payload["models"], payload["laplace"]
+    raw = zstandard.ZstdDecompressor().decompress(models)
+    if rng.random() < 0.5:
+        options: list[tuple[Any, str]] = [
+            (_zstd(raw[:-1]), "one byte short"),
+            (_zstd(raw + b"\x00"), "one byte long"),
+            (_zstd(b"\x00\x00" * (len(raw) // 2)), "every tensor pooled (A = 0)"),
+            (_zstd(b"\x01\x10" + raw[2:]), "the first tensor's A = 4097"),
+            (_zstd(b"\xff\xff" + raw[2:]), "the first tensor's A = 65535"),
+            (_zstd(raw[:2] + bytes([rng.choice((64, 255))]) + raw[3:]), "a level of 64 or more"),
+            (_zstd(_random_bytes(rng, len(raw))), "random models"),
+            (b"", "empty"),
+            (models[:-3], "zstd frame cut"),
+            (rng.choice((None, 0, [], models.hex())), "wrong type"),
+        ]
+        value, what = rng.choice(options)
+        _set(payload, "models", value)
+        return f"models: {what}"
+    options = [
+        (words[:-4], "one word short"),
+        (words + words[-4:], "one word long"),
+        (b"", "empty"),
+        (words + b"\x00", "not a whole number of words"),
+        (bytes(len(words)), "all zero"),
+        (_random_bytes(rng, len(words)), "random words"),
+        (words[4:] + words[:4], "rotated by one word"),
+        (rng.choice((None, 0, [], words.hex())), "wrong type"),
+    ]
+    value, what = rng.choice(options)
+    _set(payload, "laplace", value)
+    return f"laplace: {what}"
 
 
 def _grid_lie(payload: dict, rng: random.Random) -> str:

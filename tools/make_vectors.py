@@ -13,13 +13,15 @@ sha256 of decoded frames, which are also stored in ``<name>.frames.npz``
 (floating-point rendering may differ by one level across CPUs/BLAS, so tests
 compare against the stored frames with a tolerance).
 
-Vectors without latent grids have payload version 2 chunks; ``gabor8_grids`` has
-version 3 (latent grids and their context-coded stream), and regenerating it fails
-unless every chunk's grid stream holds symbols (``A > 0``).
+A chunk has payload version 4 where some tensor has its own Laplace tables, else
+version 2 (no latent grids) or 3 (``gabor8_grids``: latent grids and their
+context-coded stream). Regenerating fails unless every chunk of ``gabor8_grids``
+has grid symbols (``A > 0``) and some chunk of ``gabor8_residual`` is version 4.
 
 The manifest's ``legacy`` list holds vectors of earlier payload versions
-(``v1_*``, made before payload version 2): they are never regenerated, and
-readers must go on decoding them exactly.
+(``v1_*``, made before payload version 2; ``v2_*`` and ``v3_*``, made before
+version 4): they are never regenerated, and readers must go on decoding them
+exactly.
 
 ``tests/test_vectors.py`` checks the committed files against the manifest; it
 never regenerates them. Regenerate only after a deliberate format or encoder
@@ -193,12 +195,21 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _check_grid_streams(path: Path) -> None:
-    """A vector with latent grids must exercise their stream: every chunk payload version 3 with ``A > 0``."""
+    """A vector with latent grids must exercise their stream: every chunk payload version 3 or 4 with ``A > 0``."""
     with ContainerReader(path) as container:
         for index in range(len(container.entries)):
             payload = msgpack.unpackb(container.read_chunk(index), raw=False)
-            if payload[0] != 3 or payload[8] <= 0:
-                raise SystemExit(f"{path.name}: chunk {index} has payload version {payload[0]}, A = {payload[8]}")
+            alphabet = payload[8] if payload[0] == 3 else payload[10] if payload[0] == 4 else 0
+            if alphabet <= 0:
+                raise SystemExit(f"{path.name}: chunk {index} has payload version {payload[0]}, A = {alphabet}")
+
+
+def _check_tensor_models(path: Path) -> None:
+    """The residual vector must exercise the per-tensor Laplace stream: some chunk of payload version 4."""
+    with ContainerReader(path) as container:
+        versions = {msgpack.unpackb(container.read_chunk(i), raw=False)[0] for i in range(len(container.entries))}
+    if 4 not in versions:
+        raise SystemExit(f"{path.name}: no chunk has payload version 4 (per-tensor Laplace tables)")
 
 
 def make_vector(name: str, folder: Path) -> dict:
@@ -210,6 +221,8 @@ def make_vector(name: str, folder: Path) -> dict:
     data = path.read_bytes()
     if config.model.grid_levels:
         _check_grid_streams(path)
+    if name == "gabor8_residual":
+        _check_tensor_models(path)
     entry: dict = {
         "name": name,
         "file": path.name,

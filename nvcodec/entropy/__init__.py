@@ -1,7 +1,8 @@
 """Entropy models: each coding of the tensor table, its training rate and its exact bytes side by side.
 
 - :mod:`~nvcodec.entropy.model`: the seam, :class:`EntropyModel`;
-- :mod:`~nvcodec.entropy.count_table`: ANS under a stored count table (the matrices, latents);
+- :mod:`~nvcodec.entropy.tensor_laplace`: the matrices and latents, each tensor under integer Laplace
+  tables (a scale per channel) or the pooled count table of :mod:`~nvcodec.entropy.count_table`;
 - :mod:`~nvcodec.entropy.byte_planes`: zigzag byte planes through zstd (the bias vectors);
 - :mod:`~nvcodec.entropy.grid_context`: the latent grids under their integer context model
   (:mod:`~nvcodec.entropy.context`);
@@ -15,13 +16,13 @@ codes each coding's tensors with the model registered for it, in
 from __future__ import annotations
 
 from nvcodec.entropy.byte_planes import ZstdBytePlanes
-from nvcodec.entropy.count_table import CountTableANS
 from nvcodec.entropy.grid_context import GridContextModel
 from nvcodec.entropy.model import EntropyModel, Layout
+from nvcodec.entropy.tensor_laplace import TensorLaplaceANS
 from nvcodec.model.tensors import Coding
 
 _MODELS: dict[Coding, EntropyModel] = {
-    Coding.ANS: CountTableANS(),
+    Coding.ANS: TensorLaplaceANS(),
     Coding.ZSTD: ZstdBytePlanes(),
     Coding.ARM: GridContextModel(),
 }

@@ -205,6 +205,12 @@ def _free_weights(alphabet_half: int, mu_q: np.ndarray, scale_index: np.ndarray)
     return weights
 
 
+def laplace_counts(alphabet_half: int, level: int) -> np.ndarray:
+    """``[2A + 1]`` int64 counts of a zero-mean Laplace of scale level ``level`` over ``[-A, A]``, total
+    ``2^PRECISION``, every one at least 1: the table the grids' coder uses at ``mu = 0``, for other streams."""
+    return _free_weights(alphabet_half, np.zeros(1, np.int64), np.array([level], np.int64))[0] + 1
+
+
 def _table_rows(alphabet_half: int, mu_q: np.ndarray, scale_index: np.ndarray) -> np.ndarray:
     """:func:`_free_weights` of each ``(mu_q, scale_index)``, built once per distinct pair."""
     key = scale_index * (2 * _MU_LIMIT + 1) + (mu_q + _MU_LIMIT)
@@ -439,4 +445,5 @@ __all__ = [
     "contexts",
     "decode_grids",
     "encode_grids",
+    "laplace_counts",
 ]

@@ -1,4 +1,4 @@
-"""ANS under a stored table of symbol counts: the model of a chunk's main symbol stream.
+"""ANS under a stored table of symbol counts: the pooled part of a chunk's main symbol stream.
 
 A stream carries its own probability model as *integer* counts of every
 symbol value from ``low`` to ``low + len(counts) - 1``. The decoder rebuilds
@@ -7,24 +7,20 @@ arithmetic, so decoding is bit-exact on every machine. The count table is
 small and goes through zstd. Training prices the same symbols with a learned
 mixture of logistics (:class:`nvcodec.quant.ratemodel.SymbolPrior`), whose
 bits sit just above the empirical entropy that the table reaches.
+:class:`~nvcodec.entropy.tensor_laplace.TensorLaplaceANS` codes here the tensors that
+its per-channel Laplace tables would not code for fewer bits (every tensor, before
+payload version 4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import constriction
 import numpy as np
 
-from nvcodec.entropy.model import EntropyModel, Layout
 from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import FormatError
-from nvcodec.model.tensors import Coding
-
-if TYPE_CHECKING:
-    from torch import nn
 
 MAX_SYMBOLS = 1 << 28
 """Cap on the symbols one stream may declare (bounds decode allocation)."""
@@ -115,41 +111,9 @@ def decode_stream(stream: SymbolStream) -> np.ndarray:
     return values + stream.low
 
 
-class CountTableANS(EntropyModel):
-    """ANS with a stored histogram: near the empirical entropy of any symbols, at the cost of the table."""
-
-    coding = Coding.ANS
-    fields = ("n", "low", "table", "data")
-
-    def encode(self, symbols: np.ndarray, layout: Layout) -> list[object]:
-        stream = encode_stream(symbols)
-        return [stream.size, stream.low, stream.table, stream.data]
-
-    def stream(self, stored: Sequence[object]) -> SymbolStream:
-        """The :class:`SymbolStream` of the stored elements, checked."""
-        if len(stored) != len(self.fields):
-            raise FormatError(f"symbol stream has {len(stored)} fields, not {len(self.fields)}")
-        return SymbolStream.from_dict(dict(zip(self.fields, stored)))
-
-    def decode(self, stored: Sequence[object], count: int, layout: Layout) -> np.ndarray:
-        stream = self.stream(stored)
-        if stream.size != count:
-            raise FormatError(f"group chunk declares {stream.size} symbols, the model needs {count}")
-        return decode_stream(stream)
-
-    def coded_bits(self, stored: Sequence[object]) -> int:
-        return 8 * len(self.stream(stored).data)
-
-    def rate_model(self) -> nn.Module:
-        from nvcodec.quant.ratemodel import SymbolPrior  # torch, for training only
-
-        return SymbolPrior()
-
-
 __all__ = [
     "MAX_ALPHABET",
     "MAX_SYMBOLS",
-    "CountTableANS",
     "SymbolStream",
     "decode_stream",
     "empirical_entropy_bits",

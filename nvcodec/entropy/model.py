@@ -43,6 +43,8 @@ class Layout:
     decoded: Mapping[str, np.ndarray] = field(default_factory=dict)
     """The decoded values of the tensors of the codings before this one in ``CODED_ORDER``, by name: what a
     model may condition on (the context model reads its own weights there)."""
+    channels: tuple[tuple[int, ...], ...] = ()
+    """Their step shapes, in the same order: which numbers share a quantization step (a channel)."""
 
 
 class EntropyModel(ABC):

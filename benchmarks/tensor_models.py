@@ -1,0 +1,109 @@
+"""What per-tensor Laplace tables save: each file as written against the same symbols in one pooled count table.
+
+The main stream's tensors may each be coded under their own zero-mean Laplace
+tables, a scale per channel (payload version 4, :mod:`nvcodec.entropy.tensor_laplace`).
+The choice is lossless, so it is measured exactly on one encode: every chunk is
+re-packed with all of its ``ans`` symbols in the pooled count table (what
+version 2 and 3 chunks store), the decoded parameters are checked equal, and
+the file sizes compared. Encodes as ``actv-encode --preset fast --quality Q``
+does (trial fits included)::
+
+    python -m benchmarks.tensor_models --clips carphone bikes bunny motion --qualities 18 25 33
+
+Writes ``benchmarks/results/tensor_models.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import msgpack
+import torch
+
+from benchmarks.clips import load_clip
+from benchmarks.common import RESULTS, command, machine
+from benchmarks.results_io import with_provenance
+from nvcodec import Config, QuantConfig, encode
+from nvcodec.container import ContainerReader
+from nvcodec.entropy import Layout, model_for
+from nvcodec.entropy.count_table import encode_stream
+from nvcodec.header import parse_header_map
+from nvcodec.model.tensors import Coding, TensorSpec
+from nvcodec.options import EncodeOptions
+from nvcodec.payload import GRID_PAYLOAD_VERSION, PAYLOAD_VERSION, read_chunk, unpack_group
+from nvcodec.recipe.quality import RateTrade, config_for_quality
+
+
+def pooled_payload(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
+    """``payload`` with every ``ans`` symbol in one count table: the version-2 or 3 chunk of the same symbols."""
+    data = msgpack.unpackb(payload, raw=False)
+    if data[0] != 4:
+        return payload
+    _, coded = read_chunk(payload, specs)
+    names = sorted(n for n, s in specs.items() if s.coding is Coding.ANS)
+    layout = Layout(
+        shapes=tuple(specs[n].real_shape for n in names), channels=tuple(specs[n].step_shape for n in names)
+    )
+    count = sum(specs[n].real_size for n in names)
+    stream = encode_stream(model_for(Coding.ANS).decode(coded.streams[Coding.ANS], count, layout))
+    has_grids = any(s.coding is Coding.ARM for s in specs.values())
+    version = GRID_PAYLOAD_VERSION if has_grids else PAYLOAD_VERSION
+    rest = data[9:]  # vectors, (grids,) raw
+    return msgpack.packb([version, data[1], data[2], stream.size, stream.low, stream.table, stream.data, *rest],
+                         use_bin_type=True)  # fmt: skip
+
+
+def compare(path: Path) -> dict:
+    """Bytes of the file as written and with pooled chunks; chunk versions; parameters checked equal."""
+    with ContainerReader(path) as container:
+        specs = parse_header_map(container.header).tensors()
+        written = pooled = 0
+        versions = []
+        reference = reference_pooled = None
+        for index in range(len(container.entries)):
+            payload = container.read_chunk(index)
+            other = pooled_payload(payload, specs)
+            written, pooled = written + len(payload), pooled + len(other)
+            versions.append(msgpack.unpackb(payload, raw=False)[0])
+            reference = unpack_group(payload, specs, reference)
+            reference_pooled = unpack_group(other, specs, reference_pooled)
+            assert all(torch.equal(reference[n], reference_pooled[n]) for n in specs), "re-packing changed a tensor"
+    size = path.stat().st_size
+    return {"file_bytes": size, "pooled_file_bytes": size - written + pooled, "chunk_versions": versions,
+            "saved_percent": 100 * (1 - size / (size - written + pooled))}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", nargs="+", default=["carphone", "bikes"])
+    parser.add_argument("--qualities", nargs="+", type=float, default=[18, 25, 33])
+    parser.add_argument("--output", type=Path, default=RESULTS / "tensor_models.json")
+    args = parser.parse_args()
+    rows = []
+    for clip in args.clips:
+        frames, fps = load_clip(clip)
+        for quality in args.qualities:
+            started = time.perf_counter()
+            trade = RateTrade.for_quality(quality)
+            config, _ = config_for_quality(Config.preset("fast", device="auto"), trade, frames)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "clip.actv"
+                encode(frames, path, config, QuantConfig(), fps=fps, options=EncodeOptions(quality=quality))
+                row = {"clip": clip, "quality": quality, "width": config.model.hidden,
+                       "grid_levels": config.model.grid_levels, **compare(path),
+                       "encode_seconds": time.perf_counter() - started}  # fmt: skip
+            rows.append(row)
+            print(f"{clip} Q{quality:g}: {row['file_bytes']:,} bytes against {row['pooled_file_bytes']:,} pooled "
+                  f"({-row['saved_percent']:+.2f}%), chunk versions {row['chunk_versions']}", flush=True)  # fmt: skip
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        json.dumps(with_provenance({"machine": machine(), "command": command(), "rows": rows}), indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
