@@ -5,7 +5,8 @@ tables, a scale per channel (payload version 4, :mod:`nvcodec.entropy.tensor_lap
 The choice is lossless, so it is measured exactly on one encode: every chunk is
 re-packed with all of its ``ans`` symbols in the pooled count table (what
 version 2 and 3 chunks store), the decoded parameters are checked equal, and
-the file sizes compared. Encodes as ``actv-encode --preset fast --quality Q``
+the file sizes compared, with the seconds that unpacking every chunk's
+parameters takes either way (the entropy decode a reader pays per group). Encodes as ``actv-encode --preset fast --quality Q``
 does (trial fits included)::
 
     python -m benchmarks.tensor_models --clips carphone bikes bunny motion --qualities 18 25 33
@@ -64,17 +65,23 @@ def compare(path: Path) -> dict:
         written = pooled = 0
         versions = []
         reference = reference_pooled = None
+        seconds = {"written": 0.0, "pooled": 0.0}
         for index in range(len(container.entries)):
             payload = container.read_chunk(index)
             other = pooled_payload(payload, specs)
             written, pooled = written + len(payload), pooled + len(other)
             versions.append(msgpack.unpackb(payload, raw=False)[0])
+            began = time.perf_counter()
             reference = unpack_group(payload, specs, reference)
+            seconds["written"] += time.perf_counter() - began
+            began = time.perf_counter()
             reference_pooled = unpack_group(other, specs, reference_pooled)
+            seconds["pooled"] += time.perf_counter() - began
             assert all(torch.equal(reference[n], reference_pooled[n]) for n in specs), "re-packing changed a tensor"
     size = path.stat().st_size
     return {"file_bytes": size, "pooled_file_bytes": size - written + pooled, "chunk_versions": versions,
-            "saved_percent": 100 * (1 - size / (size - written + pooled))}  # fmt: skip
+            "saved_percent": 100 * (1 - size / (size - written + pooled)),
+            "unpack_seconds": seconds}  # fmt: skip
 
 
 def main() -> None:
