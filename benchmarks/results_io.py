@@ -37,7 +37,7 @@ at its top level, the keys of :func:`provenance`::
 
     "commit": "8f0d399...",     # git rev-parse HEAD (null outside a git checkout)
     "dirty": false,             # uncommitted changes to code (nvcodec/, benchmarks/*.py, tools/, ...); null without git
-    "payload_version": 2,       # nvcodec.payload.PAYLOAD_VERSION
+    "payload_version": 4,       # the newest chunk payload version the tree writes
     "machine": {...},           # benchmarks.common.machine()
     "command": "python -m benchmarks.x ...",
     "created": "2026-12-06T10:00:00+00:00"
@@ -106,12 +106,13 @@ def git_dirty(root: Path = ROOT, paths: tuple[str, ...] = CODE_PATHS) -> bool | 
 
 
 def payload_version() -> int | None:
-    """The chunk payload version this tree writes (``nvcodec.payload.PAYLOAD_VERSION``)."""
+    """The newest chunk payload version this tree writes (``nvcodec.payload.WRITTEN_VERSIONS``; before that
+    existed, ``PAYLOAD_VERSION``): a file's chunks are of that version or of an older one it still writes."""
     try:
-        from nvcodec.payload import PAYLOAD_VERSION
+        from nvcodec import payload
     except ImportError:
         return None
-    return PAYLOAD_VERSION
+    return max(getattr(payload, "WRITTEN_VERSIONS", (payload.PAYLOAD_VERSION,)))
 
 
 def now() -> str:

@@ -45,7 +45,9 @@ GRID_PAYLOAD_VERSION = 3
 MODELS_PAYLOAD_VERSION = 4
 """Version of the chunks where some tensor has its own Laplace tables (:mod:`nvcodec.entropy.tensor_laplace`):
 version 2's or 3's elements, with the main stream's ``models`` and ``laplace`` after its words."""
-READABLE_VERSIONS = (1, 2, 3, 4)
+WRITTEN_VERSIONS = (PAYLOAD_VERSION, GRID_PAYLOAD_VERSION, MODELS_PAYLOAD_VERSION)
+"""What this writer writes, each chunk the oldest version that holds it."""
+READABLE_VERSIONS = (1, *WRITTEN_VERSIONS)
 MAX_PAYLOAD_STRING = 1024
 """Longest msgpack string a chunk may hold (version 1's keys): bounds what a hostile chunk can make a reader allocate."""
 V2_FIELDS = 9

@@ -47,7 +47,7 @@ def test_provenance_names_commit_and_dirty_code_only(repo):
     assert git_dirty(repo) is True
     record = provenance({"cpu": "toy"}, "python -m benchmarks.toy", root=repo)
     assert tuple(record) == PROVENANCE_KEYS
-    assert record["commit"] == sha and record["dirty"] is True and record["payload_version"] == 2
+    assert record["commit"] == sha and record["dirty"] is True and record["payload_version"] == 4
     assert record["machine"] == {"cpu": "toy"} and record["command"] == "python -m benchmarks.toy"
     assert sha[:12] in provenance_line(record) and "uncommitted" in provenance_line(record)
 
@@ -77,7 +77,7 @@ def test_rd_result_records_provenance_and_old_files_still_read(tmp_path):
     data = json.loads(path.read_text())
     assert set(PROVENANCE_KEYS) <= set(data)
     result = read_result(path)
-    assert result.commit == data["commit"] and result.payload_version == 2
+    assert result.commit == data["commit"] and result.payload_version == 4
     for key in ("commit", "dirty", "payload_version"):  # a file written before provenance was recorded
         del data[key]
     path.write_text(json.dumps(data))
