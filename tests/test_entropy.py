@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from nvcodec.entropy import CODED_ORDER, EntropyModel, Layout, model_for
 from nvcodec.entropy.count_table import decode_stream, empirical_entropy_bits, encode_stream
 from nvcodec.entropy.grid_context import ARM_TENSORS
-from nvcodec.entropy.tensor_laplace import channel_order, choose_model, unpack_models
+from nvcodec.entropy.tensor_laplace import channel_ids, choose_model, coding_order, unpack_models
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import ARM_SHAPES, Coding
 
@@ -144,12 +144,14 @@ def test_what_its_own_tables_would_not_pay_for_stays_pooled():
     assert choose_model(np.zeros(0, np.int64), (0,), (1,), 0.0).pooled
 
 
-def test_channel_order_walks_each_channel_in_row_major_order():
-    order, counts = channel_order((2, 3, 4), (2, 1, 4))
-    ids = np.broadcast_to(np.arange(8).reshape(2, 1, 4), (2, 3, 4)).reshape(-1)
-    assert counts.tolist() == [3] * 8
-    assert ids[order].tolist() == sorted(ids.tolist())
-    assert all(np.all(np.diff(order[ids[order] == c]) > 0) for c in range(8))
+def test_a_tensor_is_coded_by_level_then_channel_then_row_major():
+    ids = channel_ids((2, 3, 4), (2, 1, 4))
+    assert ids.tolist() == np.broadcast_to(np.arange(8).reshape(2, 1, 4), (2, 3, 4)).reshape(-1).tolist()
+    levels = [5, 2, 5, 2, 9, 9, 2, 5]
+    order, runs = coding_order(ids, levels)
+    assert runs == [(2, 9), (5, 9), (9, 6)], "one run per level in use"
+    keys = [(levels[ids[p]], ids[p], p) for p in order]
+    assert keys == sorted(keys), "by level, then channel, then flat position"
 
 
 def test_damaged_tensor_models_and_laplace_streams_raise_format_errors():

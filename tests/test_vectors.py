@@ -344,7 +344,8 @@ def _decode_grid_stream(
 
 def _decode_ans_v4(data: dict, table: dict, names: list[str]) -> np.ndarray:
     """Version 4: the `ans` tensors' symbols in sorted name order, each from the pooled stream or, with `A > 0`
-    in `models`, from the Laplace stream, channel by channel under its level's table (`mu_q = 0`)."""
+    in `models`, from the Laplace stream, level by level, channel by channel, under the level's table
+    (`mu_q = 0`)."""
     raw = zstandard.ZstdDecompressor().decompress(data["models"])
     own, offset = {}, 0
     for name in names:
@@ -376,11 +377,11 @@ def _decode_ans_v4(data: dict, table: dict, names: list[str]) -> np.ndarray:
         channel = np.broadcast_to(np.arange(math.prod(step_shape)).reshape(step_shape), real_shape).reshape(-1)
         powers = _decay_powers(DECAY_Q30, 4 * a + 3)
         symbols = np.zeros(channel.size, dtype=np.int64)
-        for c, level in enumerate(levels):  # each channel's numbers in row-major order, one at a time
-            where = np.flatnonzero(channel == c)
+        for level in range(64):  # by level, then channel by channel, each channel's numbers in row-major order
             weights = _free_weights(a, np.zeros(1, np.int64), np.array([level]), powers).astype(np.float64)
-            for position in where:
-                symbols[position] = int(coder.decode(family, weights)[0]) - a
+            for c in (c for c, j in enumerate(levels) if j == level):
+                for position in np.flatnonzero(channel == c):
+                    symbols[position] = int(coder.decode(family, weights)[0]) - a
         out.append(symbols)
     end = np.asarray(coder.decode(family, END_MARK_WEIGHTS), dtype=np.int64)
     assert np.array_equal(end, END_MARK), f"Laplace stream's end mark missing (decoded {end})"

@@ -14,9 +14,10 @@ Stored (payload version 4, ``formats/ACTV.md`` section 5): the pooled stream's
 four fields, then ``models`` (a zstd frame: per tensor in sorted name order, ``A``
 as uint16 little-endian, 0 for a pooled tensor, else ``A`` and one level byte per
 channel) and ``laplace`` (ANS words: the Laplace tensors in that order, each
-channel's numbers in flat order under its level's table, then an end mark). The
-tables are the integers of :func:`nvcodec.entropy.context.laplace_counts`, so
-decoding is bit-exact on every machine. A chunk whose tensors all stay pooled is
+tensor's numbers by level, channel by channel within a level, under the level's
+table, then an end mark). The tables are the integers of
+:func:`nvcodec.entropy.context.laplace_counts`, so decoding is bit-exact on every
+machine. A chunk whose tensors all stay pooled is
 stored as before (versions 2 and 3), and such chunks decode here with no
 ``models``.
 """
@@ -73,12 +74,20 @@ def _bit_costs(alphabet_half: int) -> np.ndarray:
     return PRECISION - np.log2(counts.astype(np.float64))
 
 
-def channel_order(shape: tuple[int, ...], channels: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """A tensor's coding order: ``(order, counts)``, the flat positions of its numbers channel by channel (each in
-    flat order) and each channel's count. ``channels`` is the step shape (1 on the axes a step is shared along)."""
-    ids = np.broadcast_to(np.arange(math.prod(channels)).reshape(channels), shape).reshape(-1)
-    order = np.argsort(ids, kind="stable")
-    return order, np.bincount(ids, minlength=math.prod(channels))
+def channel_ids(shape: tuple[int, ...], channels: tuple[int, ...]) -> np.ndarray:
+    """Each number's channel, in flat order: the row-major index of the step that scales it. ``channels`` is the
+    step shape (1 on the axes a step is shared along)."""
+    return np.broadcast_to(np.arange(math.prod(channels)).reshape(channels), shape).reshape(-1)
+
+
+def coding_order(ids: np.ndarray, levels: Sequence[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A Laplace tensor's coding order: the flat positions of its numbers by level, within a level channel by
+    channel, within a channel in flat order; and the ``(level, count)`` runs of that order, so that a tensor
+    takes one call to the coder per level it uses, however many channels it has."""
+    number_levels = np.asarray(levels, dtype=np.int64)[ids]
+    order = np.argsort(number_levels * len(levels) + ids, kind="stable")
+    counts = np.bincount(number_levels, minlength=SCALE_LEVELS)
+    return order, [(level, int(count)) for level, count in enumerate(counts.tolist()) if count]
 
 
 @dataclass(frozen=True)
@@ -102,18 +111,17 @@ def choose_model(
     if symbols.size == 0 or half > MAX_ALPHABET_HALF:
         return TensorModel()
     half = max(half, 1)
-    order, counts = channel_order(shape, channels)
-    channel = np.repeat(np.arange(len(counts)), counts)
-    width = 2 * half + 1
-    cells = channel * width + symbols.reshape(-1)[order] + half
-    histogram = np.bincount(cells, minlength=len(counts) * width).reshape(len(counts), width)
-    bits = histogram @ _bit_costs(half).T  # [channels, levels]
-    per_channel = bits.min(axis=1).sum() + LEVEL_BITS * len(counts)
+    ids = channel_ids(shape, channels)
+    count = math.prod(channels)
+    values = symbols.reshape(-1) + half
+    # [channels, levels]: level by level, so memory stays that of the symbols at any channel count.
+    bits = np.stack([np.bincount(ids, weights=cost[values], minlength=count) for cost in _bit_costs(half)], axis=1)
+    per_channel = bits.min(axis=1).sum() + LEVEL_BITS * count
     shared = bits.sum(axis=0)
     one = int(np.argmin(shared))
     if min(per_channel, float(shared[one]) + LEVEL_BITS) + ALPHABET_BITS >= pooled_bits:
         return TensorModel()
-    levels = bits.argmin(axis=1) if per_channel < shared[one] + LEVEL_BITS else np.full(len(counts), one)
+    levels = bits.argmin(axis=1) if per_channel < shared[one] + LEVEL_BITS else np.full(count, one)
     return TensorModel(half, tuple(int(level) for level in levels))
 
 
@@ -156,17 +164,6 @@ def unpack_models(blob: object, channel_counts: Sequence[int]) -> list[TensorMod
     return models
 
 
-def _runs(model: TensorModel, counts: np.ndarray) -> list[tuple[int, int]]:
-    """``(level, count)`` of consecutive channels of one level, in coding order (one call to the coder each)."""
-    runs: list[tuple[int, int]] = []
-    for level, count in zip(model.levels, counts.tolist()):
-        if runs and runs[-1][0] == level:
-            runs[-1] = (level, runs[-1][1] + count)
-        elif count:
-            runs.append((level, count))
-    return runs
-
-
 def encode_laplace(
     parts: Sequence[np.ndarray],
     shapes: Sequence[tuple[int, ...]],
@@ -179,10 +176,10 @@ def encode_laplace(
     for symbols, shape, step_shape, model in zip(parts, shapes, channels, models):
         if model.pooled:
             continue
-        order, counts = channel_order(shape, step_shape)
+        order, runs = coding_order(channel_ids(shape, step_shape), model.levels)
         ordered = symbols.reshape(-1)[order] + model.alphabet_half
         start = 0
-        for level, count in _runs(model, counts):
+        for level, count in runs:
             segments.append((ordered[start : start + count].astype(np.int32), _model(model.alphabet_half, level)))
             start += count
     if not segments:
@@ -213,9 +210,9 @@ def decode_laplace(
         if model.pooled:
             out.append(None)
             continue
-        order, counts = channel_order(shape, step_shape)
+        order, runs = coding_order(channel_ids(shape, step_shape), model.levels)
         ordered = []
-        for level, count in _runs(model, counts):
+        for level, count in runs:
             try:
                 ordered.append(np.asarray(coder.decode(_model(model.alphabet_half, level), count), dtype=np.int64))
             except Exception as exc:  # constriction reports damaged data with various exception types
@@ -335,8 +332,9 @@ class TensorLaplaceANS(EntropyModel):
 __all__ = [
     "TensorLaplaceANS",
     "TensorModel",
-    "channel_order",
+    "channel_ids",
     "choose_model",
+    "coding_order",
     "decode_laplace",
     "encode_laplace",
     "pack_models",
