@@ -285,7 +285,7 @@ def _field(mapping: dict, key: str, kind: type) -> object:
 
 
 def read_chunk(payload: bytes, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedTensors]:
-    """A chunk's ``intra`` flag and coded tensors (payload version 1 or 2), checked against the msgpack
+    """A chunk's ``intra`` flag and coded tensors (payload version 1 to 4), checked against the msgpack
     and version rules; what the bytes hold is checked when :func:`decode_tensors` decodes them."""
     try:
         data = msgpack.unpackb(
@@ -309,7 +309,7 @@ def unpack_group(
     *,
     intra: bool | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Rebuild a ``state_dict`` from a chunk (payload version 1 or 2). ``specs`` are the tensors the
+    """Rebuild a ``state_dict`` from a chunk (payload version 1 to 4). ``specs`` are the tensors the
     header's model has; ``reference`` is the previous group's decoded state (None for intra groups);
     ``intra``, when given, is what the header says this group must be.
     """
