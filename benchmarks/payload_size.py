@@ -33,14 +33,14 @@ from benchmarks.rate_estimate import encode_decoded
 from benchmarks.results_io import with_provenance
 from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerReader
-from nvcodec.entropy import Layout, model_for
+from nvcodec.entropy import model_for
 from nvcodec.entropy.byte_planes import decode_planes
 from nvcodec.entropy.count_table import encode_stream
 from nvcodec.entropy.zstd import zstd_compress
 from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
-from nvcodec.payload import CodedTensors, read_chunk, unpack_group
+from nvcodec.payload import CodedTensors, coding_layout, read_chunk, unpack_group
 from nvcodec.reader import VideoReader
 from nvcodec.recipe.shape import width_for_quality
 
@@ -63,11 +63,9 @@ def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
 
 def ans_symbols(coded: CodedTensors, specs: dict[str, TensorSpec]) -> np.ndarray:
     """Every symbol of the main stream, whichever tables coded each tensor."""
-    names = sorted(n for n, s in specs.items() if s.coding is Coding.ANS)
-    layout = Layout(
-        shapes=tuple(specs[n].real_shape for n in names), channels=tuple(specs[n].step_shape for n in names)
-    )
-    return model_for(Coding.ANS).decode(coded.streams[Coding.ANS], sum(specs[n].real_size for n in names), layout)
+    layout = coding_layout(specs, Coding.ANS)
+    count = sum(int(np.prod(shape)) for shape in layout.shapes)
+    return model_for(Coding.ANS).decode(coded.streams[Coding.ANS], count, layout)
 
 
 def chunk_parts(payload: bytes) -> dict[str, int]:

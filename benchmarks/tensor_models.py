@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -30,12 +31,12 @@ from benchmarks.common import RESULTS, command, machine
 from benchmarks.results_io import with_provenance
 from nvcodec import Config, QuantConfig, encode
 from nvcodec.container import ContainerReader
-from nvcodec.entropy import Layout, model_for
+from nvcodec.entropy import model_for
 from nvcodec.entropy.count_table import encode_stream
 from nvcodec.header import parse_header_map
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.options import EncodeOptions
-from nvcodec.payload import GRID_PAYLOAD_VERSION, PAYLOAD_VERSION, read_chunk, unpack_group
+from nvcodec.payload import GRID_PAYLOAD_VERSION, PAYLOAD_VERSION, coding_layout, read_chunk, unpack_group
 from nvcodec.recipe.quality import RateTrade, config_for_quality
 
 
@@ -45,11 +46,8 @@ def pooled_payload(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
     if data[0] != 4:
         return payload
     _, coded = read_chunk(payload, specs)
-    names = sorted(n for n, s in specs.items() if s.coding is Coding.ANS)
-    layout = Layout(
-        shapes=tuple(specs[n].real_shape for n in names), channels=tuple(specs[n].step_shape for n in names)
-    )
-    count = sum(specs[n].real_size for n in names)
+    layout = coding_layout(specs, Coding.ANS)
+    count = sum(math.prod(shape) for shape in layout.shapes)
     stream = encode_stream(model_for(Coding.ANS).decode(coded.streams[Coding.ANS], count, layout))
     has_grids = any(s.coding is Coding.ARM for s in specs.values())
     version = GRID_PAYLOAD_VERSION if has_grids else PAYLOAD_VERSION

@@ -98,12 +98,14 @@ def _names(specs: Mapping[str, TensorSpec], coding: Coding) -> list[str]:
     return sorted(name for name, spec in specs.items() if spec.coding is coding)
 
 
-def _layout(specs: Mapping[str, TensorSpec], coding: Coding, decoded: Mapping[str, torch.Tensor]) -> Layout:
+def coding_layout(
+    specs: Mapping[str, TensorSpec], coding: Coding, decoded: Mapping[str, torch.Tensor] | None = None
+) -> Layout:
     """What ``coding``'s model knows besides its symbols: its tensors' shapes and the tensors decoded before."""
     names = _names(specs, coding)
     shapes = tuple(specs[n].real_shape for n in names)
     channels = tuple(specs[n].step_shape for n in names)
-    return Layout(shapes=shapes, channels=channels, decoded={n: t.numpy() for n, t in decoded.items()})
+    return Layout(shapes=shapes, channels=channels, decoded={n: t.numpy() for n, t in (decoded or {}).items()})
 
 
 def code_tensors(
@@ -122,7 +124,7 @@ def code_tensors(
         parts = [quantized[n].symbols.reshape(-1).numpy() for n in names]
         pooled[coding] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
         if parts or coding is not Coding.ARM:  # a model without grids stores no grid stream
-            streams[coding] = model_for(coding).encode(pooled[coding], _layout(specs, coding, decoded))
+            streams[coding] = model_for(coding).encode(pooled[coding], coding_layout(specs, coding, decoded))
         for name in names:
             decoded[name] = quantized[name].dequantize(reference[name] if reference is not None else None)
     return CodedTensors(
@@ -147,7 +149,7 @@ def _decode_symbols(
         if len(fields) != 1 or not isinstance(fields[0], bytes):
             raise FormatError("group chunk field 'vectors' is not bytes")
         return decode_plain_int32(fields[0], count)
-    return model_for(coding).decode(fields, count, _layout(specs, coding, decoded))
+    return model_for(coding).decode(fields, count, coding_layout(specs, coding, decoded))
 
 
 def decode_tensors(
