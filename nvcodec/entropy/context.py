@@ -292,6 +292,24 @@ def _check_grids(grids: Sequence[np.ndarray], arm: IntegerARM) -> int:
     return alphabet_half
 
 
+def push_end_mark(coder: constriction.stream.stack.AnsCoder) -> None:
+    """Push :data:`_END` onto an empty coder, before any symbol: the bottom of the stack, decoded last."""
+    coder.encode_reverse(_END, constriction.stream.model.Categorical(perfect=False), _END_WEIGHTS)
+
+
+def read_end_mark(coder: constriction.stream.stack.AnsCoder, what: str) -> None:
+    """Decode the end mark after the last symbol; a stream that lacks it or goes on after it is a
+    :class:`FormatError` naming ``what``."""
+    try:
+        end = coder.decode(constriction.stream.model.Categorical(perfect=False), _END_WEIGHTS)
+    except Exception as exc:  # constriction reports damaged data with various exception types
+        raise FormatError(f"{what} is damaged: {exc}") from None
+    if not np.array_equal(end, _END):
+        raise FormatError(f"{what} runs out before its symbols do: damaged or truncated")
+    if not coder.is_empty():
+        raise FormatError(f"{what} goes on after its symbols: damaged")
+
+
 def _check_size(cells: int, alphabet_half: int, error: type[Exception]) -> None:
     if cells > MAX_CELLS:
         raise error(f"latent grids of {cells} cells exceed the cap of {MAX_CELLS}")
@@ -327,7 +345,7 @@ def encode_grids(grids: Sequence[np.ndarray], arm: IntegerARM) -> tuple[int, byt
     symbols, mu_q, scale_index = _coding_plan(grids, arm)
     family = constriction.stream.model.Categorical(perfect=False)
     coder = constriction.stream.stack.AnsCoder()
-    coder.encode_reverse(_END, family, _END_WEIGHTS)  # the bottom of the stack: decoded last
+    push_end_mark(coder)
     for part in reversed(_chunks(len(symbols), alphabet_half)):  # last symbols first: the decoder pops them last
         rows = _table_rows(alphabet_half, mu_q[part], scale_index[part]).astype(np.float64)
         coder.encode_reverse((symbols[part] + alphabet_half).astype(np.int32), family, rows)
@@ -411,14 +429,7 @@ def decode_grids(
             except Exception as exc:  # constriction reports damaged data with various exception types
                 raise FormatError(f"latent grid data is damaged: {exc}") from None
             buffer[order.position[part]] = np.asarray(values, dtype=np.int64) - alphabet_half
-    try:
-        end = coder.decode(family, _END_WEIGHTS)
-    except Exception as exc:
-        raise FormatError(f"latent grid data is damaged: {exc}") from None
-    if not np.array_equal(end, _END):
-        raise FormatError("latent grid data runs out before its symbols do: damaged or truncated")
-    if not coder.is_empty():
-        raise FormatError("latent grid data goes on after its symbols: damaged")
+    read_end_mark(coder, "latent grid data")
     return order.grids(buffer)
 
 
@@ -446,4 +457,6 @@ __all__ = [
     "decode_grids",
     "encode_grids",
     "laplace_counts",
+    "push_end_mark",
+    "read_end_mark",
 ]

@@ -34,7 +34,14 @@ import constriction
 import msgpack
 import numpy as np
 
-from nvcodec.entropy.context import MAX_ALPHABET_HALF, PRECISION, SCALE_LEVELS, laplace_counts
+from nvcodec.entropy.context import (
+    MAX_ALPHABET_HALF,
+    PRECISION,
+    SCALE_LEVELS,
+    laplace_counts,
+    push_end_mark,
+    read_end_mark,
+)
 from nvcodec.entropy.count_table import SymbolStream, decode_stream, encode_stream
 from nvcodec.entropy.model import EntropyModel, Layout
 from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
@@ -52,10 +59,6 @@ ALPHABET_BITS = 16
 """What the encoder reckons a tensor's stored ``A`` costs."""
 MAX_LAPLACE_WORK = 1 << 26
 """Cap on table entries a chunk's Laplace stream may make a decoder build (levels in use times ``2A + 1``)."""
-_END = np.array([1, 1], dtype=np.int32)
-_END_MODEL = constriction.stream.model.Categorical(np.full(2, float((1 << (PRECISION - 1)) - 1)), perfect=False)
-"""The end mark after the last symbol, as the grids' stream has (two fair bits): a truncated stream cannot end
-cleanly."""
 
 
 @functools.lru_cache(maxsize=512)
@@ -185,7 +188,7 @@ def encode_laplace(
     if not segments:
         return b""
     coder = constriction.stream.stack.AnsCoder()
-    coder.encode_reverse(_END, _END_MODEL)  # the bottom of the stack: decoded last
+    push_end_mark(coder)  # as the grids' stream: a truncated stream cannot end cleanly
     for symbols, model in reversed(segments):
         coder.encode_reverse(symbols, model)
     return coder.get_compressed().astype("<u4").tobytes()
@@ -220,14 +223,7 @@ def decode_laplace(
         flat = np.empty(len(order), dtype=np.int64)
         flat[order] = np.concatenate(ordered) - model.alphabet_half if ordered else 0
         out.append(flat)
-    try:
-        end = coder.decode(_END_MODEL, 2)
-    except Exception as exc:
-        raise FormatError(f"Laplace stream is damaged: {exc}") from None
-    if not np.array_equal(end, _END):
-        raise FormatError("Laplace stream runs out before its symbols do: damaged or truncated")
-    if not coder.is_empty():
-        raise FormatError("Laplace stream goes on after its symbols: damaged")
+    read_end_mark(coder, "Laplace stream")
     return out
 
 
