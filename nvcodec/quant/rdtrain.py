@@ -27,14 +27,17 @@ and symbols as always.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from nvcodec.config import QuantConfig
 from nvcodec.entropy import model_for
+from nvcodec.entropy.tensor_laplace import channel_ids
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.context_rate import ARM_NAMES, flat_context_bits
@@ -87,16 +90,13 @@ def new_frames(group: GroupModel) -> int:
     return group.end - group.start + (1 if group.start == 0 else 0)
 
 
-def _flat_index(sizes: Sequence[tuple[int, ...]], into: Sequence[tuple[int, ...]]) -> torch.Tensor:
-    """For every number of tensors of shapes ``into``, flattened in turn, the position of the entry that
-    broadcasts onto it among tensors of shapes ``sizes`` (one per tensor, broadcastable to it), flattened
-    in turn."""
-    parts, offset = [], 0
-    for small, big in zip(sizes, into):
-        count = math.prod(small)
-        parts.append((offset + torch.arange(count).view(small)).expand(big).flatten())
-        offset += count
-    return torch.cat(parts)
+def _step_index(step_shapes: Sequence[tuple[int, ...]], real_shapes: Sequence[tuple[int, ...]]) -> torch.Tensor:
+    """For every number of tensors of ``real_shapes``, flattened in turn, the position of its step among all
+    tensors' steps (``step_shapes``), flattened in turn: each tensor's channel ids
+    (:func:`nvcodec.entropy.tensor_laplace.channel_ids`, as the coder orders them) after the steps before it."""
+    offsets = itertools.accumulate((math.prod(shape) for shape in step_shapes), initial=0)
+    ids = [channel_ids(real, step) + offset for real, step, offset in zip(real_shapes, step_shapes, offsets)]
+    return torch.from_numpy(np.concatenate(ids)) if ids else torch.zeros(0, dtype=torch.int64)
 
 
 class CodedStandIns(nn.Module):
@@ -150,7 +150,7 @@ class CodedStandIns(nn.Module):
         """Largest symbol magnitude of every coded number, in the order of :meth:`coded`."""
         self.register_buffer("step_limit", per(self.step_sizes))
         """The same limit for every step."""
-        self.register_buffer("step_index", _flat_index(self.step_shapes, self.real_shapes).to(device))
+        self.register_buffer("step_index", _step_index(self.step_shapes, self.real_shapes).to(device))
         """For every coded number (:meth:`coded`'s order), its step's position in :attr:`log_steps`."""
         self.register_buffer("reference", reference)
         """A residual group's reference, every coded number in :meth:`coded`'s order (None: an intra group)."""
@@ -187,10 +187,14 @@ class CodedStandIns(nn.Module):
         """:meth:`steps` as one tensor per coded tensor, each in its ``step_shape``."""
         return [part.view(shape) for part, shape in zip(torch.split(steps, self.step_sizes), self.step_shapes)]
 
+    def per_number(self, coded: torch.Tensor) -> torch.Tensor:
+        """:meth:`steps`, each where it scales a number: the step of every coded number (:meth:`coded`'s order)."""
+        return self.steps(coded)[self.step_index]
+
     def symbols(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
         """The symbols the encoder will write: each coded number rounded to the nearest level, within its limit."""
         coded = self.coded(weights)
-        return self.clamp(torch.round(coded / self.steps(coded)[self.step_index]))
+        return self.clamp(torch.round(coded / self.per_number(coded)))
 
     def clamp(self, y: torch.Tensor) -> torch.Tensor:
         return torch.minimum(torch.maximum(y, -self.limit), self.limit)
@@ -218,7 +222,7 @@ class CodedStandIns(nn.Module):
         rounded value with straight-through gradients.
         """
         coded = self.coded(weights)
-        per_number = self.steps(coded)[self.step_index]
+        per_number = self.per_number(coded)
         y = coded / per_number
         if noise is not None:
             y_hat = self.clamp(soft_round(y, temperature) if temperature is not None else y) + noise
@@ -299,7 +303,7 @@ class RateTerm:
         with torch.no_grad():
             model = self.stand_in_model
             coded = model.coded(self._weights())
-            prior.initialize((coded / model.steps(coded)[model.step_index])[: model.prior_size])
+            prior.initialize((coded / model.per_number(coded))[: model.prior_size])
 
     @property
     def log_steps(self) -> dict[str, torch.Tensor]:
