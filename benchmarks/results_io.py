@@ -106,13 +106,13 @@ def git_dirty(root: Path = ROOT, paths: tuple[str, ...] = CODE_PATHS) -> bool | 
 
 
 def payload_version() -> int | None:
-    """The newest chunk payload version this tree writes (``nvcodec.payload.WRITTEN_VERSIONS``; before that
-    existed, ``PAYLOAD_VERSION``): a file's chunks are of that version or of an older one it still writes."""
+    """The newest chunk payload version this tree writes (``nvcodec.payload.WRITTEN_VERSIONS``): a file's
+    chunks are of that version or of an older one it still writes."""
     try:
-        from nvcodec import payload
+        from nvcodec.payload import WRITTEN_VERSIONS
     except ImportError:
         return None
-    return max(getattr(payload, "WRITTEN_VERSIONS", (payload.PAYLOAD_VERSION,)))
+    return max(WRITTEN_VERSIONS)
 
 
 def now() -> str:

@@ -17,6 +17,7 @@ Writes ``benchmarks/results/tensor_models.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import tempfile
@@ -33,27 +34,24 @@ from nvcodec import Config, QuantConfig, encode
 from nvcodec.container import ContainerReader
 from nvcodec.entropy import model_for
 from nvcodec.entropy.count_table import encode_stream
+from nvcodec.entropy.tensor_laplace import has_models
 from nvcodec.header import parse_header_map
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.options import EncodeOptions
-from nvcodec.payload import GRID_PAYLOAD_VERSION, PAYLOAD_VERSION, coding_layout, read_chunk, unpack_group
+from nvcodec.payload import chunk_payload, coding_layout, read_chunk, unpack_group
 from nvcodec.recipe.quality import RateTrade, config_for_quality
 
 
 def pooled_payload(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
     """``payload`` with every ``ans`` symbol in one count table: the version-2 or 3 chunk of the same symbols."""
-    data = msgpack.unpackb(payload, raw=False)
-    if data[0] != 4:
+    intra, coded = read_chunk(payload, specs)
+    if not has_models(coded.streams[Coding.ANS]):
         return payload
-    _, coded = read_chunk(payload, specs)
     layout = coding_layout(specs, Coding.ANS)
     count = sum(math.prod(shape) for shape in layout.shapes)
     stream = encode_stream(model_for(Coding.ANS).decode(coded.streams[Coding.ANS], count, layout))
-    has_grids = any(s.coding is Coding.ARM for s in specs.values())
-    version = GRID_PAYLOAD_VERSION if has_grids else PAYLOAD_VERSION
-    rest = data[9:]  # vectors, (grids,) raw
-    return msgpack.packb([version, data[1], data[2], stream.size, stream.low, stream.table, stream.data, *rest],
-                         use_bin_type=True)  # fmt: skip
+    streams = {**coded.streams, Coding.ANS: [stream.size, stream.low, stream.table, stream.data]}
+    return chunk_payload(dataclasses.replace(coded, streams=streams), specs, intra=intra)
 
 
 def compare(path: Path) -> dict:

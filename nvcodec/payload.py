@@ -24,6 +24,7 @@ from nvcodec.config import QuantConfig
 from nvcodec.entropy import CODED_ORDER, Layout, model_for
 from nvcodec.entropy.byte_planes import decode_plain_int32
 from nvcodec.entropy.count_table import SymbolStream, empirical_entropy_bits
+from nvcodec.entropy.tensor_laplace import POOLED_FIELDS, TensorLaplaceANS, has_models
 from nvcodec.entropy.zstd import zstd_compress, zstd_decompress
 from nvcodec.errors import FormatError
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
@@ -54,10 +55,8 @@ V2_FIELDS = 9
 """A version-2 chunk is a msgpack array: version, intra, step exponents, n, low, table, data, vectors, raw."""
 V3_FIELDS = 11
 """A version-3 chunk adds the grids' alphabet and words before the raw values."""
-MODELS_FIELDS = 2
+MODELS_FIELDS = len(TensorLaplaceANS.fields) - POOLED_FIELDS
 """A version-4 chunk adds the tensor models and the Laplace words after the main stream's words."""
-_POOLED_FIELDS = 4
-"""The main stream's fields in versions 2 and 3: n, low, table, data."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +79,8 @@ class CodedTensors:
     def symbols(self) -> SymbolStream:
         """The main stream's pooled count-table part (every matrix and latent, unless some have their own
         Laplace tables)."""
-        fields = model_for(Coding.ANS).fields[:_POOLED_FIELDS]
-        return SymbolStream.from_dict(dict(zip(fields, self.streams[Coding.ANS][:_POOLED_FIELDS])))
-
-    @property
-    def has_tensor_models(self) -> bool:
-        """Whether some tensor of the main stream has its own Laplace tables (a version-4 chunk)."""
-        return len(self.streams[Coding.ANS]) > _POOLED_FIELDS and self.streams[Coding.ANS][_POOLED_FIELDS] != b""
+        fields = model_for(Coding.ANS).fields[:POOLED_FIELDS]
+        return SymbolStream.from_dict(dict(zip(fields, self.streams[Coding.ANS][:POOLED_FIELDS])))
 
     @property
     def coded_bits(self) -> int:
@@ -237,6 +231,25 @@ class PackedGroup:
     """Factor on the quality's lambda the group was trained at, under a rate target (rate control's state)."""
 
 
+def chunk_payload(coded: CodedTensors, specs: Mapping[str, TensorSpec], *, intra: bool) -> bytes:
+    """The chunk payload of ``coded``, in the oldest version that holds it: 4 where some tensor has its own
+    Laplace tables, else 3 with latent grids and 2 without (byte for byte what those versions store)."""
+    streams = dict(coded.streams)
+    if has_models(streams[Coding.ANS]):
+        version = MODELS_PAYLOAD_VERSION
+    else:
+        version = GRID_PAYLOAD_VERSION if Coding.ARM in streams else PAYLOAD_VERSION
+        streams[Coding.ANS] = streams[Coding.ANS][:POOLED_FIELDS]
+    payload = [
+        version,
+        intra,
+        pack_exponents(coded.steps, specs),
+        *(field for coding in CODED_ORDER for field in streams.get(coding, [])),
+        b"".join(coded.raw[n] for n in _names(specs, Coding.RAW)),
+    ]
+    return msgpack.packb(payload, use_bin_type=True)
+
+
 def pack_group(
     state: Mapping[str, torch.Tensor],
     specs: Mapping[str, TensorSpec],
@@ -257,21 +270,8 @@ def pack_group(
     decoded = {n: q.dequantize(reference[n] if reference is not None else None) for n, q in quantized.items()}
     for name in _names(specs, Coding.RAW):
         decoded[name] = state[name].to(torch.float32).clone()
-    streams = dict(coded.streams)
-    if coded.has_tensor_models:
-        version = MODELS_PAYLOAD_VERSION
-    else:  # every tensor pooled: the chunk is what versions 2 and 3 store, byte for byte
-        version = GRID_PAYLOAD_VERSION if Coding.ARM in streams else PAYLOAD_VERSION
-        streams[Coding.ANS] = streams[Coding.ANS][:_POOLED_FIELDS]
-    payload = [
-        version,
-        reference is None,
-        pack_exponents(coded.steps, specs),
-        *(field for coding in CODED_ORDER for field in streams.get(coding, [])),
-        b"".join(coded.raw[n] for n in _names(specs, Coding.RAW)),
-    ]
     return PackedGroup(
-        msgpack.packb(payload, use_bin_type=True),
+        chunk_payload(coded, specs, intra=reference is None),
         decoded,
         model_for(Coding.ANS).coded_bits(coded.streams[Coding.ANS]),
         coded.entropy_bits,
@@ -356,7 +356,7 @@ def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedT
     expected = (V3_FIELDS if has_grids else V2_FIELDS) + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
     if len(data) != expected:
         raise FormatError(f"group chunk has {len(data)} fields, version {version} of this model has {expected}")
-    main = _POOLED_FIELDS + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
+    main = POOLED_FIELDS + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
     stored_intra, exponents = data[1], data[2]
     size, low, table, words, *models = data[3 : 3 + main]
     vectors, *grid_stream, raw = data[3 + main :]

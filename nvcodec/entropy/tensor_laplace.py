@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
 POOLED = 0
 """``A`` of a tensor coded in the pooled count table."""
+POOLED_FIELDS = 4
+"""The count-table fields that come first (n, low, table, data): all that versions 2 and 3 store."""
 LEVEL_BITS = 6
 """What the encoder reckons a stored level costs (the ``models`` frame is zstd'd: uniform levels cost less)."""
 ALPHABET_BITS = 16
@@ -254,6 +256,11 @@ def _pooled_costs(parts: Sequence[np.ndarray]) -> list[float]:
     return [float(bits[part - low].sum()) for part in parts]
 
 
+def has_models(stored: Sequence[object]) -> bool:
+    """Whether stored fields give some tensor its own tables (a version-4 chunk's), not the count table alone."""
+    return len(stored) > POOLED_FIELDS and stored[POOLED_FIELDS] != b""
+
+
 def _stored_size(fields: Sequence[object]) -> int:
     """Bytes the fields take in a chunk (msgpack elements)."""
     return sum(len(msgpack.packb(field, use_bin_type=True)) for field in fields)
@@ -287,18 +294,19 @@ class TensorLaplaceANS(EntropyModel):
         mixed = [stream.size, stream.low, stream.table, stream.data, pack_models(models), laplace]
         # The choices above price symbols; the stored bytes also hold a table, zstd and msgpack framing and
         # the end mark, which can outweigh what a tiny model's tensors gain: keep whichever is smaller.
-        return mixed if _stored_size(mixed) < _stored_size(alone[:4]) else alone
+        return mixed if _stored_size(mixed) < _stored_size(alone[:POOLED_FIELDS]) else alone
 
     def stream(self, stored: Sequence[object]) -> SymbolStream:
         """The pooled :class:`SymbolStream` of the stored elements, checked."""
-        if len(stored) not in (4, len(self.fields)):
-            raise FormatError(f"symbol stream has {len(stored)} fields, not 4 or {len(self.fields)}")
-        return SymbolStream.from_dict(dict(zip(self.fields[:4], stored[:4])))
+        if len(stored) not in (POOLED_FIELDS, len(self.fields)):
+            raise FormatError(f"symbol stream has {len(stored)} fields, not {POOLED_FIELDS} or {len(self.fields)}")
+        return SymbolStream.from_dict(dict(zip(self.fields[:POOLED_FIELDS], stored[:POOLED_FIELDS])))
 
     def decode(self, stored: Sequence[object], count: int, layout: Layout) -> np.ndarray:
         stream = self.stream(stored)
-        if len(stored) == 4 or stored[4] == b"":  # every tensor pooled (versions 2 and 3 store no models)
-            if len(stored) > 4 and stored[5] != b"":
+        models_field, laplace_field = stored[POOLED_FIELDS:] or (b"", b"")
+        if not has_models(stored):  # every tensor pooled (versions 2 and 3 store no models)
+            if laplace_field != b"":
                 raise FormatError("Laplace stream present where every tensor is pooled")
             if stream.size != count:
                 raise FormatError(f"group chunk declares {stream.size} symbols, the model needs {count}")
@@ -307,16 +315,16 @@ class TensorLaplaceANS(EntropyModel):
         if tensors is None:
             raise FormatError("tensor models stored where the layout names no tensors for them")
         shapes, channels = tensors
-        models = unpack_models(stored[4], [math.prod(step_shape) for step_shape in channels])
+        models = unpack_models(models_field, [math.prod(step_shape) for step_shape in channels])
         pooled_count = sum(math.prod(shape) for shape, model in zip(shapes, models) if model.pooled)
         if stream.size != pooled_count:
             raise FormatError(f"group chunk declares {stream.size} pooled symbols, the models leave {pooled_count}")
         pooled = iter(_split(decode_stream(stream), [s for s, m in zip(shapes, models) if m.pooled]))
-        laplace = decode_laplace(stored[5], shapes, channels, models)
+        laplace = decode_laplace(laplace_field, shapes, channels, models)
         return np.concatenate([next(pooled) if part is None else part for part in laplace])
 
     def coded_bits(self, stored: Sequence[object]) -> int:
-        laplace = stored[5] if len(stored) > 4 and isinstance(stored[5], bytes) else b""
+        laplace = stored[-1] if has_models(stored) and isinstance(stored[-1], bytes) else b""
         return 8 * (len(self.stream(stored).data) + len(laplace))
 
     def rate_model(self) -> nn.Module:
@@ -326,6 +334,7 @@ class TensorLaplaceANS(EntropyModel):
 
 
 __all__ = [
+    "POOLED_FIELDS",
     "TensorLaplaceANS",
     "TensorModel",
     "channel_ids",
@@ -333,6 +342,7 @@ __all__ = [
     "coding_order",
     "decode_laplace",
     "encode_laplace",
+    "has_models",
     "pack_models",
     "unpack_models",
 ]
