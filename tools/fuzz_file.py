@@ -647,8 +647,9 @@ def _payload_field(draft: Draft, rng: random.Random) -> str:
     key = rng.choice(keys)
     if key in ("version", "intra"):
         old = payload[key]
-        versions = [0, 1, 2, 3, 4, 5, 4.0, "4", None, True, _MISSING]
-        value = rng.choice([v for v in versions if v != old] if key == "version" else _lies_for(old))
+        versions = [0, 1, 2, 3, 4, 5, 4.0, 3.0, 2.0, "4", "3", None, True, _MISSING]
+        lies = [v for v in versions if not (type(v) is type(old) and v == old)]  # 4.0 lies about 4; 4 does not
+        value = rng.choice(lies if key == "version" else _lies_for(old))
         _set(payload, key, value)
         what = f"{key} = {_show(value)} (was {_show(old)})"
     elif key == "models":
