@@ -40,7 +40,7 @@ from nvcodec.entropy.zstd import zstd_compress
 from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
-from nvcodec.payload import CodedTensors, coding_layout, read_chunk, unpack_group
+from nvcodec.payload import CodedTensors, coding_layout, field_names, read_chunk, unpack_group
 from nvcodec.reader import VideoReader
 from nvcodec.recipe.shape import width_for_quality
 
@@ -71,12 +71,15 @@ def ans_symbols(coded: CodedTensors, specs: dict[str, TensorSpec]) -> np.ndarray
 def chunk_parts(payload: bytes) -> dict[str, int]:
     """Bytes of each element of a version-2, 3 or 4 chunk, by what it holds."""
     data = msgpack.unpackb(payload, raw=False)
-    exponents, _, _, table, words, *rest = data[2:-1]
-    models, laplace, *rest = rest if data[0] == 4 else [b"", b"", *rest]
-    planes, *grids = rest
-    return {"ans_words": len(words) + len(laplace), "count_tables": len(table), "tensor_models": len(models),
-            "step_exponents": len(exponents), "vectors": len(planes),
-            "grid_words": len(grids[1]) if grids else 0, "raw": len(data[-1])}  # fmt: skip
+    grids = len(data) == len(field_names(data[0], grids=True))
+    named = dict(zip(field_names(data[0], grids), data))
+
+    def size(*keys: str) -> int:
+        return sum(len(named.get(key, b"")) for key in keys)
+
+    return {"ans_words": size("data", "laplace"), "count_tables": size("table"), "tensor_models": size("models"),
+            "step_exponents": size("steps"), "vectors": size("vectors"), "grid_words": size("grid_words"),
+            "raw": size("raw")}  # fmt: skip
 
 
 def breakdown(path: Path) -> dict:

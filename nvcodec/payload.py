@@ -51,12 +51,16 @@ WRITTEN_VERSIONS = (PAYLOAD_VERSION, GRID_PAYLOAD_VERSION, MODELS_PAYLOAD_VERSIO
 READABLE_VERSIONS = (1, *WRITTEN_VERSIONS)
 MAX_PAYLOAD_STRING = 1024
 """Longest msgpack string a chunk may hold (version 1's keys): bounds what a hostile chunk can make a reader allocate."""
-V2_FIELDS = 9
-"""A version-2 chunk is a msgpack array: version, intra, step exponents, n, low, table, data, vectors, raw."""
-V3_FIELDS = 11
-"""A version-3 chunk adds the grids' alphabet and words before the raw values."""
-MODELS_FIELDS = len(TensorLaplaceANS.fields) - POOLED_FIELDS
-"""A version-4 chunk adds the tensor models and the Laplace words after the main stream's words."""
+GRID_FIELDS = ("grid_alphabet", "grid_words")
+"""The latent grids' stream (:class:`~nvcodec.entropy.grid_context.GridContextModel`'s fields), after the vectors."""
+
+
+def field_names(version: int, grids: bool) -> tuple[str, ...]:
+    """The names of a version-2, 3 or 4 chunk array's elements, in order (``formats/ACTV.md`` section 5): the
+    main stream's fields (version 4: with the tensor models and Laplace words), the vectors, the grids' stream
+    where the model has grids (versions 3 and 4), the raw values."""
+    main = TensorLaplaceANS.fields if version == MODELS_PAYLOAD_VERSION else TensorLaplaceANS.fields[:POOLED_FIELDS]
+    return ("version", "intra", "steps", *main, "vectors", *(GRID_FIELDS if grids else ()), "raw")
 
 
 @dataclass(frozen=True)
@@ -353,13 +357,13 @@ def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedT
         raise FormatError(
             f"a payload of version {version} cannot hold this model's tensors (latent grids: {has_grids})"
         )
-    expected = (V3_FIELDS if has_grids else V2_FIELDS) + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
-    if len(data) != expected:
-        raise FormatError(f"group chunk has {len(data)} fields, version {version} of this model has {expected}")
-    main = POOLED_FIELDS + (MODELS_FIELDS if version == MODELS_PAYLOAD_VERSION else 0)
-    stored_intra, exponents = data[1], data[2]
-    size, low, table, words, *models = data[3 : 3 + main]
-    vectors, *grid_stream, raw = data[3 + main :]
+    names = field_names(version, has_grids)
+    if len(data) != len(names):
+        raise FormatError(f"group chunk has {len(data)} fields, version {version} of this model has {len(names)}")
+    named = dict(zip(names, data))
+    stored_intra, exponents, vectors, raw = named["intra"], named["steps"], named["vectors"], named["raw"]
+    size, low, table, words, *models = (named[key] for key in TensorLaplaceANS.fields if key in named)
+    grid_stream = [named[key] for key in GRID_FIELDS if key in named]
     if not isinstance(stored_intra, bool):
         raise FormatError("group chunk field 'intra' is not bool")
     for field, value in (("steps", exponents), ("table", table), ("data", words), ("vectors", vectors), ("raw", raw)):
@@ -372,10 +376,10 @@ def _coded_v2(data: list, specs: Mapping[str, TensorSpec]) -> tuple[bool, CodedT
     streams: dict[Coding, list[object]] = {Coding.ANS: [size, low, table, words, *models], Coding.ZSTD: [vectors]}
     if grid_stream:
         streams[Coding.ARM] = grid_stream
-    names = _names(specs, Coding.RAW)
-    sizes = [4 * math.prod(specs[n].shape) for n in names]
+    raw_names = _names(specs, Coding.RAW)
+    sizes = [4 * math.prod(specs[n].shape) for n in raw_names]
     if len(raw) != sum(sizes):
         raise FormatError(f"raw tensors take {len(raw)} bytes, the model needs {sum(sizes)}")
     offsets = np.cumsum([0, *sizes])
-    raws = {n: raw[offsets[i] : offsets[i + 1]] for i, n in enumerate(names)}
+    raws = {n: raw[offsets[i] : offsets[i + 1]] for i, n in enumerate(raw_names)}
     return stored_intra, CodedTensors(unpack_exponents(exponents, specs), streams, raws)

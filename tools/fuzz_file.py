@@ -93,6 +93,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout without `pip in
 from nvcodec import container  # noqa: E402
 from nvcodec.entropy.count_table import MAX_ALPHABET  # noqa: E402
 from nvcodec.errors import ActvError  # noqa: E402
+from nvcodec.payload import field_names  # noqa: E402
 
 MODES = ("raw", "rechecksum", "structured")
 OUTCOMES = ("rejected", "decoded", "crash", "hang", "memory")
@@ -589,13 +590,13 @@ def _table_lie(rng: random.Random, good: bytes, counts: np.ndarray) -> tuple[byt
     return _zstd(np.roll(counts, 1).tobytes()), "counts rotated"
 
 
-PAYLOAD_FIELDS = ("version", "intra", "steps", "n", "low", "table", "data", "vectors", "raw")
+PAYLOAD_FIELDS = field_names(2, grids=False)
 """A version-2 chunk payload's msgpack array, by position (``formats/ACTV.md`` section 5)."""
-GRID_PAYLOAD_FIELDS = (*PAYLOAD_FIELDS[:8], "grid_alphabet", "grid_words", "raw")
+GRID_PAYLOAD_FIELDS = field_names(3, grids=True)
 """A version-3 chunk payload's array (models with latent grids): version 2's first eight, the grids' stream, raw."""
-MODELS_PAYLOAD_FIELDS = (*PAYLOAD_FIELDS[:7], "models", "laplace", *PAYLOAD_FIELDS[7:])
+MODELS_PAYLOAD_FIELDS = field_names(4, grids=False)
 """A version-4 chunk payload's array without latent grids: the tensor models and Laplace words after ``data``."""
-MODELS_GRID_PAYLOAD_FIELDS = (*GRID_PAYLOAD_FIELDS[:7], "models", "laplace", *GRID_PAYLOAD_FIELDS[7:])
+MODELS_GRID_PAYLOAD_FIELDS = field_names(4, grids=True)
 """A version-4 chunk payload's array with latent grids."""
 STREAM_FIELDS = ("n", "low", "table", "data")
 CONTEXT_SYMBOLS = 6 * 8 + 8 + 8 * 2 + 2
