@@ -4,8 +4,9 @@ At one quality Q the encoder minimises J = D + lambda(Q) R, with D the mean
 squared error of RGB on [0, 1] and R in bits per pixel. Every width is fitted
 and rate-trained at every quality of the sweep; the width with the lowest J at
 a quality is the one the rate-distortion trade asks for there. Each point is
-a whole encode (``encode(quality=Q)``, preset ``fast``, at the group length of
-``fit_for_quality``; sweeps before that rule used groups of 10), decoded through
+a whole encode (``encode(quality=Q)``, preset ``fast``, shaped as the encoder
+shapes it but for the width: the group length and latent grids of ``Q``; sweeps
+before those rules used groups of 10 and no grids), decoded through
 ``VideoReader``; the JSON is rewritten after every point, so an interrupted
 run keeps what it measured.
 
@@ -17,7 +18,6 @@ run keeps what it measured.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +32,7 @@ from benchmarks.results_io import provenance, read_results, with_provenance
 from nvcodec import Config, QuantConfig
 from nvcodec.metrics import psnr
 from nvcodec.quant.rdtrain import lambda_for_quality
-from nvcodec.recipe.shape import fit_for_quality, width_for_quality
+from nvcodec.recipe.shape import Given, shaped_for_quality, width_for_quality
 
 
 def encode_point(frames: np.ndarray, fps: float, config: Config, quality: float) -> dict:
@@ -44,6 +44,7 @@ def encode_point(frames: np.ndarray, fps: float, config: Config, quality: float)
     return {
         "width": config.model.hidden,
         "group_size": config.fit.group_size,
+        "grid_levels": config.model.grid_levels,
         "iters": config.fit.iters,
         "iters_warm": config.fit.iters_warm,
         "group_psnr": coded.group_psnr,
@@ -115,8 +116,8 @@ def main() -> None:
         return
 
     def at_width(width: int, quality: float) -> Config:
-        config = Config.preset(args.preset, hidden=width)
-        return dataclasses.replace(config, fit=fit_for_quality(quality, config.fit))
+        # Shaped as the encoder shapes it (group length and latent grids of the quality), only the width fixed.
+        return shaped_for_quality(Config.preset(args.preset, hidden=width), quality, Given(width=True))
 
     sweep(args, args.widths, "width", at_width)
 

@@ -23,7 +23,7 @@ from benchmarks.results_io import with_provenance
 from nvcodec import Config
 from nvcodec.recipe import trials as content
 from nvcodec.recipe.quality import RateTrade, config_for_quality
-from nvcodec.recipe.shape import fit_for_quality
+from nvcodec.recipe.shape import shaped_for_quality
 from nvcodec.recipe.trials import least_fall, next_width
 
 SWEEPS = (
@@ -35,19 +35,25 @@ SWEEPS = (
     "width_q24_hard.json",
     "width_q24_check.json",
     "width_q18_hard.json",
+    "width_q24_grids.json",
 )
-"""Width sweeps whose whole encodes give the least-cost width (those measured at the encoder's group length)."""
+"""Width sweeps whose whole encodes give the least-cost width (those shaped as the encoder shapes their quality)."""
 
 
 def measured_costs(paths: list[Path], preset: str) -> dict[tuple[str, float, int], float]:
-    """J of every swept ``(clip, quality, width)`` encoded at the group length the encoder uses at that quality."""
+    """J of every swept ``(clip, quality, width)`` encoded as the encoder shapes that quality: at its group
+    length and with its latent grids (a sweep point without ``grid_levels`` predates the grids: none)."""
     costs = {}
     for path in paths:
         if not path.exists():
             continue
         for point in json.loads(path.read_text())["points"]:
             quality = float(point["quality"])
-            if point.get("group_size") == fit_for_quality(quality, Config.preset(preset).fit).group_size:
+            shaped = shaped_for_quality(Config.preset(preset), quality)
+            if (point.get("group_size"), point.get("grid_levels", 0)) == (
+                shaped.fit.group_size,
+                shaped.model.grid_levels,
+            ):
                 costs[(point["clip"], quality, int(point["width"]))] = point["cost"]
     return costs
 

@@ -256,3 +256,25 @@ def test_a_sweep_records_every_point_and_the_pick_of_least_cost(monkeypatch, tmp
     record = json.loads((tmp_path / "s.json").read_text())
     assert len(record["points"]) == 4 and record["preset"] == "fast"
     assert record["best_group_size"] == {"a": {"12": 10, "28": 30}}
+
+
+def test_width_costs_count_only_sweeps_shaped_as_the_encoder_shapes_their_quality(tmp_path):
+    import json
+
+    from benchmarks.width_trial import measured_costs
+    from nvcodec import Config
+    from nvcodec.recipe.shape import shaped_for_quality
+
+    q24, q30 = shaped_for_quality(Config.preset("fast"), 24.0), shaped_for_quality(Config.preset("fast"), 30.0)
+    assert q24.model.grid_levels > 0 and q30.model.grid_levels == 0
+    points = [  # before the grids a point had no grid_levels: it was fitted without them
+        {"clip": "a", "quality": 24.0, "width": 36, "group_size": q24.fit.group_size, "cost": 1.0},
+        {"clip": "a", "quality": 24.0, "width": 48, "group_size": q24.fit.group_size, "cost": 2.0,
+         "grid_levels": q24.model.grid_levels},
+        {"clip": "a", "quality": 30.0, "width": 48, "group_size": q30.fit.group_size, "cost": 3.0},
+        {"clip": "a", "quality": 30.0, "width": 64, "group_size": q30.fit.group_size + 1, "cost": 4.0,
+         "grid_levels": 0},
+    ]  # fmt: skip
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({"points": points}))
+    assert measured_costs([path, tmp_path / "absent.json"], "fast") == {("a", 24.0, 48): 2.0, ("a", 30.0, 48): 3.0}
