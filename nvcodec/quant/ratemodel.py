@@ -1,8 +1,9 @@
 """A differentiable estimate of what a group's ANS stream costs, for rate in the training loss.
 
 A chunk codes the symbols of all its ANS tensors in one stream, under one
-table of symbol counts (:mod:`nvcodec.entropy`): the stream spends about the
-empirical entropy of the pooled symbols. That histogram has no gradient, so
+table of symbol counts or, tensor by tensor where it is cheaper, under Laplace
+tables with a scale per channel (:mod:`nvcodec.entropy.tensor_laplace`): the
+stream spends about the empirical entropy of its symbols. Neither has a gradient, so
 training uses a smooth stand-in, :class:`SymbolPrior`: one distribution over
 the pooled symbols, a mixture of zero-centred discretized logistics with
 learned scales and weights. Minimising its bits is fitting it by maximum
@@ -11,7 +12,10 @@ entropy the coder reaches (``benchmarks/rate_estimate.py`` measures the gap).
 
 The mixture is zero-centred because weights and residuals are symmetric about
 zero; it has several scales because the pooled symbols mix tensors (and, for
-a residual group, near-zero residuals with the few that moved).
+a residual group, near-zero residuals with the few that moved). Each symbol
+may also carry a *spread*, a factor on every scale: the rate-aware phase gives
+each channel one (:class:`nvcodec.quant.rdtrain.CodedStandIns`), as the chunk
+may give each channel its own Laplace table.
 """
 
 from __future__ import annotations
@@ -47,18 +51,26 @@ class SymbolPrior(nn.Module):
         self.log_scales.copy_(offsets + math.log(spread / (2 * math.log(2))))
         self.logits.zero_()
 
-    def probability(self, symbols: torch.Tensor) -> torch.Tensor:
-        """Probability of the bin ``[y - 1/2, y + 1/2]`` for each (possibly noisy or soft-rounded) ``y``."""
-        y = symbols.unsqueeze(-1)
+    def probability(self, symbols: torch.Tensor, spread: torch.Tensor | None = None) -> torch.Tensor:
+        """Probability of the bin ``[y - 1/2, y + 1/2]`` for each (possibly noisy or soft-rounded) ``y``.
+
+        ``spread`` (shaped like ``symbols``) widens every component's scale by that factor for its symbol:
+        one mixture shape, scaled to each symbol's channel.
+        """
         inverse_scale = torch.exp(-self.log_scales)
-        mass = torch.sigmoid((y + 0.5) * inverse_scale) - torch.sigmoid((y - 0.5) * inverse_scale)
+        if spread is None:
+            upper, lower = (symbols + 0.5).unsqueeze(-1), (symbols - 0.5).unsqueeze(-1)
+        else:
+            upper, lower = ((symbols + 0.5) / spread).unsqueeze(-1), ((symbols - 0.5) / spread).unsqueeze(-1)
+        mass = torch.sigmoid(upper * inverse_scale) - torch.sigmoid(lower * inverse_scale)
         return (mass * torch.softmax(self.logits, dim=0)).sum(-1).clamp(min=PROBABILITY_FLOOR)
 
-    def bits(self, symbols: torch.Tensor) -> torch.Tensor:
-        """Total bits of ``symbols`` under this distribution (a scalar with gradients)."""
+    def bits(self, symbols: torch.Tensor, spread: torch.Tensor | None = None) -> torch.Tensor:
+        """Total bits of ``symbols`` under this distribution (a scalar with gradients); ``spread`` as
+        :meth:`probability` takes it."""
         # Symmetric: y and -y have one mass. Far out on the positive side both sigmoids are near 1 and
         # their difference loses its digits; on the negative side they are small and exact.
-        return -torch.log2(self.probability(-symbols.abs())).sum()
+        return -torch.log2(self.probability(-symbols.abs(), spread)).sum()
 
 
 __all__ = ["SymbolPrior"]

@@ -156,6 +156,44 @@ def test_the_flat_stand_ins_index_each_tensor_by_its_own_channels():
             assert torch.equal(per_number[index].view(spec.real_shape), steps[index].expand(spec.real_shape)), name
 
 
+def test_a_spread_widens_every_scale_of_the_prior_for_its_symbol():
+    prior = SymbolPrior()
+    prior.initialize(torch.tensor([3.0]))
+    wider = copy.deepcopy(prior)
+    with torch.no_grad():
+        wider.log_scales.add_(math.log(2.5))
+    y = torch.tensor([-7.0, -1.0, 0.0, 0.4, 2.0, 12.0])
+    with torch.no_grad():
+        assert torch.allclose(prior.probability(y, torch.full_like(y, 2.5)), wider.probability(y), rtol=1e-5)
+        assert float(prior.bits(y, torch.ones_like(y))) == pytest.approx(float(prior.bits(y)), rel=1e-6)
+
+
+def test_each_channel_starts_at_its_own_spread_and_prices_its_symbols_by_it():
+    # The chunk may give each channel its own Laplace table; the training prior follows it, so a channel of
+    # small numbers makes its zeros cheap and its large numbers dear.
+    group = make_group()
+    term = _term(group)
+    model = term.stand_in_model
+    with torch.no_grad():
+        coded = model.coded(term._weights())
+        y = (coded / model.per_number(coded))[: model.prior_size].abs()
+        index = model.step_index[: y.numel()]
+        means = torch.zeros_like(model.log_spreads).index_add_(0, index, y)
+        means /= torch.zeros_like(model.log_spreads).index_add_(0, index, torch.ones_like(y)).clamp(min=1)
+        spreads = model.log_spreads.exp()
+    coded_channels = torch.unique(index)
+    assert float(spreads[coded_channels].std()) > 0  # channels differ, and so do their starts
+    wide, narrow = int(means[coded_channels].argmax()), int(means[coded_channels].argmin())
+    wide, narrow = int(coded_channels[wide]), int(coded_channels[narrow])
+    assert float(spreads[wide]) > float(spreads[narrow])
+    zero = torch.zeros(1)
+    with torch.no_grad():
+        assert float(model.prior.bits(zero, spreads[narrow : narrow + 1])) < float(
+            model.prior.bits(zero, spreads[wide : wide + 1])
+        )
+    assert any(p is model.log_spreads for p in term.param_groups()[0]["params"])  # learned with the steps
+
+
 @pytest.mark.slow
 def test_learned_steps_and_symbols_survive_the_chunk_bit_exactly(fitted: GroupFit):
     fit = copy.deepcopy(fitted)
