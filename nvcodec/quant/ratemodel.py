@@ -58,11 +58,10 @@ class SymbolPrior(nn.Module):
         one mixture shape, scaled to each symbol's channel.
         """
         inverse_scale = torch.exp(-self.log_scales)
-        if spread is None:
-            upper, lower = (symbols + 0.5).unsqueeze(-1), (symbols - 0.5).unsqueeze(-1)
-        else:
-            upper, lower = ((symbols + 0.5) / spread).unsqueeze(-1), ((symbols - 0.5) / spread).unsqueeze(-1)
-        mass = torch.sigmoid(upper * inverse_scale) - torch.sigmoid(lower * inverse_scale)
+        upper, lower = symbols + 0.5, symbols - 0.5
+        if spread is not None:
+            upper, lower = upper / spread, lower / spread
+        mass = torch.sigmoid(upper.unsqueeze(-1) * inverse_scale) - torch.sigmoid(lower.unsqueeze(-1) * inverse_scale)
         return (mass * torch.softmax(self.logits, dim=0)).sum(-1).clamp(min=PROBABILITY_FLOOR)
 
     def bits(self, symbols: torch.Tensor, spread: torch.Tensor | None = None) -> torch.Tensor:
