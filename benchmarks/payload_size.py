@@ -1,10 +1,13 @@
 """Where the bytes of an ``.actv`` file go, and what payload version 2 saves over version 1.
 
-Encodes each clip at each quality (the ``fast`` preset, the width the quality
-picks, as ``actv-encode --quality``; bpp and RGB PSNR of the decoded frames
-recorded), then splits every file into its parts:
-the ANS words (the coded parameters themselves), the count tables, the step
-exponents, the bias vectors, the raw values, msgpack framing, and the
+Encodes each clip at each quality (the ``fast`` preset shaped as ``actv-encode
+--quality`` shapes it: the width of the quality and the trial fits, its group
+length and latent grids; bpp and RGB PSNR of the decoded frames recorded; runs
+before 2026-12-07 took the quality's width alone, groups of 10 and no grids),
+then splits every file into its parts:
+the ANS words (the coded parameters themselves), the count tables, the
+per-tensor Laplace models, the step exponents, the bias vectors, the latent
+grids' words, the raw values, msgpack framing, and the
 container (preamble, header, index, trailer). Each chunk is also transcoded,
 losslessly, to payload version 1 (float16 steps and raw tensors by name, plain
 int32 vectors: the same decoded parameters, checked), so the saving of version
@@ -42,7 +45,7 @@ from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.payload import CodedTensors, coding_layout, field_names, read_chunk, unpack_group
 from nvcodec.reader import VideoReader
-from nvcodec.recipe.shape import width_for_quality
+from nvcodec.recipe.quality import RateTrade, config_for_quality
 
 
 def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
@@ -120,11 +123,14 @@ def main() -> None:
     for clip in args.clips:
         frames, fps = load_clip(clip)
         for quality in args.qualities:
-            width = width_for_quality(quality)
+            # Shaped as actv-encode --quality shapes it: width (with the trial fits), group length, grids.
+            config, _ = config_for_quality(Config.preset("fast"), RateTrade.for_quality(quality), frames)
+            width = config.model.hidden
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "clip.actv"
-                coded = encode_decoded(frames, fps, Config.preset("fast", hidden=width), QuantConfig(), quality, path)
-                row = {"clip": clip, "quality": quality, "width": width, "bpp": coded.stats.bpp,
+                coded = encode_decoded(frames, fps, config, QuantConfig(), quality, path)
+                row = {"clip": clip, "quality": quality, "width": width, "grid_levels": config.model.grid_levels,
+                       "group_size": config.fit.group_size, "bpp": coded.stats.bpp,
                        "psnr": psnr(coded.decoded, frames), "encode_seconds": coded.stats.seconds,
                        **breakdown(path)}  # fmt: skip
             rows.append(row)
