@@ -86,12 +86,16 @@ def chunk_parts(payload: bytes) -> dict[str, int]:
 
 
 def breakdown(path: Path) -> dict:
-    """Bytes of each part of the file, and of the file with every chunk in payload version 1."""
+    """Bytes of each part of the file, and of the file with every chunk in payload version 1.
+
+    Version 1 has no latent grids: a file with grids gets no version-1 size (None).
+    """
     with VideoReader(path) as reader:
         specs = group_tensors(reader.grid.num_patches, reader.model_config, reader.grid.patch_shape)
     parts = dict.fromkeys(
         ("ans_words", "count_tables", "tensor_models", "step_exponents", "vectors", "grid_words", "raw", "msgpack"), 0
     )
+    transcode = all(spec.coding is not Coding.ARM for spec in specs.values())
     version_1 = 0
     reference = reference_1 = None
     with ContainerReader(path) as container:
@@ -101,6 +105,8 @@ def breakdown(path: Path) -> dict:
             for key, value in sizes.items():
                 parts[key] += value
             parts["msgpack"] += len(payload) - sum(sizes.values())
+            if not transcode:
+                continue
             old = as_version_1(payload, specs)
             version_1 += len(old)
             reference = unpack_group(payload, specs, reference)
@@ -109,6 +115,8 @@ def breakdown(path: Path) -> dict:
     size = path.stat().st_size
     payloads = sum(parts.values())
     parts["container"] = size - payloads
+    if not transcode:
+        return {"file_bytes": size, "parts": parts, "version_1_file_bytes": None, "saved_percent": None}
     return {"file_bytes": size, "parts": parts, "version_1_file_bytes": size - payloads + version_1,
             "saved_percent": 100 * (1 - size / (size - payloads + version_1))}  # fmt: skip
 
@@ -135,9 +143,12 @@ def main() -> None:
                        **breakdown(path)}  # fmt: skip
             rows.append(row)
             shares = ", ".join(f"{k} {100 * v / row['file_bytes']:.1f}%" for k, v in row["parts"].items())
+            version_1 = ""
+            if row["version_1_file_bytes"] is not None:
+                version_1 = f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); "
             print(f"{clip} Q{quality:g} (width {width}): {row['file_bytes']:,} bytes, {row['bpp']:.4f} bpp, "
                   f"{row['psnr']:.2f} dB; "
-                  f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); {shares}")  # fmt: skip
+                  f"{version_1}{shares}")  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(with_provenance({"machine": machine(), "command": command(), "rows": rows}), indent=2) + "\n"

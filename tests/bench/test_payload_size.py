@@ -18,3 +18,12 @@ def test_the_parts_add_up_to_the_file_and_version_1_costs_more():
     assert all(value > 0 for value in parts.values()), "every other part, tensor models included (version 4)"
     assert result["version_1_file_bytes"] > result["file_bytes"]
     assert 0 < result["saved_percent"] < 100
+
+
+def test_a_file_with_latent_grids_is_split_and_not_transcoded():
+    """Version 1 has no latent grids: such a file gets its parts and no version-1 size."""
+    grids = VECTOR.with_name("gabor8_grids.actv")
+    result = breakdown(grids)
+    assert sum(result["parts"].values()) == result["file_bytes"] == grids.stat().st_size
+    assert result["parts"]["grid_words"] > 0
+    assert result["version_1_file_bytes"] is None and result["saved_percent"] is None
