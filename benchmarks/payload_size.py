@@ -23,29 +23,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import msgpack
 import numpy as np
 import torch
 
-from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
-from benchmarks.rate_estimate import encode_decoded
+from benchmarks.rate_estimate import cli_encodes
 from benchmarks.results_io import with_provenance
-from nvcodec.config import Config, QuantConfig
 from nvcodec.container import ContainerReader
 from nvcodec.entropy import model_for
 from nvcodec.entropy.byte_planes import decode_planes
 from nvcodec.entropy.count_table import encode_stream
 from nvcodec.entropy.zstd import zstd_compress
-from nvcodec.metrics import psnr
 from nvcodec.model.group import group_tensors
 from nvcodec.model.tensors import Coding, TensorSpec
 from nvcodec.payload import CodedTensors, coding_layout, field_names, read_chunk, unpack_group
 from nvcodec.reader import VideoReader
-from nvcodec.recipe.quality import RateTrade, config_for_quality
 
 
 def as_version_1(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
@@ -128,27 +123,16 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS / "payload_size.json")
     args = parser.parse_args()
     rows = []
-    for clip in args.clips:
-        frames, fps = load_clip(clip)
-        for quality in args.qualities:
-            # Shaped as actv-encode --quality shapes it: width (with the trial fits), group length, grids.
-            config, _ = config_for_quality(Config.preset("fast"), RateTrade.for_quality(quality), frames)
-            width = config.model.hidden
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "clip.actv"
-                coded = encode_decoded(frames, fps, config, QuantConfig(), quality, path)
-                row = {"clip": clip, "quality": quality, "width": width, "grid_levels": config.model.grid_levels,
-                       "group_size": config.fit.group_size, "bpp": coded.stats.bpp,
-                       "psnr": psnr(coded.decoded, frames), "encode_seconds": coded.stats.seconds,
-                       **breakdown(path)}  # fmt: skip
-            rows.append(row)
-            shares = ", ".join(f"{k} {100 * v / row['file_bytes']:.1f}%" for k, v in row["parts"].items())
-            version_1 = ""
-            if row["version_1_file_bytes"] is not None:
-                version_1 = f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); "
-            print(f"{clip} Q{quality:g} (width {width}): {row['file_bytes']:,} bytes, {row['bpp']:.4f} bpp, "
-                  f"{row['psnr']:.2f} dB; "
-                  f"{version_1}{shares}")  # fmt: skip
+    for run in cli_encodes(args.clips, args.qualities):
+        row = {"clip": run.clip, "quality": run.quality, **run.shape(), "bpp": run.coded.stats.bpp,
+               "psnr": run.psnr, "encode_seconds": run.coded.stats.seconds, **breakdown(run.path)}  # fmt: skip
+        rows.append(row)
+        shares = ", ".join(f"{k} {100 * v / row['file_bytes']:.1f}%" for k, v in row["parts"].items())
+        version_1 = ""
+        if row["version_1_file_bytes"] is not None:
+            version_1 = f"as version 1 {row['version_1_file_bytes']:,} (-{row['saved_percent']:.1f}%); "
+        print(f"{run.clip} Q{run.quality:g} (width {row['width']}): {row['file_bytes']:,} bytes, "
+              f"{row['bpp']:.4f} bpp, {row['psnr']:.2f} dB; {version_1}{shares}")  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(with_provenance({"machine": machine(), "command": command(), "rows": rows}), indent=2) + "\n"

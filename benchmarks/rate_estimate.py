@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from nvcodec.container import ContainerReader
 from nvcodec.encoder import EncodeStats, encode
 from nvcodec.metrics import psnr
 from nvcodec.options import EncodeOptions
+from nvcodec.recipe.quality import RateTrade, config_for_quality
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,39 @@ def encode_decoded(
         last = end if index == len(spans) - 1 else end - 1
         per_group.append(psnr(decoded[start : last + 1], frames[start : last + 1]))
     return Encoded(stats, decoded, spans, per_group)
+
+
+@dataclass(frozen=True)
+class CliEncode:
+    """One clip at one quality, encoded as ``actv-encode --quality`` encodes it, and where the file is."""
+
+    clip: str
+    quality: float
+    config: Config
+    """The config the quality and the trial fits shaped: width, group length, latent grids."""
+    path: Path
+    """The file, which lives until the next encode is asked for."""
+    coded: Encoded
+    psnr: float
+    """RGB PSNR of the decoded frames against the clip."""
+
+    def shape(self) -> dict:
+        """The shape columns a result row records."""
+        return {"width": self.config.model.hidden, "grid_levels": self.config.model.grid_levels,
+                "group_size": self.config.fit.group_size}  # fmt: skip
+
+
+def cli_encodes(clips: Sequence[str], qualities: Sequence[float], preset: str = "fast") -> Iterator[CliEncode]:
+    """Every clip at every quality, shaped as ``actv-encode --preset P --quality Q`` shapes it (trial fits
+    included), each file in a temporary folder kept until the next one: for benchmarks that read files."""
+    for clip in clips:
+        frames, fps = load_clip(clip)
+        for quality in qualities:
+            config, _ = config_for_quality(Config.preset(preset), RateTrade.for_quality(quality), frames)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "clip.actv"
+                coded = encode_decoded(frames, fps, config, QuantConfig(), quality, path)
+                yield CliEncode(clip, quality, config, path, coded, psnr(coded.decoded, frames))
 
 
 def run(clip: str, frames: np.ndarray, fps: float, preset: str, quality: float | None, bits: int) -> dict:

@@ -20,26 +20,22 @@ import argparse
 import dataclasses
 import json
 import math
-import tempfile
 import time
 from pathlib import Path
 
 import msgpack
 import torch
 
-from benchmarks.clips import load_clip
 from benchmarks.common import RESULTS, command, machine
+from benchmarks.rate_estimate import cli_encodes
 from benchmarks.results_io import with_provenance
-from nvcodec import Config, QuantConfig, encode
 from nvcodec.container import ContainerReader
 from nvcodec.entropy import model_for
 from nvcodec.entropy.count_table import encode_stream
 from nvcodec.entropy.tensor_laplace import has_models
 from nvcodec.header import parse_header_map
 from nvcodec.model.tensors import Coding, TensorSpec
-from nvcodec.options import EncodeOptions
 from nvcodec.payload import chunk_payload, coding_layout, read_chunk, unpack_group
-from nvcodec.recipe.quality import RateTrade, config_for_quality
 
 
 def pooled_payload(payload: bytes, specs: dict[str, TensorSpec]) -> bytes:
@@ -87,21 +83,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS / "tensor_models.json")
     args = parser.parse_args()
     rows = []
-    for clip in args.clips:
-        frames, fps = load_clip(clip)
-        for quality in args.qualities:
-            started = time.perf_counter()
-            trade = RateTrade.for_quality(quality)
-            config, _ = config_for_quality(Config.preset("fast", device="auto"), trade, frames)
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "clip.actv"
-                encode(frames, path, config, QuantConfig(), fps=fps, options=EncodeOptions(quality=quality))
-                row = {"clip": clip, "quality": quality, "width": config.model.hidden,
-                       "grid_levels": config.model.grid_levels, **compare(path),
-                       "encode_seconds": time.perf_counter() - started}  # fmt: skip
-            rows.append(row)
-            print(f"{clip} Q{quality:g}: {row['file_bytes']:,} bytes against {row['pooled_file_bytes']:,} pooled "
-                  f"({-row['saved_percent']:+.2f}%), chunk versions {row['chunk_versions']}", flush=True)  # fmt: skip
+    for run in cli_encodes(args.clips, args.qualities):
+        row = {"clip": run.clip, "quality": run.quality, **run.shape(), **compare(run.path),
+               "encode_seconds": run.coded.stats.seconds}  # fmt: skip
+        rows.append(row)
+        print(f"{run.clip} Q{run.quality:g}: {row['file_bytes']:,} bytes against {row['pooled_file_bytes']:,} "
+              f"pooled ({-row['saved_percent']:+.2f}%), chunk versions {row['chunk_versions']}", flush=True)  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(with_provenance({"machine": machine(), "command": command(), "rows": rows}), indent=2) + "\n"
