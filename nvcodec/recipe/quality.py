@@ -10,6 +10,7 @@ trial fits that widen the model one step where that pays on these frames
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ import torch
 from nvcodec.config import Config
 from nvcodec.errors import ArgumentError
 from nvcodec.quant.rdtrain import lambda_for_quality
-from nvcodec.recipe.shape import Given, shaped_for_quality
+from nvcodec.recipe.shape import Given, fit_length_for_quality, shaped_for_quality, with_fit_length
 from nvcodec.recipe.trials import WidthChoice, width_for_content
 from nvcodec.source import FrameSource
 
@@ -103,16 +104,22 @@ def config_for_quality(
     given: Given = Given(),  # noqa: B008  # frozen
 ) -> tuple[Config, WidthChoice]:
     """``config`` shaped for ``trade``'s quality: its width and group length unless ``given``, then, with
-    ``frames``, the width of the trial fits at its lambda. Returns the config and the width choice.
+    ``frames``, the width of the trial fits at its lambda, and last the fit length of the quality unless
+    the user gave steps. Returns the config and the width choice.
 
-    Encoder, CLI (serial and Ray) and benchmarks all take their config from here.
+    Encoder, CLI (serial and Ray) and benchmarks all take their config from here, once per video: unlike
+    :func:`~nvcodec.recipe.shape.shaped_for_quality`, applying it twice would lengthen the fit twice.
     """
     config = shaped_for_quality(config, trade.quality, given)
     width = config.model.hidden
     if given.width or given.masked or frames is None:
-        return config, WidthChoice(width, width)
-    choice = width_for_content(frames, config, trade.lambda_)
-    return choice.apply(config), choice
+        choice = WidthChoice(width, width)
+    else:
+        choice = width_for_content(frames, config, trade.lambda_)  # at the preset's length, as calibrated
+        config = choice.apply(config)
+    if not given.steps:
+        config = dataclasses.replace(config, fit=with_fit_length(config.fit, fit_length_for_quality(trade.quality)))
+    return config, choice
 
 
 __all__ = [

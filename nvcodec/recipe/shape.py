@@ -79,6 +79,33 @@ def grid_levels_for_quality(quality: float) -> int:
     return _step_for(quality, GRID_STEPS, 0)
 
 
+FIT_LENGTH_STEPS: tuple[tuple[float, float], ...] = ((33.0, 1.0),)
+"""``(quality, factor)``: below each quality, the factor on the preset's fit steps; above the last,
+:data:`LONGEST_FIT`.
+
+The top of the ladder is where the fit, not the bits, runs out: at Q 36 twice the steps gave +0.97 dB for
+7% more bits on carphone and +0.91 dB for 5% more on bikes, where width 96 or smaller patches bought less
+per bit (``python -m benchmarks.ceiling``, ``ceiling.json``). So a high quality pays in encode time, as a
+slower preset would, and the qualities below keep the preset's time. The trial fits keep the preset's
+length, which their threshold was measured at (:mod:`nvcodec.recipe.trials`).
+"""
+LONGEST_FIT = 2.0
+
+
+def fit_length_for_quality(quality: float) -> float:
+    """The factor on the preset's fit steps (``iters``, ``iters_warm``) of ``actv-encode --quality``."""
+    return next((factor for below, factor in FIT_LENGTH_STEPS if quality < below), LONGEST_FIT)
+
+
+def with_fit_length(fit: FitConfig, factor: float) -> FitConfig:
+    """``fit`` with ``factor`` times its steps (the first group's and the warm groups')."""
+    if factor == 1.0:
+        return fit
+    return dataclasses.replace(
+        fit, iters=max(1, round(fit.iters * factor)), iters_warm=max(1, round(fit.iters_warm * factor))
+    )
+
+
 @dataclass(frozen=True)
 class Given:
     """What the user fixed, which the quality then leaves alone."""

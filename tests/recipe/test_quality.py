@@ -97,3 +97,41 @@ def test_a_rate_target_starts_at_the_quality_of_its_typical_rate():
     assert qualities == sorted(qualities) and qualities[0] == 12 and qualities[-1] == 36
     with pytest.raises(ArgumentError):
         quality_for_bpp(0.0)
+
+
+def test_only_the_top_qualities_fit_longer_and_never_shorter():
+    from nvcodec.recipe.shape import FIT_LENGTH_STEPS, LONGEST_FIT, fit_length_for_quality
+
+    factors = [fit_length_for_quality(q) for q in np.arange(0.0, 60.0, 0.5)]
+    assert factors == sorted(factors) and min(factors) == 1.0 and max(factors) == LONGEST_FIT
+    assert fit_length_for_quality(25.0) == 1.0, "the default quality keeps the preset's encode time"
+    assert fit_length_for_quality(FIT_LENGTH_STEPS[-1][0]) == LONGEST_FIT
+
+
+def test_a_config_for_a_top_quality_fits_longer_but_its_trials_and_a_users_steps_keep_their_length(monkeypatch):
+    import nvcodec.recipe.quality as quality_module
+    from nvcodec.config import Config
+    from nvcodec.recipe.shape import Given, fit_length_for_quality, shaped_for_quality
+    from nvcodec.recipe.trials import WidthChoice
+
+    base = Config.preset("fast")
+    trial_steps = []
+
+    def trial(frames, config, lambda_):
+        trial_steps.append((config.fit.iters, config.fit.iters_warm))
+        return WidthChoice(config.model.hidden, config.model.hidden)
+
+    monkeypatch.setattr(quality_module, "width_for_content", trial)
+    frames = np.zeros((3, 16, 16, 3), np.float32)
+    for quality in (25.0, 36.0):
+        shaped = shaped_for_quality(base, quality).fit
+        factor = fit_length_for_quality(quality)
+        config, _ = quality_module.config_for_quality(base, RateTrade.for_quality(quality), frames)
+        assert trial_steps.pop() == (shaped.iters, shaped.iters_warm)
+        assert (config.fit.iters, config.fit.iters_warm) == (
+            round(shaped.iters * factor),
+            round(shaped.iters_warm * factor),
+        )
+        kept, _ = quality_module.config_for_quality(base, RateTrade.for_quality(quality), frames, Given(steps=True))
+        assert kept.fit == shaped_for_quality(base, quality, Given(steps=True)).fit
+    assert fit_length_for_quality(36.0) > 1.0
