@@ -64,7 +64,17 @@ from nvcodec.errors import ActvError, OutputError
 from nvcodec.fit import FitProgress
 from nvcodec.options import EncodeOptions
 from nvcodec.recipe.quality import DEFAULT_QUALITY, RateTrade, quality_for_bpp
-from nvcodec.recipe.shape import GRID_STEPS, GROUP_STEPS, SHORTEST_GROUP, WIDEST, WIDTH_STEPS, Given, shaped_for_quality
+from nvcodec.recipe.shape import (
+    FIT_LENGTH_STEPS,
+    GRID_STEPS,
+    GROUP_STEPS,
+    LONGEST_FIT,
+    SHORTEST_GROUP,
+    WIDEST,
+    WIDTH_STEPS,
+    Given,
+    shaped_for_quality,
+)
 from nvcodec.source import FrameSource
 from nvcodec.threads import install_share
 from nvcodec.version import __version__
@@ -175,8 +185,18 @@ def build_parser() -> Parser:
         action="store_false",
         help="keep groups evenly spaced instead of starting one at every scene cut",
     )
-    model.add_argument("--iters", type=positive_int, help="fit iterations of the first group")
-    model.add_argument("--iters-warm", type=positive_int, help="fit iterations of the later, warm-started groups")
+    longer = FIT_LENGTH_STEPS[-1][0]
+    model.add_argument(
+        "--iters",
+        type=positive_int,
+        help=f"fit iterations of the first group (default: the preset's, {LONGEST_FIT:g}x from --quality {longer:g})",
+    )
+    model.add_argument(
+        "--iters-warm",
+        type=positive_int,
+        help=f"fit iterations of the later, warm-started groups (default: the preset's, {LONGEST_FIT:g}x from "
+        f"--quality {longer:g})",
+    )
     model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
     add_threads_option(model)
     model.add_argument(
