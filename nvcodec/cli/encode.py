@@ -185,17 +185,15 @@ def build_parser() -> Parser:
         action="store_false",
         help="keep groups evenly spaced instead of starting one at every scene cut",
     )
-    longer = FIT_LENGTH_STEPS[-1][0]
+    factors = [*(factor for _, factor in FIT_LENGTH_STEPS[1:]), LONGEST_FIT]
+    longer = ", ".join(f"{factor:g}x from --quality {below:g}" for (below, _), factor in zip(FIT_LENGTH_STEPS, factors))
     model.add_argument(
-        "--iters",
-        type=positive_int,
-        help=f"fit iterations of the first group (default: the preset's, {LONGEST_FIT:g}x from --quality {longer:g})",
+        "--iters", type=positive_int, help=f"fit iterations of the first group (default: the preset's; {longer})"
     )
     model.add_argument(
         "--iters-warm",
         type=positive_int,
-        help=f"fit iterations of the later, warm-started groups (default: the preset's, {LONGEST_FIT:g}x from "
-        f"--quality {longer:g})",
+        help=f"fit iterations of the later, warm-started groups (default: the preset's; {longer})",
     )
     model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
     add_threads_option(model)

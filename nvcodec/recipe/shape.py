@@ -80,17 +80,18 @@ def grid_levels_for_quality(quality: float) -> int:
     return _step_for(quality, GRID_STEPS, 0)
 
 
-FIT_LENGTH_STEPS: tuple[tuple[float, float], ...] = ((33.0, 1.0),)
+FIT_LENGTH_STEPS: tuple[tuple[float, float], ...] = ((27.0, 1.0), (33.0, 1.5))
 """``(quality, factor)``: below each quality, the factor on the preset's fit steps; above the last,
 :data:`LONGEST_FIT`.
 
 The top of the ladder is where the fit, not the bits, runs out: at Q 36 twice the steps gave +0.97 dB for
 7% more bits on carphone and +0.91 dB for 5% more on bikes, where width 96 or smaller patches bought less
 per bit (``python -m benchmarks.ceiling``, ``ceiling.json``). So a high quality pays in encode time, as a
-slower preset would, and the qualities below keep the preset's time. On the quality ladder
-(``fit_length_bd.json``) Q 36 gained 0.97-1.11 dB for 0.8-3.2% more bits on the four bench clips, at
-1.3-1.6x the encode time. The trial fits keep the preset's length, which their threshold was measured
-at (:mod:`nvcodec.recipe.trials`).
+slower preset would, and the default quality and those below keep the preset's time. On the quality
+ladder of the four bench clips, twice the steps at Q 36 gained 0.97-1.11 dB for 0.8-3.2% more bits, at
+1.3-1.6x the encode time (``fit_length_bd.json``), and then 1.5 times at Q 30 gained 0.55-0.60 dB for
+0.7-4.2% more bits, at about 1.4x the time (``fit_length_q30_bd.json``). The trial fits keep the preset's
+length, which their threshold was measured at (:mod:`nvcodec.recipe.trials`).
 """
 LONGEST_FIT = 2.0
 
