@@ -80,7 +80,7 @@ def grid_levels_for_quality(quality: float) -> int:
     return _step_for(quality, GRID_STEPS, 0)
 
 
-FIT_LENGTH_STEPS: tuple[tuple[float, float], ...] = ((33.0, 1.0),)
+FIT_LENGTH_STEPS: tuple[tuple[float, float], ...] = ((27.0, 1.0), (33.0, 1.5))
 """``(quality, factor)``: below each quality, the factor on the preset's fit steps; above the last,
 :data:`LONGEST_FIT`.
 
