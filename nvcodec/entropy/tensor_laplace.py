@@ -328,9 +328,10 @@ class TensorLaplaceANS(EntropyModel):
         return 8 * (len(self.stream(stored).data) + len(laplace))
 
     def rate_model(self) -> nn.Module:
-        from nvcodec.quant.ratemodel import SymbolPrior  # torch, for training only
+        """A Laplace per symbol, as the chunk's tables: training learns a scale per channel (the spread)."""
+        from nvcodec.quant.ratemodel import LaplacePrior  # torch, for training only
 
-        return SymbolPrior()
+        return LaplacePrior()
 
 
 __all__ = [

@@ -41,7 +41,7 @@ from nvcodec.entropy.tensor_laplace import channel_ids
 from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import Coding, TensorSpec, symbol_order
 from nvcodec.quant.context_rate import ARM_NAMES, flat_context_bits
-from nvcodec.quant.ratemodel import SymbolPrior
+from nvcodec.quant.ratemodel import LaplacePrior, RatePrior, SymbolPrior
 from nvcodec.quant.uniform import (
     STEP_MAX,
     STEP_MIN,
@@ -123,7 +123,7 @@ class CodedStandIns(nn.Module):
         limits: Mapping[str, int],
         log_steps: Mapping[str, torch.Tensor],
         reference: torch.Tensor | None,
-        prior: SymbolPrior,
+        prior: RatePrior,
     ):
         super().__init__()
         self.names = tuple(specs)
@@ -322,7 +322,7 @@ class RateTerm:
         # The stream model's own training stand-in prices every coded number: the vectors' byte planes have
         # no rate of their own to learn, and their steps are still worth pricing.
         prior = model_for(Coding.ANS).rate_model()
-        assert isinstance(prior, SymbolPrior)
+        assert isinstance(prior, (SymbolPrior, LaplacePrior))
         self.stand_in_model = CodedStandIns(self.specs, self.limits, log_steps, flat_reference, prior.to(device))
         with torch.no_grad():
             model = self.stand_in_model
