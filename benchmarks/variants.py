@@ -2,7 +2,8 @@
 
 A variant is a list of ``FIELD=VALUE`` overrides of :class:`~nvcodec.config.ModelConfig` or
 :class:`~nvcodec.config.FitConfig` fields, applied after ``--quality`` has shaped the config (width,
-group length, latent grids, trial fits), plus ``iters_scale=K``, which multiplies both fit step counts.
+group length, latent grids, trial fits, fit length), plus ``iters_scale=K``, which multiplies both fit step
+counts (on top of the quality's fit length: at Q 36 ``iters_scale=2`` is four times the preset's steps).
 An empty variant is the encoder as it ships. Each point is encoded as ``actv-encode --quality Q`` would
 (the rate-aware phase included), decoded through ``VideoReader`` and scored from the file.
 """
