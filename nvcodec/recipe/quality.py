@@ -2,10 +2,11 @@
 
 Everything that encodes at a quality (``encode()``, ``actv-encode`` serial and
 on Ray, the benchmarks) takes its config from :func:`config_for_quality`, so
-the rule exists once: the width and group length of the quality
-(:mod:`nvcodec.recipe.shape`) where the user gave neither, then two short
+the rule exists once: the width, latent grids and group length of the quality
+(:mod:`nvcodec.recipe.shape`) where the user gave none, then two short
 trial fits that widen the model one step where that pays on these frames
-(:mod:`nvcodec.recipe.trials`).
+(:mod:`nvcodec.recipe.trials`), then the fit length of the quality where the
+user gave no steps.
 """
 
 from __future__ import annotations
