@@ -43,6 +43,7 @@ def test_fixed_depths_and_a_given_width_run_no_trial_fit(monkeypatch):
 
 def test_the_trial_fit_picks_the_width_of_the_quality_or_the_next(monkeypatch):
     import nvcodec.recipe.quality as quality
+    from nvcodec.recipe.shape import fit_length_for_quality, with_fit_length
     from nvcodec.recipe.trials import WidthChoice
 
     seen = []
@@ -56,4 +57,7 @@ def test_the_trial_fit_picks_the_width_of_the_quality_or_the_next(monkeypatch):
     made = request("in.mp4", "-o", "x.actv", "--preset", "fast", "--quality", "30", "-q")
     config = config_for_video(made, "in.mp4", source, masked=False)
     assert seen == [(48, 1e-3)] and config.model.hidden == 60
-    assert config_for_video(made, "in.mp4", source, masked=True) == dataclasses.replace(made.config)
+    # A mask skips the trial (the request's width stays); the quality's fit length applies either way.
+    longer = with_fit_length(made.config.fit, fit_length_for_quality(30.0))
+    assert config.fit == longer
+    assert config_for_video(made, "in.mp4", source, masked=True) == dataclasses.replace(made.config, fit=longer)
