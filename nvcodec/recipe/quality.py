@@ -67,9 +67,9 @@ class RateTrade:
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
-TYPICAL_RATES = ((12.0, 0.067), (18.0, 0.083), (24.0, 0.29), (30.0, 0.52), (36.0, 1.27))
+TYPICAL_RATES = ((12.0, 0.071), (18.0, 0.097), (24.0, 0.258), (30.0, 0.50), (36.0, 1.165))
 """``(quality, bpp)``: the median rate of each quality of the ladder over the four bench clips at 176×144,
-``fast`` preset (``benchmarks/results/rd_rate``; Q 36 since the width ladder reaches 96). Only where a
+``fast`` preset (``benchmarks/results/rd_rate``, the ladder of the fit length by quality). Only where a
 rate target starts: the target's own control then moves lambda to the content."""
 
 
