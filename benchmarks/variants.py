@@ -29,7 +29,7 @@ from nvcodec.config import FitConfig, ModelConfig
 from nvcodec.encoder import encode
 from nvcodec.options import EncodeOptions
 from nvcodec.recipe.quality import RateTrade, config_for_quality
-from nvcodec.recipe.shape import Given
+from nvcodec.recipe.shape import Given, with_fit_length
 from nvcodec.recipe.trials import with_width
 
 SCALE_STEPS = "iters_scale"
@@ -67,11 +67,7 @@ def with_overrides(config: Config, overrides: dict[str, Any]) -> Config:
     """``config`` with ``overrides`` (see :func:`parse_variant`) in place."""
     model = {k: v for k, v in overrides.items() if k in _MODEL_FIELDS}
     fit = {k: v for k, v in overrides.items() if k in _FIT_FIELDS}
-    scale = overrides.get(SCALE_STEPS, 1)
-    fitted = dataclasses.replace(config.fit, **fit)
-    fitted = dataclasses.replace(
-        fitted, iters=round(fitted.iters * scale), iters_warm=max(1, round(fitted.iters_warm * scale))
-    )
+    fitted = with_fit_length(dataclasses.replace(config.fit, **fit), overrides.get(SCALE_STEPS, 1))
     return Config(dataclasses.replace(config.model, **model), fitted)
 
 

@@ -185,15 +185,16 @@ def build_parser() -> Parser:
         action="store_false",
         help="keep groups evenly spaced instead of starting one at every scene cut",
     )
-    factors = [*(factor for _, factor in FIT_LENGTH_STEPS[1:]), LONGEST_FIT]
-    longer = ", ".join(f"{factor:g}x from --quality {below:g}" for (below, _), factor in zip(FIT_LENGTH_STEPS, factors))
-    model.add_argument(
-        "--iters", type=positive_int, help=f"fit iterations of the first group (default: the preset's; {longer})"
+    by_quality = (
+        "the preset's, times a factor chosen by --quality: "
+        + ", ".join(f"{factor:g} below {below:g}" for below, factor in FIT_LENGTH_STEPS)
+        + f", else {LONGEST_FIT:g}"
     )
+    model.add_argument("--iters", type=positive_int, help=f"fit iterations of the first group (default: {by_quality})")
     model.add_argument(
         "--iters-warm",
         type=positive_int,
-        help=f"fit iterations of the later, warm-started groups (default: the preset's; {longer})",
+        help=f"fit iterations of the later, warm-started groups (default: {by_quality})",
     )
     model.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
     add_threads_option(model)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TypeVar
 
 from nvcodec.config import Config, FitConfig
+
+Value = TypeVar("Value", int, float)
 
 WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48), (39.0, 64))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
@@ -34,7 +37,7 @@ Q 36 tries 96 by content and Q 39 and above take it.
 WIDEST = 96
 
 
-def _step_for(quality: float, steps: tuple[tuple[float, int], ...], last: int) -> int:
+def _step_for(quality: float, steps: tuple[tuple[float, Value], ...], last: Value) -> Value:
     """The value of the first ``(below, value)`` step that ``quality`` lies below; ``last`` above them all."""
     return next((value for below, value in steps if quality < below), last)
 
@@ -89,8 +92,8 @@ The top of the ladder is where the fit, not the bits, runs out: at Q 36 twice th
 per bit (``python -m benchmarks.ceiling``, ``ceiling.json``). So a high quality pays in encode time, as a
 slower preset would, and the default quality and those below keep the preset's time. On the quality
 ladder of the four bench clips, twice the steps at Q 36 gained 0.97-1.11 dB for 0.8-3.2% more bits, at
-1.3-1.6x the encode time (``fit_length_bd.json``), and then 1.5 times at Q 30 gained 0.55-0.60 dB for
-0.7-4.2% more bits, at about 1.4x the time (``fit_length_q30_bd.json``). The trial fits keep the preset's
+1.3-1.6x the encode time, and then 1.5 times at Q 30 gained 0.55-0.60 dB for 0.7-4.2% more bits, at about
+1.4x the time (``benchmarks/results/README.md``, "Fit length by quality"). The trial fits keep the preset's
 length, which their threshold was measured at (:mod:`nvcodec.recipe.trials`).
 """
 LONGEST_FIT = 2.0
@@ -98,7 +101,7 @@ LONGEST_FIT = 2.0
 
 def fit_length_for_quality(quality: float) -> float:
     """The factor on the preset's fit steps (``iters``, ``iters_warm``) of ``actv-encode --quality``."""
-    return next((factor for below, factor in FIT_LENGTH_STEPS if quality < below), LONGEST_FIT)
+    return _step_for(quality, FIT_LENGTH_STEPS, LONGEST_FIT)
 
 
 def with_fit_length(fit: FitConfig, factor: float) -> FitConfig:
