@@ -77,6 +77,7 @@ def profile(clip: str, frames: int, quality: float, preset: str) -> dict[str, An
     totals: dict[str, float] = collections.defaultdict(float)
     torch._dynamo.reset()
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
+        stack.enter_context(timed(quality_module, "grids_for_content", "trials", totals))
         stack.enter_context(timed(quality_module, "width_for_content", "trials", totals))
         stack.enter_context(timed(fit.VideoFitter, "fit", "fit", totals))
         stack.enter_context(timed(group_coding, "train_with_rate", "rate phase", totals))
@@ -99,6 +100,7 @@ def profile(clip: str, frames: int, quality: float, preset: str) -> dict[str, An
         "preset": preset,
         "width": config.model.hidden,
         "trial_picked": choice.width,
+        "grid_levels": config.model.grid_levels,
         "groups": stats.groups,
         "file_bytes": stats.file_bytes,
         "bpp": stats.bpp,

@@ -102,13 +102,17 @@ def encode_variant(
     frames: np.ndarray, fps: float, quality_: float, overrides: dict[str, Any], preset: str = "fast"
 ) -> dict[str, Any]:
     """One whole encode at ``quality_`` with ``overrides``, decoded and scored. A ``hidden`` override
-    skips the trial fits (the width is given), as ``--hidden`` does."""
+    skips the trial fits (the width is given), as ``--hidden`` does; a ``grid_levels`` override skips the
+    grid trial, as ``--grid-levels`` does."""
     base = Config.preset(preset, device="auto")
     if "hidden" in overrides:
         base = with_width(base, overrides["hidden"])
     started = time.perf_counter()
     config, choice = config_for_quality(
-        base, RateTrade.for_quality(quality_), frames, Given(width="hidden" in overrides)
+        base,
+        RateTrade.for_quality(quality_),
+        frames,
+        Given(width="hidden" in overrides, grids="grid_levels" in overrides),
     )
     config = with_overrides(config, overrides)
     scored = encode_scored(frames, fps, config, EncodeOptions(quality=quality_), started)
@@ -121,7 +125,7 @@ def encode_variant(
         "iters": config.fit.iters,
         "iters_warm": config.fit.iters_warm,
         **scored,
-        "width_trial_seconds": choice.seconds,
+        "trial_seconds": choice.seconds,
     }
 
 

@@ -272,7 +272,7 @@ def _picked_config(monkeypatch, tmp_path, clip, trial, **options) -> tuple[Confi
 
     tried = []
 
-    def trial_fit(frames, config, lambda_):
+    def trial_fit(frames, config, lambda_, known_mse=None):
         tried.append(lambda_)
         return WidthChoice(trial(config), config.model.hidden, 1.0)
 

@@ -114,19 +114,22 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
             "iters_warm": config.fit.iters_warm,
             "group_size": config.fit.group_size,
             "patch": config.model.patch,
+            "grid_levels": config.model.grid_levels,
         }
         seconds = stats.seconds + choice.seconds
+        grids = choice.grids
         extra = {
             "fit_seconds": seconds,
-            "width_trial_seconds": choice.seconds,
+            "trial_seconds": choice.seconds,
             "width_trial_mse": choice.trial_mse,
+            "grid_trial_mse": None if grids is None else [grids.with_mse, grids.without_mse],
             "coded_bits": stats.coded_bits,
             "estimated_bits": stats.estimated_bits,
             "group_psnr_fit": stats.fit_psnr,
         }
         out.append(Coded("nvcodec", settings, size, decoded, seconds, decode_fps, extra))
         print(
-            f"  nvcodec quality {quality:g}, width {hidden}: {8 * size / frames[..., 0].size:.3f} bpp, {seconds:.0f} s"
+            f"  nvcodec quality {quality:g}, width {hidden}, {config.model.grid_levels} grid levels: {8 * size / frames[..., 0].size:.3f} bpp, {seconds:.0f} s"
         )
     return out
 

@@ -59,7 +59,7 @@ def config_for_video(request: EncodeRequest, name: str, source: FrameSource, mas
     if trade is not None:
         given = dataclasses.replace(request.given, masked=masked)
         config, choice = config_for_quality(config, trade, source, given)
-        if choice.trial_mse is not None:
+        if choice.tested:
             info(PROG, f"{name}: {choice.describe(trade.lambda_)}", request.quiet)
     config, warning = sized_for_video(config, request.quant, source.shape, fixed=request.given.width)
     if warning:

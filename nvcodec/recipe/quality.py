@@ -3,10 +3,10 @@
 Everything that encodes at a quality (``encode()``, ``actv-encode`` serial and
 on Ray, the benchmarks) takes its config from :func:`config_for_quality`, so
 the rule exists once: the width, latent grids and group length of the quality
-(:mod:`nvcodec.recipe.shape`) where the user gave none, then two short
-trial fits that widen the model one step where that pays on these frames
-(:mod:`nvcodec.recipe.trials`), then the fit length of the quality where the
-user gave no steps.
+(:mod:`nvcodec.recipe.shape`) where the user gave none, then short trial fits
+that drop the latent grids where they do not pay on these frames and widen the
+model one step where that pays (:mod:`nvcodec.recipe.trials`), then the fit
+length of the quality where the user gave no steps.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from nvcodec.config import Config
 from nvcodec.errors import ArgumentError
 from nvcodec.quant.rdtrain import lambda_for_quality
 from nvcodec.recipe.shape import Given, fit_length_for_quality, shaped_for_quality, with_fit_length
-from nvcodec.recipe.trials import WidthChoice, width_for_content
+from nvcodec.recipe.trials import WidthChoice, grids_for_content, width_for_content
 from nvcodec.source import FrameSource
 
 if TYPE_CHECKING:
@@ -104,9 +104,9 @@ def config_for_quality(
     frames: np.ndarray | torch.Tensor | FrameSource | None = None,
     given: Given = Given(),  # noqa: B008  # frozen
 ) -> tuple[Config, WidthChoice]:
-    """``config`` shaped for ``trade``'s quality: its width and group length unless ``given``, then, with
-    ``frames``, the width of the trial fits at its lambda, and last the fit length of the quality unless
-    the user gave steps. Returns the config and the width choice.
+    """``config`` shaped for ``trade``'s quality: its width, grids and group length unless ``given``, then,
+    with ``frames``, the grids and width of the trial fits at its lambda, and last the fit length of the
+    quality unless the user gave steps. Returns the config and the trials' choice.
 
     Encoder, CLI (serial and Ray) and benchmarks all take their config from here, once per video: unlike
     :func:`~nvcodec.recipe.shape.shaped_for_quality`, applying it twice would lengthen the fit twice.
@@ -115,9 +115,14 @@ def config_for_quality(
     width = config.model.hidden
     if given.width or given.masked or frames is None:
         choice = WidthChoice(width, width)
-    else:
-        choice = width_for_content(frames, config, trade.lambda_)  # at the preset's length, as calibrated
+    else:  # the trials run at the preset's length, as calibrated
+        grids = grids_for_content(frames, config) if not given.grids else None
+        if grids is not None:
+            config = grids.apply(config)
+        choice = width_for_content(frames, config, trade.lambda_, grids.kept_mse if grids else None)
         config = choice.apply(config)
+        if grids is not None:
+            choice = dataclasses.replace(choice, grids=grids, seconds=choice.seconds + grids.seconds)
     if not given.steps:
         config = dataclasses.replace(config, fit=with_fit_length(config.fit, fit_length_for_quality(trade.quality)))
     return config, choice

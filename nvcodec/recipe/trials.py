@@ -1,4 +1,4 @@
-"""The content's say in the model's width: short trial fits of the first group.
+"""The content's say in the model's latent grids and width: short trial fits of the first group.
 
 :func:`~nvcodec.recipe.shape.width_for_quality` gives the width of least
 J = D + lambda * R for typical content at each quality. Whether the next
@@ -16,6 +16,13 @@ cores), run before the encode and thrown away. A width the user gave is never
 changed. Checked by ``python -m benchmarks.width_trial`` against the width
 sweeps on the bench clips and held-out ones: the least-J width in 17 of 18
 measured cases (``benchmarks/results/README.md``, "Width by content").
+
+Latent grids are decided the same way, first (:func:`grids_for_content`): a
+grid holds detail that stays in place within the group, so it pays on a
+still camera and costs bits for nothing under a pan. The trial fits the first
+group with the quality's grids and without them, and keeps the grids where
+they lower the error by at least :data:`GRIDS_PAY`. The width trial then
+reuses the kept variant's fit, so the grids cost one trial fit more.
 """
 
 from __future__ import annotations
@@ -43,8 +50,50 @@ is 64 (``width_quality_q30.json``, ``width_heldout_q30.json``). Other steps of
 the ladder scale it by the hidden weights they add (:func:`least_fall`).
 """
 _REFERENCE_STEP = (48, 64)
+GRIDS_PAY = 1.08
+"""Least ratio of the trial MSE without latent grids to the trial MSE with them for the grids to be kept.
+
+Grids cost 9-18% of a file at Q 12-24 (``benchmarks/results/grid_trial.json``). Where distortion falls
+as a power of the rate, ``D ~ R^-a`` with ``a`` about 0.6 on the bench clips, that many bits are worth an
+error lower by about 1.09 times. On the bench clips the trial ratio is 0.97-1.01 on ``motion`` (a pan,
+where whole encodes without grids have the lower J) and 1.16-1.37 on carphone, bikes and bunny: 1.08 is
+the geometric middle of that gap. Whole encodes and the held-out clips: ``benchmarks/results/README.md``,
+"Latent grids by content".
+"""
 WIDTHS: tuple[int, ...] = (*(width for _, width in WIDTH_STEPS), WIDEST)
 """The ladder of widths the quality rule picks from, narrowest first."""
+
+
+@dataclass(frozen=True)
+class GridChoice:
+    """The latent grid levels an encode takes, and the trial that chose them (``with_mse`` None: no trial)."""
+
+    levels: int
+    tried: int
+    with_mse: float | None = None
+    """The trial's MSE with ``tried`` levels."""
+    without_mse: float | None = None
+    """The trial's MSE without grids."""
+    seconds: float = 0.0
+
+    @property
+    def kept_mse(self) -> float | None:
+        """The trial's MSE of the variant taken: what the width trial starts from."""
+        return self.with_mse if self.levels else self.without_mse
+
+    def apply(self, config: Config) -> Config:
+        """``config`` with these grid levels."""
+        return with_grid_levels(config, self.levels)
+
+    def describe(self) -> str:
+        """One line for a log: what the trials found and the grids taken."""
+        if self.with_mse is None or self.without_mse is None:
+            return f"{self.levels} grid levels"
+        verdict = f"{self.levels} grid levels" if self.levels else "no latent grids"
+        return (
+            f"trial fits with and without {self.tried} grid levels: without, the MSE is "
+            f"{self.without_mse / self.with_mse:.2f} times higher, so {verdict} ({self.seconds:.1f} s)"
+        )
 
 
 @dataclass(frozen=True)
@@ -58,6 +107,9 @@ class WidthChoice:
     wider_mse: float | None = None
     """The trial's MSE at the next width up."""
     seconds: float = 0.0
+    """Seconds of the width trial, and of the grid trial when ``grids`` holds one."""
+    grids: GridChoice | None = None
+    """The grid trial run before the width trial (None: none was run)."""
 
     @property
     def widened(self) -> bool:
@@ -67,20 +119,32 @@ class WidthChoice:
         """``config`` at this width."""
         return with_width(config, self.width)
 
+    @property
+    def tested(self) -> bool:
+        """Whether any trial fit ran (for width or grids)."""
+        return self.trial_mse is not None or (self.grids is not None and self.grids.with_mse is not None)
+
     def describe(self, lambda_: float) -> str:
-        """One line for a log: what the trials found and the width taken."""
+        """One line for a log: what the trials found and the width (and grids) taken."""
         if self.trial_mse is None or self.wider_mse is None:
-            return f"width {self.width}"
-        fall = (self.trial_mse - self.wider_mse) / lambda_
-        return (
-            f"trial fits at widths {self.tried} and {next_width(self.tried)}: the wider's MSE is "
-            f"{fall:.2f} lambda lower, so width {self.width} ({self.seconds:.1f} s)"
-        )
+            width = f"width {self.width}"
+        else:
+            fall = (self.trial_mse - self.wider_mse) / lambda_
+            width = (
+                f"trial fits at widths {self.tried} and {next_width(self.tried)}: the wider's MSE is "
+                f"{fall:.2f} lambda lower, so width {self.width} ({self.seconds:.1f} s)"
+            )
+        return f"{self.grids.describe()}; {width}" if self.grids is not None else width
 
 
 def with_width(config: Config, width: int) -> Config:
     """``config`` with the frame INR ``width`` wide (``ModelConfig.hidden``)."""
     return dataclasses.replace(config, model=dataclasses.replace(config.model, hidden=width))
+
+
+def with_grid_levels(config: Config, levels: int) -> Config:
+    """``config`` with ``levels`` latent grid levels (``ModelConfig.grid_levels``)."""
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, grid_levels=levels))
 
 
 def next_width(width: int) -> int | None:
@@ -127,19 +191,39 @@ def trial_mse(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -
     return float(torch.mean((decoded - fitted.frames) ** 2))
 
 
-def width_for_content(frames: np.ndarray | torch.Tensor | FrameSource, config: Config, lambda_: float) -> WidthChoice:
+def grids_for_content(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -> GridChoice:
+    """``config``'s latent grid levels, or none where trial fits find that the grids do not pay.
+
+    Without grids in ``config`` there is nothing to try. The verdict does not
+    depend on lambda: the grids' share of a file is much the same at every
+    quality they are used at (:data:`GRIDS_PAY`).
+    """
+    levels = config.model.grid_levels
+    if not levels:
+        return GridChoice(levels, levels)
+    started = time.perf_counter()
+    with_mse = trial_mse(frames, config)
+    without_mse = trial_mse(frames, with_grid_levels(config, 0))
+    kept = levels if without_mse >= GRIDS_PAY * with_mse else 0
+    return GridChoice(kept, levels, with_mse, without_mse, time.perf_counter() - started)
+
+
+def width_for_content(
+    frames: np.ndarray | torch.Tensor | FrameSource, config: Config, lambda_: float, known_mse: float | None = None
+) -> WidthChoice:
     """``config``'s width, or the ladder's next one where trial fits find that it pays at ``lambda_``.
 
     ``config.model.hidden`` is the width to try, normally
     :func:`~nvcodec.recipe.shape.width_for_quality`'s; a width off the ladder,
-    or the widest, is kept without a trial.
+    or the widest, is kept without a trial. ``known_mse`` is the trial MSE at
+    ``config`` when a trial already fitted it (the grid trial's).
     """
     tried = config.model.hidden
     wider = next_width(tried)
     if wider is None:
         return WidthChoice(tried, tried)
     started = time.perf_counter()
-    narrow_mse = trial_mse(frames, config)
+    narrow_mse = trial_mse(frames, config) if known_mse is None else known_mse
     wider_mse = trial_mse(frames, with_width(config, wider))
     width = wider if narrow_mse - wider_mse > least_fall(tried, wider) * lambda_ else tried
     return WidthChoice(width, tried, narrow_mse, wider_mse, time.perf_counter() - started)

@@ -48,7 +48,7 @@ def test_the_trial_fit_picks_the_width_of_the_quality_or_the_next(monkeypatch):
 
     seen = []
 
-    def widen(frames, config, lambda_):
+    def widen(frames, config, lambda_, known_mse=None):
         seen.append((config.model.hidden, lambda_))
         return WidthChoice(config.model.hidden + 12, config.model.hidden, 1.0, 0.5)
 

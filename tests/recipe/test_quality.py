@@ -112,16 +112,19 @@ def test_a_config_for_a_top_quality_fits_longer_but_its_trials_and_a_users_steps
     import nvcodec.recipe.quality as quality_module
     from nvcodec.config import Config
     from nvcodec.recipe.shape import Given, fit_length_for_quality, shaped_for_quality
-    from nvcodec.recipe.trials import WidthChoice
+    from nvcodec.recipe.trials import GridChoice, WidthChoice
 
     base = Config.preset("fast")
     trial_steps = []
 
-    def trial(frames, config, lambda_):
+    def trial(frames, config, lambda_, known_mse=None):
         trial_steps.append((config.fit.iters, config.fit.iters_warm))
         return WidthChoice(config.model.hidden, config.model.hidden)
 
     monkeypatch.setattr(quality_module, "width_for_content", trial)
+    monkeypatch.setattr(
+        quality_module, "grids_for_content", lambda frames, config: GridChoice(config.model.grid_levels, 0)
+    )
     frames = np.zeros((3, 16, 16, 3), np.float32)
     for quality in (25.0, 36.0):
         shaped = shaped_for_quality(base, quality).fit

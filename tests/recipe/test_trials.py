@@ -1,11 +1,25 @@
-"""The trial fits that widen the model where the next width pays on the content at hand."""
+"""The trial fits that drop latent grids where they do not pay and widen the model where the next width does."""
 
 import numpy as np
 import pytest
 
 from nvcodec.config import Config
-from nvcodec.recipe.shape import WIDEST, width_for_quality
-from nvcodec.recipe.trials import WIDTH_PAYS, WIDTHS, WidthChoice, least_fall, next_width, trial_mse, width_for_content
+from nvcodec.recipe import trials
+from nvcodec.recipe.quality import RateTrade, config_for_quality
+from nvcodec.recipe.shape import WIDEST, Given, width_for_quality
+from nvcodec.recipe.trials import (
+    GRIDS_PAY,
+    WIDTH_PAYS,
+    WIDTHS,
+    GridChoice,
+    WidthChoice,
+    grids_for_content,
+    least_fall,
+    next_width,
+    trial_mse,
+    width_for_content,
+    with_grid_levels,
+)
 from nvcodec.source import ArraySource
 from tests.conftest import TINY, moving_square_clip
 
@@ -75,3 +89,53 @@ def test_the_trial_reads_only_the_first_group_of_a_source(clip):
     source = CountingSource(clip)
     assert trial_mse(source, config(24)) == trial_mse(clip, config(24))
     assert source.reads == [(0, 4)]  # group_size 4: frames 0..4
+
+
+def test_without_grids_there_is_no_grid_trial(clip, monkeypatch):
+    monkeypatch.setattr(trials, "trial_mse", lambda *args: pytest.fail("a trial fit ran"))
+    assert grids_for_content(clip, config(24)) == GridChoice(0, 0)
+
+
+def test_the_grid_trial_fits_with_and_without_the_grids(clip):
+    gridded = with_grid_levels(config(24), 2)
+    choice = grids_for_content(clip, gridded)
+    assert choice.tried == 2
+    assert choice.with_mse == trial_mse(clip, gridded)  # seeded: the same fit as the width trial's
+    assert choice.without_mse == trial_mse(clip, config(24))
+    assert choice.levels == (2 if choice.without_mse >= GRIDS_PAY * choice.with_mse else 0)
+    assert choice.apply(gridded).model.grid_levels == choice.levels
+
+
+@pytest.mark.parametrize(("without", "levels"), [(1.2, 4), (GRIDS_PAY, 4), (1.05, 0), (0.9, 0)])
+def test_grids_are_kept_where_the_error_without_them_is_at_least_grids_pay_times_higher(
+    clip, monkeypatch, without, levels
+):
+    errors = {4: 1.0, 0: without}
+    monkeypatch.setattr(trials, "trial_mse", lambda frames, config: errors[config.model.grid_levels])
+    choice = grids_for_content(clip, with_grid_levels(config(24), 4))
+    assert (choice.levels, choice.tried) == (levels, 4)
+    assert choice.kept_mse == errors[levels]
+    assert ("no latent grids" in choice.describe()) == (levels == 0)
+
+
+def test_the_width_trial_starts_from_the_grid_trial_s_verdict_and_fit(clip, monkeypatch):
+    """The grids are decided first; the width trial then fits only the wider model, at the grids kept."""
+
+    fitted = []
+
+    def fake_mse(frames, config):
+        fitted.append((config.model.hidden, config.model.grid_levels))
+        return {4: 1.0, 0: 0.9}[config.model.grid_levels] / config.model.hidden
+
+    monkeypatch.setattr(trials, "trial_mse", fake_mse)
+    base = Config.preset("fast", **TINY, iters=500, group_size=4, device="cpu")
+    made, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip)
+    assert base.model.grid_levels == 0 and made.model.grid_levels == 0  # a pan-like verdict: no grids
+    assert fitted == [(24, 4), (24, 0), (36, 0)]
+    assert choice.grids == GridChoice(0, 4, 1.0 / 24, 0.9 / 24, choice.grids.seconds)
+    assert choice.trial_mse == 0.9 / 24 and choice.tested
+    assert choice.seconds >= choice.grids.seconds
+    assert "no latent grids" in choice.describe(RateTrade.for_quality(18.0).lambda_)
+    fitted.clear()
+    _, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip, Given(grids=True))
+    assert fitted == [(24, 0), (36, 0)] and choice.grids is None  # given grids (here none): no grid trial
