@@ -40,9 +40,9 @@ SWEEPS = (
 """Width sweeps whose whole encodes give the least-cost width (those shaped as the encoder shapes their quality)."""
 
 
-def measured_costs(paths: list[Path], preset: str) -> dict[tuple[str, float, int], float]:
-    """J of every swept ``(clip, quality, width)`` encoded as the encoder shapes that quality: at its group
-    length and with its latent grids (a sweep point without ``grid_levels`` predates the grids: none)."""
+def measured_costs(paths: list[Path], preset: str) -> dict[tuple[str, float, int, int], float]:
+    """J of every swept ``(clip, quality, width, grid levels)`` encoded at the group length the encoder
+    gives that quality (a sweep point without ``grid_levels`` predates the grids: none)."""
     costs = {}
     for path in paths:
         if not path.exists():
@@ -50,11 +50,9 @@ def measured_costs(paths: list[Path], preset: str) -> dict[tuple[str, float, int
         for point in json.loads(path.read_text())["points"]:
             quality = float(point["quality"])
             shaped = shaped_for_quality(Config.preset(preset), quality)
-            if (point.get("group_size"), point.get("grid_levels", 0)) == (
-                shaped.fit.group_size,
-                shaped.model.grid_levels,
-            ):
-                costs[(point["clip"], quality, int(point["width"]))] = point["cost"]
+            if point.get("group_size") == shaped.fit.group_size:
+                key = (point["clip"], quality, int(point["width"]), int(point.get("grid_levels", 0)))
+                costs[key] = point["cost"]
     return costs
 
 
@@ -63,8 +61,14 @@ def trial(clip: str, quality: float, frames_count: int, preset: str) -> dict:
     frames, _ = load_clip(clip, frames_count)
     trade = RateTrade.for_quality(quality)
     lambda_ = trade.lambda_
-    _, choice = config_for_quality(Config.preset(preset), trade, frames)
-    row: dict = {"clip": clip, "quality": quality, "tried": choice.tried, "picked": choice.width}
+    config, choice = config_for_quality(Config.preset(preset), trade, frames)
+    row: dict = {
+        "clip": clip,
+        "quality": quality,
+        "tried": choice.tried,
+        "picked": choice.width,
+        "grid_levels": config.model.grid_levels,  # the grid trial's verdict, which the width trial starts from
+    }
     if choice.trial_mse is None or choice.wider_mse is None:
         return row
     row.update(
@@ -100,7 +104,7 @@ def main() -> None:
             wider = next_width(tried)
             if wider is not None:
                 row["wider"], row["least_fall"] = wider, least_fall(tried, wider)
-                measured = [costs.get((clip, quality, w)) for w in (tried, wider)]
+                measured = [costs.get((clip, quality, w, row["grid_levels"])) for w in (tried, wider)]
                 if None not in measured:
                     row["cost"] = {str(tried): measured[0], str(wider): measured[1]}
                     row["least_cost_width"] = tried if measured[0] <= measured[1] else wider

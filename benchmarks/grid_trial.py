@@ -1,0 +1,115 @@
+"""Does the grid trial keep latent grids where they pay? The check behind ``nvcodec.recipe.trials.GRIDS_PAY``.
+
+For every clip and quality whose shape has latent grids (below Q 27): the
+trial fits' MSE with the quality's grids and without them
+(:func:`~nvcodec.recipe.trials.grids_for_content`), their ratio against
+:data:`~nvcodec.recipe.trials.GRIDS_PAY`, and the verdict. Where whole encodes
+with and without grids are stored (``benchmarks.latent_grids`` runs, variants
+``0`` and ``4:4``), the variant of lower J = MSE + lambda * bpp is set beside
+the verdict, with the bytes and PSNR the grids add::
+
+    python -m benchmarks.grid_trial                 # 11 clips at Q 12, 18, 24; about 3 minutes
+
+The trial does not depend on lambda, only on the model the quality shapes
+(width and group length), so Q 12 and Q 18 share their trial fits.
+Writes ``benchmarks/results/grid_trial.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
+from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.results_io import with_provenance
+from nvcodec import Config
+from nvcodec.recipe.quality import RateTrade
+from nvcodec.recipe.shape import shaped_for_quality
+from nvcodec.recipe.trials import GRIDS_PAY, grids_for_content
+
+ENCODES = ("latent_grids_low_motion.json", "latent_grids_q12.json")
+"""``benchmarks.latent_grids`` runs with variants ``0`` and ``4:4`` at the encoder's widths and group lengths."""
+
+
+def whole_encodes(paths: list[Path]) -> dict[tuple[str, float, int], dict]:
+    """``(clip, quality, grid levels) -> point`` of the stored whole encodes."""
+    points = {}
+    for path in paths:
+        if path.exists():
+            for point in json.loads(path.read_text())["points"]:
+                levels = int(point["variant"].get("grid_levels", 0))
+                points[(point["clip"], float(point["quality"]), levels)] = point
+    return points
+
+
+def cost(point: dict, quality: float) -> float:
+    """J = MSE + lambda * bpp of a whole encode, MSE from its RGB PSNR."""
+    return 10 ** (-point["psnr_rgb"] / 10) + RateTrade.for_quality(quality).lambda_ * point["bpp"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", nargs="+", default=[*CLIPS, *HELD_OUT_CLIPS])
+    parser.add_argument("--qualities", nargs="+", type=float, default=[12.0, 18.0, 24.0])
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--output", type=Path, default=RESULTS / "grid_trial.json")
+    args = parser.parse_args()
+    encodes = whole_encodes([RESULTS / name for name in ENCODES])
+    rows = []
+    for clip in args.clips:
+        frames, _ = load_clip(clip, args.frames)
+        for quality in args.qualities:
+            config = shaped_for_quality(Config.preset(args.preset), quality)
+            choice = grids_for_content(frames, config)
+            if choice.with_mse is None or choice.without_mse is None:
+                continue
+            row: dict = {
+                "clip": clip,
+                "quality": quality,
+                "width": config.model.hidden,
+                "tried": choice.tried,
+                "kept": choice.levels,
+                "trial_mse_with": choice.with_mse,
+                "trial_mse_without": choice.without_mse,
+                "ratio": choice.without_mse / choice.with_mse,
+                "seconds": choice.seconds,
+            }
+            pair = [encodes.get((clip, quality, levels)) for levels in (choice.tried, 0)]
+            if None not in pair:
+                gridded, plain = pair
+                row["whole_encode"] = {
+                    "grids_bytes_change": gridded["file_bytes"] / plain["file_bytes"] - 1,
+                    "grids_psnr_change_db": gridded["psnr_rgb"] - plain["psnr_rgb"],
+                    "grids_cost_ratio": cost(gridded, quality) / cost(plain, quality),
+                }
+                row["least_cost"] = choice.tried if cost(gridded, quality) <= cost(plain, quality) else 0
+                row["agrees"] = row["least_cost"] == row["kept"]
+            rows.append(row)
+            print(_line(row), flush=True)
+            record = {"machine": machine(), "command": command(), "grids_pay": GRIDS_PAY, "encodes": ENCODES}
+            args.output.write_text(json.dumps(json_clean(with_provenance({**record, "rows": rows})), indent=2) + "\n")
+    judged = [r for r in rows if "agrees" in r]
+    print(f"the trial keeps the least-J variant in {sum(r['agrees'] for r in judged)} of {len(judged)} judged cases")
+
+
+def _line(row: dict) -> str:
+    verdict = f"{row['kept']} levels" if row["kept"] else "no grids"
+    text = (
+        f"{row['clip']:>13} Q{row['quality']:g} width {row['width']}: without grids the trial MSE is "
+        f"{row['ratio']:.3f}x (keep at >= {GRIDS_PAY}) -> {verdict}"
+    )
+    if "whole_encode" in row:
+        whole = row["whole_encode"]
+        least = f"{row['least_cost']} levels" if row["least_cost"] else "no grids"
+        text += (
+            f"; whole encodes: grids {whole['grids_bytes_change']:+.1%} bytes, "
+            f"{whole['grids_psnr_change_db']:+.2f} dB, least J {least} ({'agrees' if row['agrees'] else 'DISAGREES'})"
+        )
+    return text
+
+
+if __name__ == "__main__":
+    main()
