@@ -126,7 +126,7 @@ class Given:
     masked: bool = False
     """``--mask``: no trial fits (a trial cannot score unknown pixels)."""
     grids: bool = False
-    """``--grid-levels``: no latent grids by quality."""
+    """``--grid-levels``: no latent grids by quality, no grid trial."""
 
 
 def shaped_for_quality(config: Config, quality: float, given: Given = Given()) -> Config:  # frozen
