@@ -91,8 +91,8 @@ class GridChoice:
             return f"{self.levels} grid levels"
         verdict = f"{self.levels} grid levels" if self.levels else "no latent grids"
         return (
-            f"trial fits with and without {self.tried} grid levels: without, the MSE is "
-            f"{self.without_mse / self.with_mse:.2f} times higher, so {verdict} ({self.seconds:.1f} s)"
+            f"trial fits with and without {self.tried} grid levels: the MSE without is "
+            f"{self.without_mse / self.with_mse:.2f}x the MSE with, so {verdict} ({self.seconds:.1f} s)"
         )
 
 
@@ -130,9 +130,10 @@ class WidthChoice:
             width = f"width {self.width}"
         else:
             fall = (self.trial_mse - self.wider_mse) / lambda_
+            seconds = self.seconds - (self.grids.seconds if self.grids is not None else 0.0)
             width = (
                 f"trial fits at widths {self.tried} and {next_width(self.tried)}: the wider's MSE is "
-                f"{fall:.2f} lambda lower, so width {self.width} ({self.seconds:.1f} s)"
+                f"{fall:.2f} lambda lower, so width {self.width} ({seconds:.1f} s)"
             )
         return f"{self.grids.describe()}; {width}" if self.grids is not None else width
 
