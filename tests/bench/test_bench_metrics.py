@@ -258,7 +258,8 @@ def test_a_sweep_records_every_point_and_the_pick_of_least_cost(monkeypatch, tmp
     assert record["best_group_size"] == {"a": {"12": 10, "28": 30}}
 
 
-def test_width_costs_count_only_sweeps_shaped_as_the_encoder_shapes_their_quality(tmp_path):
+def test_width_costs_count_only_sweeps_at_the_encoder_s_group_length_and_know_their_grids(tmp_path):
+    """The grid trial may drop the quality's grids, so a swept point is kept with its own grid levels."""
     import json
 
     from benchmarks.width_trial import measured_costs
@@ -277,4 +278,8 @@ def test_width_costs_count_only_sweeps_shaped_as_the_encoder_shapes_their_qualit
     ]  # fmt: skip
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps({"points": points}))
-    assert measured_costs([path, tmp_path / "absent.json"], "fast") == {("a", 24.0, 48): 2.0, ("a", 30.0, 48): 3.0}
+    assert measured_costs([path, tmp_path / "absent.json"], "fast") == {
+        ("a", 24.0, 36, 0): 1.0,
+        ("a", 24.0, 48, q24.model.grid_levels): 2.0,
+        ("a", 30.0, 48, 0): 3.0,
+    }
