@@ -163,7 +163,8 @@ def build_parser() -> Parser:
         help="latent grid levels per patch, fed to each patch's network beside its coordinates and coded "
         "under a context model (default: chosen by --quality, "
         + ", ".join(f"{levels} below {below:g}" for below, levels in GRID_STEPS)
-        + f", else none; {ModelConfig().grid_levels} with --bits alone)",
+        + f", else none, and dropped where a trial fit finds they do not pay; {ModelConfig().grid_levels} "
+        "with --bits alone)",
     )
     model.add_argument(
         "--grid-cell",
