@@ -6,7 +6,11 @@ trial fits' MSE with the quality's grids and without them
 :data:`~nvcodec.recipe.trials.GRIDS_PAY`, and the verdict. Where whole encodes
 with and without grids are stored (``benchmarks.latent_grids`` runs, variants
 ``0`` and ``4:4``), the variant of lower J = MSE + lambda * bpp is set beside
-the verdict, with the bytes and PSNR the grids add::
+the verdict, with the bytes and PSNR the grids add. Where a clip has whole encodes of both
+variants at every quality, the curve of the trial's picks is set against the
+curves of always and never keeping the grids: the mean rate difference at equal
+PSNR over their shared range, piecewise linear in log rate (three points are too
+few for a BD-rate's cubic)::
 
     python -m benchmarks.grid_trial                 # 11 clips at Q 12, 18, 24; about 3 minutes
 
@@ -19,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
 from benchmarks.common import RESULTS, command, json_clean, machine
@@ -29,7 +36,7 @@ from nvcodec.recipe.quality import RateTrade
 from nvcodec.recipe.shape import shaped_for_quality
 from nvcodec.recipe.trials import GRIDS_PAY, grids_for_content
 
-ENCODES = ("latent_grids_low_motion.json", "latent_grids_q12.json")
+ENCODES = ("latent_grids_low_motion.json", "latent_grids_q12.json", "latent_grids_heldout2.json")
 """``benchmarks.latent_grids`` runs with variants ``0`` and ``4:4`` at the encoder's widths and group lengths."""
 
 
@@ -47,6 +54,48 @@ def whole_encodes(paths: list[Path]) -> dict[tuple[str, float, int], dict]:
 def cost(point: dict, quality: float) -> float:
     """J = MSE + lambda * bpp of a whole encode, MSE from its RGB PSNR."""
     return 10 ** (-point["psnr_rgb"] / 10) + RateTrade.for_quality(quality).lambda_ * point["bpp"]
+
+
+def rate_change(anchor: list[dict], test: list[dict]) -> float:
+    """Mean rate of ``test`` against ``anchor`` at equal RGB PSNR over their shared PSNR range, piecewise
+    linear in log rate (points in quality order); NaN without a shared range."""
+    curves = []
+    for points in (anchor, test):
+        psnr = np.maximum.accumulate([p["psnr_rgb"] for p in points])  # a dip would not be a function of PSNR
+        curves.append((psnr, np.log([p["bpp"] for p in points])))
+    low, high = max(c[0][0] for c in curves), min(c[0][-1] for c in curves)
+    if high <= low:
+        return math.nan
+    grid = np.linspace(low, high, 200)
+    anchor_rate, test_rate = (np.interp(grid, psnr, rate) for psnr, rate in curves)
+    return math.exp(float(np.mean(test_rate - anchor_rate))) - 1
+
+
+def curves(rows: list[dict], encodes: dict[tuple[str, float, int], dict], qualities: list[float]) -> list[dict]:
+    """Per clip with whole encodes of both variants at every quality: the trial's picks against always and
+    never keeping the grids."""
+    out = []
+    for clip in dict.fromkeys(r["clip"] for r in rows):
+        picks = {r["quality"]: r for r in rows if r["clip"] == clip}
+        if set(picks) != set(qualities):
+            continue
+        tried = picks[qualities[0]]["tried"]
+        variants = {
+            "grids": [encodes.get((clip, q, tried)) for q in qualities],
+            "none": [encodes.get((clip, q, 0)) for q in qualities],
+            "trial": [encodes.get((clip, q, picks[q]["kept"])) for q in qualities],
+        }
+        if any(None in v for v in variants.values()):
+            continue
+        out.append(
+            {
+                "clip": clip,
+                "trial_against_grids": rate_change(variants["grids"], variants["trial"]),
+                "trial_against_none": rate_change(variants["none"], variants["trial"]),
+                "grids_against_none": rate_change(variants["none"], variants["grids"]),
+            }
+        )
+    return out
 
 
 def main() -> None:
@@ -93,6 +142,15 @@ def main() -> None:
             args.output.write_text(json.dumps(json_clean(with_provenance({**record, "rows": rows})), indent=2) + "\n")
     judged = [r for r in rows if "agrees" in r]
     print(f"the trial keeps the least-J variant in {sum(r['agrees'] for r in judged)} of {len(judged)} judged cases")
+    by_clip = curves(rows, encodes, args.qualities)
+    for c in by_clip:
+        print(
+            f"{c['clip']:>13}: the trial's picks {c['trial_against_grids']:+.1%} in rate against always keeping the "
+            f"grids, {c['trial_against_none']:+.1%} against never (grids against none {c['grids_against_none']:+.1%})"
+        )
+    record = {"machine": machine(), "command": command(), "grids_pay": GRIDS_PAY, "encodes": ENCODES}
+    output = {**record, "rows": rows, "curves": by_clip}
+    args.output.write_text(json.dumps(json_clean(with_provenance(output)), indent=2) + "\n")
 
 
 def _line(row: dict) -> str:

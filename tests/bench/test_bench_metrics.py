@@ -283,3 +283,16 @@ def test_width_costs_count_only_sweeps_at_the_encoder_s_group_length_and_know_th
         ("a", 24.0, 48, q24.model.grid_levels): 2.0,
         ("a", 30.0, 48, 0): 3.0,
     }
+
+
+def test_the_grid_trial_s_curve_comparison_is_the_mean_rate_ratio_at_equal_psnr():
+    import math
+
+    from benchmarks.grid_trial import rate_change
+
+    anchor = [{"bpp": b, "psnr_rgb": d} for b, d in ((0.1, 25.0), (0.2, 27.0), (0.4, 29.0))]
+    half = [{"bpp": p["bpp"] / 2, "psnr_rgb": p["psnr_rgb"]} for p in anchor]
+    assert rate_change(anchor, anchor) == 0.0
+    assert rate_change(anchor, half) == pytest.approx(-0.5)
+    assert rate_change(half, anchor) == pytest.approx(1.0)
+    assert math.isnan(rate_change(anchor, [{"bpp": 1.0, "psnr_rgb": 40.0}, {"bpp": 2.0, "psnr_rgb": 41.0}]))
