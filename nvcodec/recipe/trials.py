@@ -53,9 +53,9 @@ _REFERENCE_STEP = (48, 64)
 GRIDS_PAY = 1.08
 """Least ratio of the trial MSE without latent grids to the trial MSE with them for the grids to be kept.
 
-Grids cost 9-18% of a file at Q 12-24 (``benchmarks/results/grid_trial.json``). Where distortion falls
-as a power of the rate, ``D ~ R^-a`` with ``a`` about 0.6 on the bench clips, that many bits are worth an
-error lower by about 1.09 times. On the bench clips the trial ratio is 0.97-1.01 on ``motion`` (a pan,
+Grids add 9-26% to a file at Q 12-24, most often 12-20% (``benchmarks/results/grid_trial.json``). Where
+distortion falls as a power of the rate, ``D ~ R^-a`` with ``a`` about 0.6 on the bench clips, 15% more
+bits are worth an error lower by about 1.1 times. On the bench clips the trial ratio is 0.97-1.01 on ``motion`` (a pan,
 where whole encodes without grids have the lower J) and 1.16-1.37 on carphone, bikes and bunny: 1.08 is
 the geometric middle of that gap. Whole encodes and the held-out clips: ``benchmarks/results/README.md``,
 "Latent grids by content".
