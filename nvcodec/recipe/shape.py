@@ -65,7 +65,7 @@ def group_size_for_quality(quality: float) -> int:
     return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
-GRID_STEPS: tuple[tuple[float, int], ...] = ((27.0, 4),)
+GRID_STEPS: tuple[tuple[float, int], ...] = ((27.0, 3),)
 """``(quality, levels)``: below each quality, the latent grid levels (:mod:`nvcodec.model.latent_grids`, a
 point every :data:`GRID_CELL` pixels at the finest); above the last, none.
 
