@@ -15,7 +15,8 @@ few for a BD-rate's cubic)::
     python -m benchmarks.grid_trial                 # 11 clips at Q 12, 18, 24; about 3 minutes
 
 The trial does not depend on lambda, only on the model the quality shapes
-(width and group length), so Q 12 and Q 18 share their trial fits.
+(width and group length), so qualities of one shape (Q 12 and 18) share one
+trial.
 Writes ``benchmarks/results/grid_trial.json``.
 """
 
@@ -34,7 +35,7 @@ from benchmarks.results_io import with_provenance
 from nvcodec import Config
 from nvcodec.recipe.quality import RateTrade
 from nvcodec.recipe.shape import shaped_for_quality
-from nvcodec.recipe.trials import GRIDS_PAY, grids_for_content
+from nvcodec.recipe.trials import GRIDS_PAY, GridChoice, grids_for_content
 
 ENCODES = ("latent_grids_low_motion.json", "latent_grids_q12.json", "latent_grids_heldout2.json")
 """``benchmarks.latent_grids`` runs with variants ``0`` and ``4:4`` at the encoder's widths and group lengths."""
@@ -110,9 +111,12 @@ def main() -> None:
     rows = []
     for clip in args.clips:
         frames, _ = load_clip(clip, args.frames)
+        trials: dict[Config, GridChoice] = {}  # qualities of one width and group length share one trial
         for quality in args.qualities:
             config = shaped_for_quality(Config.preset(args.preset), quality)
-            choice = grids_for_content(frames, config)
+            if config not in trials:
+                trials[config] = grids_for_content(frames, config)
+            choice = trials[config]
             if choice.with_mse is None or choice.without_mse is None:
                 continue
             row: dict = {

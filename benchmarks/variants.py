@@ -125,7 +125,7 @@ def encode_variant(
         "iters": config.fit.iters,
         "iters_warm": config.fit.iters_warm,
         **scored,
-        "trial_seconds": choice.seconds,
+        "trial_seconds": choice.trial_seconds,
     }
 
 

@@ -116,11 +116,11 @@ def quality_points(frames: np.ndarray, fps: float, plan: Mapping[str, Any]) -> l
             "patch": config.model.patch,
             "grid_levels": config.model.grid_levels,
         }
-        seconds = stats.seconds + choice.seconds
+        seconds = stats.seconds + choice.trial_seconds
         grids = choice.grids
         extra = {
             "fit_seconds": seconds,
-            "trial_seconds": choice.seconds,
+            "trial_seconds": choice.trial_seconds,
             "width_trial_mse": choice.trial_mse,
             "grid_trial_mse": None if grids is None else [grids.with_mse, grids.without_mse],
             "coded_bits": stats.coded_bits,

@@ -122,7 +122,7 @@ def config_for_quality(
         choice = width_for_content(frames, config, trade.lambda_, grids.kept_mse if grids else None)
         config = choice.apply(config)
         if grids is not None:
-            choice = dataclasses.replace(choice, grids=grids, seconds=choice.seconds + grids.seconds)
+            choice = dataclasses.replace(choice, grids=grids)
     if not given.steps:
         config = dataclasses.replace(config, fit=with_fit_length(config.fit, fit_length_for_quality(trade.quality)))
     return config, choice

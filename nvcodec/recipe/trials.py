@@ -107,9 +107,14 @@ class WidthChoice:
     wider_mse: float | None = None
     """The trial's MSE at the next width up."""
     seconds: float = 0.0
-    """Seconds of the width trial, and of the grid trial when ``grids`` holds one."""
+    """Seconds of the width trial (:attr:`trial_seconds`: with the grid trial's)."""
     grids: GridChoice | None = None
     """The grid trial run before the width trial (None: none was run)."""
+
+    @property
+    def trial_seconds(self) -> float:
+        """Seconds of every trial fit this choice took, the grid trial's included."""
+        return self.seconds + (self.grids.seconds if self.grids is not None else 0.0)
 
     @property
     def widened(self) -> bool:
@@ -130,10 +135,9 @@ class WidthChoice:
             width = f"width {self.width}"
         else:
             fall = (self.trial_mse - self.wider_mse) / lambda_
-            seconds = self.seconds - (self.grids.seconds if self.grids is not None else 0.0)
             width = (
                 f"trial fits at widths {self.tried} and {next_width(self.tried)}: the wider's MSE is "
-                f"{fall:.2f} lambda lower, so width {self.width} ({seconds:.1f} s)"
+                f"{fall:.2f} lambda lower, so width {self.width} ({self.seconds:.1f} s)"
             )
         return f"{self.grids.describe()}; {width}" if self.grids is not None else width
 

@@ -134,7 +134,7 @@ def test_the_width_trial_starts_from_the_grid_trial_s_verdict_and_fit(clip, monk
     assert fitted == [(24, 4), (24, 0), (36, 0)]
     assert choice.grids == GridChoice(0, 4, 1.0 / 24, 0.9 / 24, choice.grids.seconds)
     assert choice.trial_mse == 0.9 / 24 and choice.tested
-    assert choice.seconds >= choice.grids.seconds
+    assert choice.trial_seconds == choice.seconds + choice.grids.seconds
     assert "no latent grids" in choice.describe(RateTrade.for_quality(18.0).lambda_)
     fitted.clear()
     _, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip, Given(grids=True))
