@@ -29,7 +29,7 @@ from nvcodec.source import FrameSource
 if TYPE_CHECKING:
     from nvcodec.fit import GroupFit
 
-RATE_SHARE = 0.6
+RATE_SHARE = 0.15
 """Steps of the rate-aware phase after each group's fit, as a share of the fit's steps. The phase replaces
 the fixed-depth coder's sensitivity measurement and compensated rounding, which take about as long."""
 DEFAULT_QUALITY = 25.0
