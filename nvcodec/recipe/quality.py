@@ -33,7 +33,7 @@ RATE_SHARE = 0.3
 """Steps of the rate-aware phase after each group's fit, as a share of the fit's steps. A rate-aware step
 costs about two fit steps. Measured on the ladders of four bench clips and three held-out ones
 (``benchmarks/results/README.md``, "The rate-aware phase's length"): 0.3 codes as well as 0.6 did
-(BD-rate -2.5 to +0.5%) in 0.76-0.83x the encode time; 0.15 (carphone and bikes) matched it in BD-rate
+(BD-rate -2.5 to +0.5%) in 0.75-0.83x the encode time; 0.15 (carphone and bikes) matched it in BD-rate
 but ended bikes' curve 0.58 dB lower."""
 DEFAULT_QUALITY = 25.0
 """``actv-encode``'s quality when none is given: ``lambda = 10^-2.5``."""
