@@ -1,0 +1,80 @@
+"""Whether shorter trial fits reach the same verdicts: the config each trial length gives, clip by clip.
+
+The trial fits (:mod:`nvcodec.recipe.trials`: latent grids or not, then the
+next width or not) take :data:`~nvcodec.recipe.trials.TRIAL_SHARE` of the
+first group's fit steps each, eagerly, before the encode starts. Where a
+shorter trial picks the same grids and width, the encode that follows is the
+same, byte for byte, and only the trials' time differs; where it does not,
+the whole ladder has to say which verdict was right. For each clip and
+quality, ``config_for_quality`` runs with each share::
+
+    python -m benchmarks.trial_length --clips carphone bikes bunny motion --shares 0.1 0.05
+
+Writes ``benchmarks/results/trial_length.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchmarks.clips import load_clip
+from benchmarks.common import run_record
+from benchmarks.results_io import RESULTS, write_json
+from nvcodec import Config
+from nvcodec.recipe import trials
+from nvcodec.recipe.quality import RateTrade, config_for_quality
+
+LADDER = (12.0, 18.0, 24.0, 30.0, 36.0)
+"""The qualities of ``benchmarks.rd --plan rate``."""
+
+
+def verdicts(frames: Any, quality: float, share: float, preset: str) -> dict[str, Any]:
+    """The grids and width the trials pick at ``quality`` with trial fits of ``share`` of the fit's steps."""
+    saved = trials.TRIAL_SHARE
+    trials.TRIAL_SHARE = share
+    try:
+        config, choice = config_for_quality(
+            Config.preset(preset, device="auto"), RateTrade.for_quality(quality), frames
+        )
+    finally:
+        trials.TRIAL_SHARE = saved
+    grids = choice.grids
+    return {
+        "share": share,
+        "hidden": config.model.hidden,
+        "grid_levels": config.model.grid_levels,
+        "grids_ratio": grids.without_mse / grids.with_mse if grids is not None and grids.with_mse else None,
+        "trial_mse": choice.trial_mse,
+        "wider_mse": choice.wider_mse,
+        "trial_seconds": choice.trial_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", nargs="+", default=["carphone", "bikes", "bunny", "motion"])
+    parser.add_argument("--qualities", nargs="+", type=float, default=list(LADDER))
+    parser.add_argument("--shares", nargs="+", type=float, default=[trials.TRIAL_SHARE, trials.TRIAL_SHARE / 2])
+    parser.add_argument("--frames", type=int, default=31)
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--output", type=Path, default=RESULTS / "trial_length.json")
+    args = parser.parse_args()
+    points = []
+    for clip in args.clips:
+        frames, _ = load_clip(clip, args.frames)
+        for quality in args.qualities:
+            runs = [verdicts(frames, quality, share, args.preset) for share in args.shares]
+            same = all((r["hidden"], r["grid_levels"]) == (runs[0]["hidden"], runs[0]["grid_levels"]) for r in runs)
+            points.append({"clip": clip, "quality": quality, "same_config": same, "runs": runs})
+            described = "; ".join(
+                f"{r['share']:g}: width {r['hidden']}, grids {r['grid_levels']}, {r['trial_seconds']:.1f} s"
+                for r in runs
+            )
+            print(f"{clip} Q{quality:g}: {described}{'' if same else '  <- differs'}", flush=True)
+            write_json(args.output, {**run_record(), "points": points})
+
+
+if __name__ == "__main__":
+    main()
