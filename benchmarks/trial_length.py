@@ -10,12 +10,15 @@ quality, ``config_for_quality`` runs with each share::
 
     python -m benchmarks.trial_length --clips carphone bikes bunny motion --shares 0.1 0.05
 
-Writes ``benchmarks/results/trial_length.json``.
+Writes ``benchmarks/results/trial_length.json``. ``--report FILE...`` reads such files instead and prints,
+per share, the width trial's fall in units of :data:`~nvcodec.recipe.trials.WIDTH_PAYS` at each point and
+the window of thresholds that gives the first share's width verdicts at every point.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from benchmarks.results_io import RESULTS, write_json
 from nvcodec import Config
 from nvcodec.recipe import trials
 from nvcodec.recipe.quality import RateTrade, config_for_quality
+from nvcodec.recipe.shape import width_for_quality
 
 LADDER = (12.0, 18.0, 24.0, 30.0, 36.0)
 """The qualities of ``benchmarks.rd --plan rate``."""
@@ -52,6 +56,38 @@ def verdicts(frames: Any, quality: float, share: float, preset: str) -> dict[str
     }
 
 
+def normalized_falls(point: dict[str, Any]) -> tuple[int, list[float]]:
+    """The quality's width and, per share, the trial's MSE fall from it to the next width in lambdas, divided
+    by :func:`~nvcodec.recipe.trials.least_fall` over :data:`~nvcodec.recipe.trials.WIDTH_PAYS`: the point
+    widens where this exceeds ``WIDTH_PAYS``."""
+    lambda_ = RateTrade.for_quality(point["quality"]).lambda_
+    tried = width_for_quality(point["quality"])
+    wider = trials.next_width(tried)
+    assert wider is not None
+    unit = trials.least_fall(tried, wider) / trials.WIDTH_PAYS
+    return tried, [(r["trial_mse"] - r["wider_mse"]) / lambda_ / unit for r in point["runs"]]
+
+
+def report(paths: list[Path]) -> None:
+    """Each point's normalized falls, and per share the window of ``WIDTH_PAYS`` that reproduces the first
+    share's width verdicts everywhere (empty where none does)."""
+    points = [p for path in paths for p in json.loads(path.read_text())["points"] if p["runs"][0]["wider_mse"]]
+    shares = [r["share"] for r in points[0]["runs"]]
+    falls = []
+    for point in points:
+        tried, values = normalized_falls(point)
+        widened = point["runs"][0]["hidden"] != tried
+        falls.append((widened, values))
+        shown = ", ".join(f"{share:g}: {value:.3f}" for share, value in zip(shares, values))
+        print(f"{point['clip']} Q{point['quality']:g} from width {tried}: {shown}{' (widens)' if widened else ''}")
+    for index, share in enumerate(shares):
+        low = max(v[index] for w, v in falls if not w)
+        high = min(v[index] for w, v in falls if w)
+        print(
+            f"share {share:g}: WIDTH_PAYS in ({low:.3f}, {high:.3f}) gives the first share's verdicts ({high / low:.2f}x wide)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="+", default=["carphone", "bikes", "bunny", "motion"])
@@ -60,7 +96,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=31)
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--output", type=Path, default=RESULTS / "trial_length.json")
+    parser.add_argument("--report", nargs="+", type=Path, help="print the width windows of these result files")
     args = parser.parse_args()
+    if args.report:
+        report(args.report)
+        return
     points = []
     for clip in args.clips:
         frames, _ = load_clip(clip, args.frames)
