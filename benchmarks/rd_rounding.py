@@ -3,7 +3,7 @@
 Issue 27 asks to try rate-distortion optimised rounding of the final weights:
 each weight one step up or down where that lowers ``J``. After each group's
 rate-aware phase (the encoder's own, wrapped to see the trained group), the
-group is coded four ways and each is decoded and scored on the group's frames
+group is coded six ways and each is decoded and scored on the group's frames
 (``MSE``, bytes, ``J`` at the point's lambda):
 
 - ``nearest``: the encoder today (the phase ends training on rounded weights);
@@ -13,8 +13,8 @@ group is coded four ways and each is decoded and scored on the group's frames
   step toward zero where a second-order estimate says ``J`` falls: the true
   gradient of the group's MSE at the coded weights, the Hessian's diagonal,
   and the bits of each symbol under its tensor's histogram;
-- ``toward_zero_half``: the same, only the half of those moves with the largest
-  estimated gain.
+- ``toward_zero_half``, ``_tenth``, ``_2pc``: the same, only that share of those
+  moves, the largest estimated gains first (:data:`MOVE_SHARES`).
 
 Run::
 
