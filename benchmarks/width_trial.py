@@ -9,6 +9,10 @@ J = MSE + lambda * bpp is set beside the pick: the rule agrees with the
 measurement or it does not.
 
     python -m benchmarks.width_trial                       # 11 clips at Q 18, 24, 30; about 3 minutes
+
+``--trial-share S`` runs the trials at another length. ``--windows FILE...`` reads runs at several
+lengths instead and prints, for each, the values of ``WIDTH_PAYS`` that would give every point the
+first run's width verdict: how far the threshold may move before a verdict flips.
 """
 
 from __future__ import annotations
@@ -68,7 +72,11 @@ def trial(clip: str, quality: float, frames_count: int, preset: str) -> dict:
         "tried": choice.tried,
         "picked": choice.width,
         "grid_levels": config.model.grid_levels,  # the grid trial's verdict, which the width trial starts from
+        "trial_seconds": choice.trial_seconds,  # every trial fit, the grid trial's included
     }
+    grids = choice.grids
+    if grids is not None and grids.with_mse and grids.without_mse is not None:
+        row["grids_ratio"] = grids.without_mse / grids.with_mse
     if choice.trial_mse is None or choice.wider_mse is None:
         return row
     row.update(
@@ -93,7 +101,11 @@ def main() -> None:
         default=content.TRIAL_SHARE,
         help="steps of each trial as a share of the first group's (default: the encoder's)",
     )
+    parser.add_argument("--windows", nargs="+", type=Path, help="print the verdict windows of these runs instead")
     args = parser.parse_args()
+    if args.windows:
+        print_windows(args.windows)
+        return
     content.TRIAL_SHARE = args.trial_share
     costs = measured_costs([RESULTS / name for name in SWEEPS], args.preset)
     rows = []
@@ -123,6 +135,37 @@ def main() -> None:
             args.output.write_text(json.dumps(json_clean(with_provenance(record)), indent=2) + "\n")
     judged = [r for r in rows if "agrees" in r]
     print(f"the trial picks the least-cost width in {sum(r['agrees'] for r in judged)} of {len(judged)} measured cases")
+
+
+def verdict_window(reference: list[dict], rows: list[dict]) -> tuple[float, float]:
+    """The ``WIDTH_PAYS`` values between which ``rows`` (one run) widen exactly where ``reference`` (another
+    run over the same clips and qualities) picked the wider width; empty (low >= high) where none does."""
+    widened = {(r["clip"], r["quality"]): r["picked"] != r["tried"] for r in reference}
+    low, high = 0.0, float("inf")
+    for row in rows:
+        key = (row["clip"], row["quality"])
+        if key not in widened or "fall_lambdas" not in row:
+            continue
+        # The trial widens where fall_lambdas > least_fall, which is proportional to WIDTH_PAYS.
+        pays = content.WIDTH_PAYS * row["fall_lambdas"] / row["least_fall"]
+        if widened[key]:
+            high = min(high, pays)
+        else:
+            low = max(low, pays)
+    return low, high
+
+
+def print_windows(paths: list[Path]) -> None:
+    """:func:`verdict_window` of each run in ``paths`` against the first."""
+    runs = [json.loads(path.read_text()) for path in paths]
+    for path, run in zip(paths, runs):
+        low, high = verdict_window(runs[0]["rows"], run["rows"])
+        seconds = [r["trial_seconds"] for r in run["rows"] if "trial_seconds" in r]
+        mean = f", trials {sum(seconds) / len(seconds):.1f} s on average" if seconds else ""
+        span = (
+            f"{high / low:.2f}x wide" if 0 < low < high else "no value keeps every verdict" if low >= high else "open"
+        )
+        print(f"{path} (trial share {run['trial_share']:g}{mean}): WIDTH_PAYS in ({low:.3f}, {high:.3f}), {span}")
 
 
 def _line(row: dict) -> str:
