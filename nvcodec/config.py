@@ -135,6 +135,13 @@ class FitConfig:
     Small batches and many steps reach a given quality soonest on CPU
     (``benchmarks/results/fit_speed.json``): at 4096, a step of carphone's
     4 patches x 11 frames takes ~3 ms compiled."""
+    error_sampling: float = 0.3
+    """Draw each step's pixels with probability proportional to their last seen squared error to this power
+    (0: uniformly), the loss reweighted so it still estimates the MSE of every pixel.
+
+    Pixels already fitted well are drawn less often, so a step's gradient spends more of its samples where
+    the picture is still wrong (Kheradmand et al., "Accelerating neural field training via soft mining",
+    CVPR 2024, sample by error to a power below 1 and correct by importance weights)."""
     seed: int = 0
     device: str = "auto"
     """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
@@ -164,6 +171,10 @@ class FitConfig:
         _check(
             _is_real(self.time_smoothness) and self.time_smoothness >= 0,
             f"time_smoothness must be a non-negative number, got {self.time_smoothness!r}",
+        )
+        _check(
+            _is_real(self.error_sampling) and 0 <= self.error_sampling <= 2,
+            f"error_sampling must be in [0, 2], got {self.error_sampling!r}",
         )
         _check(_is_int(self.seed) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}")
         _check(

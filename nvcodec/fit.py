@@ -114,29 +114,98 @@ def _as_times(times: Sequence[float] | None, count: int) -> list[int]:
 
 
 class _PixelSampler:
-    """Draws ``[P, F, N]`` random pixels from each patch's support, all on the device."""
+    """Draws ``[P, F, N]`` random pixels from each patch's support, all on the device.
 
-    def __init__(self, table: SamplingTable, frames: int, per_cell: int, generator: torch.Generator):
+    With ``error_power`` above 0 (:attr:`~nvcodec.config.FitConfig.error_sampling`), a pixel is drawn with
+    probability proportional to its last seen squared error to that power (:meth:`observe` hears the errors of
+    each step's pixels; pixels not yet seen count as the worst), and its weight is divided by that
+    probability relative to the patch's mean, so the weighted loss still estimates the MSE of every pixel.
+    """
+
+    def __init__(
+        self,
+        table: SamplingTable,
+        frames: int,
+        per_cell: int,
+        generator: torch.Generator,
+        frame_size: tuple[int, int] = (0, 0),
+        error_power: float = 0.0,
+    ):
         self.table = table
         self.generator = generator
         patches = table.row_count.shape[0]
         self.shape = (patches, frames, per_cell)
-        self.frame_index = torch.arange(frames, device=table.rows.device).view(1, frames, 1).expand(self.shape)
+        device = table.rows.device
+        self.frame_index = torch.arange(frames, device=device).view(1, frames, 1).expand(self.shape)
+        self.error_power = error_power
+        if error_power > 0:
+            width = frame_size[1]
+            ry, rx = table.rows.shape[1], table.cols.shape[1]
+            self.support_cols = rx
+            valid = (torch.arange(ry, device=device) < table.row_count.view(-1, 1)).view(patches, ry, 1) & (
+                torch.arange(rx, device=device) < table.col_count.view(-1, 1)
+            ).view(patches, 1, rx)
+            self.valid = valid.view(patches, 1, ry * rx).float()
+            self.support_pixel = (table.rows.view(patches, ry, 1) * width + table.cols.view(patches, 1, rx)).view(
+                patches, ry * rx
+            )
+            self.width = width
+            self.errors = torch.full((frames, frame_size[0] * width), UNSEEN_ERROR, device=device)
+            self.draws = 0
+
+    @property
+    def observes(self) -> bool:
+        """Whether the sampler wants each step's per-pixel errors (:meth:`observe`)."""
+        return self.error_power > 0
 
     def _draw(self, count: torch.Tensor) -> torch.Tensor:
         u = torch.rand(self.shape, generator=self.generator, device=count.device)
         k = (u * count.view(-1, 1, 1)).long()
         return torch.minimum(k, (count - 1).view(-1, 1, 1)).flatten(1)
 
+    def _refresh(self) -> None:
+        """The drawing distribution of every (patch, frame) from the errors seen so far."""
+        errors = self.errors[:, self.support_pixel].permute(1, 0, 2)  # [P, F, S]
+        self.probability = errors.clamp(min=ERROR_FLOOR).pow(self.error_power) * self.valid
+        self.cdf = self.probability.cumsum(-1)
+        self.mean = self.cdf[..., -1:] / self.valid.sum(-1, keepdim=True)
+
+    def _draw_by_error(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.draws % ERROR_REFRESH == 0:
+            self._refresh()
+        self.draws += 1
+        u = torch.rand(self.shape, generator=self.generator, device=self.cdf.device) * self.cdf[..., -1:]
+        k = torch.searchsorted(self.cdf, u).clamp(max=self.cdf.shape[-1] - 1)
+        correction = self.mean / self.probability.gather(-1, k)
+        return (k // self.support_cols).flatten(1), (k % self.support_cols).flatten(1), correction
+
     def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns frame index, row, col (each ``[P, F, N]``), local coords ``[P, F, N, 2]`` and weights."""
         t = self.table
-        kr, kc = self._draw(t.row_count), self._draw(t.col_count)
+        correction = None
+        if self.error_power > 0:
+            kr, kc, correction = self._draw_by_error()
+        else:
+            kr, kc = self._draw(t.row_count), self._draw(t.col_count)
         rows = t.rows.gather(1, kr).view(self.shape)
         cols = t.cols.gather(1, kc).view(self.shape)
         coords = torch.stack([t.row_local.gather(1, kr), t.col_local.gather(1, kc)], dim=-1).view(*self.shape, 2)
         weights = (t.row_weight.gather(1, kr) * t.col_weight.gather(1, kc)).view(self.shape)
+        if correction is not None:
+            weights = weights * correction
         return rows, cols, coords, weights
+
+    def observe(self, rows: torch.Tensor, cols: torch.Tensor, errors: torch.Tensor) -> None:
+        """The squared errors ``[P, F, N]`` of the pixels :meth:`draw` gave last."""
+        self.errors[self.frame_index, rows * self.width + cols] = errors.detach().float()
+
+
+UNSEEN_ERROR = 3.0
+"""The error a pixel counts as before it is first drawn: the largest an RGB pixel in [0, 1] can have."""
+ERROR_FLOOR = 1e-6
+"""Least error a pixel counts as when drawing: every pixel keeps some chance."""
+ERROR_REFRESH = 16
+"""Steps between rebuilds of the drawing distribution from the errors seen."""
 
 
 def learning_rate(fit: FitConfig, iteration: int, iterations: int) -> float:
@@ -187,7 +256,8 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     step: float,
     forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     state: dict[str, torch.Tensor] | None = None,
-) -> torch.Tensor:
+    per_pixel: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """The loss of one step: the window-weighted MSE of the sampled pixels, plus the bias-smoothness penalty.
 
     ``seen`` marks the known pixels (None: all are); ``curvature_taus`` are the
@@ -213,19 +283,23 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     value = (weights * err).sum() / (3 * weights.sum().clamp(min=1e-8))
     if curvature_taus is not None:
         value = value + time_smoothness * bias_curvature(group, curvature_taus, step)
-    return value
+    return (value, err.detach()) if per_pixel else value
 
 
 def _loss_and_gradients(
-    loss: Callable[..., torch.Tensor], inputs: tuple, penalty: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Back-propagates ``loss(*inputs)`` (plus ``penalty``); returns the distortion part."""
+    loss: Callable[..., torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
+    inputs: tuple,
+    penalty: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Back-propagates ``loss(*inputs)`` (plus ``penalty``); returns the distortion part, and the sampled
+    pixels' squared errors where the loss gives them (``per_pixel``)."""
     with phase("objective"):
-        value = loss(*inputs)
+        out = loss(*inputs)
+        value, errors = out if isinstance(out, tuple) else (out, None)
         total = value + penalty if penalty is not None else value
     with phase("backward"):
         total.backward()  # compiled, the backward graph is built here, at the first call
-    return value
+    return value, errors
 
 
 COMPILED_SHAPES = 64
@@ -238,7 +312,7 @@ the fit warns and goes on in eager mode."""
 
 
 @functools.cache
-def compiled_step_loss() -> Callable[..., torch.Tensor]:
+def compiled_step_loss() -> Callable[..., torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
     """:func:`step_loss` through ``torch.compile``: one graph for its forward and one for its backward.
 
     Shapes are static: with torch's default, a group whose frame count differs
@@ -322,6 +396,8 @@ def fit_group(
         frames.shape[0],
         max(1, fit.batch_pixels // (group.grid.num_patches * frames.shape[0])),
         generator,
+        (frames.shape[1], frames.shape[2]),
+        fit.error_sampling,
     )
     own = rate.param_groups() if rate else []
     owned = {id(p) for g in own for p in g["params"]}  # the rate term trains some of the group's tensors its own way
@@ -361,6 +437,7 @@ def fit_group(
                 step,
                 forward,
                 state,
+                sampler.observes,
             )
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, fit.precision):  # per step: see nvcodec.device.autocast
@@ -369,7 +446,7 @@ def fit_group(
                         with torch._dynamo.config.patch(
                             recompile_limit=COMPILED_SHAPES, fail_on_recompile_limit_hit=True
                         ):
-                            loss = _loss_and_gradients(compiled_step_loss(), inputs, penalty)
+                            loss, errors = _loss_and_gradients(compiled_step_loss(), inputs, penalty)
                     except RuntimeError as exc:  # torch.compile's failures (no C compiler...) are RuntimeErrors
                         if iteration > 0 or isinstance(exc, torch.OutOfMemoryError):
                             raise
@@ -378,9 +455,11 @@ def fit_group(
                         )
                         compiled = False
                         optimizer.zero_grad(set_to_none=True)
-                        loss = _loss_and_gradients(step_loss, inputs, penalty)
+                        loss, errors = _loss_and_gradients(step_loss, inputs, penalty)
                 else:
-                    loss = _loss_and_gradients(step_loss, inputs, penalty)
+                    loss, errors = _loss_and_gradients(step_loss, inputs, penalty)
+            if errors is not None:
+                sampler.observe(rows, cols, errors)
             with phase("optimizer"):
                 optimizer.step()
             last = iteration == iterations - 1

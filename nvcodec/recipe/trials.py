@@ -180,7 +180,8 @@ def trial_mse(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -
     """MSE of a short cold fit of the first group of ``frames`` at ``config``'s width, over its frames.
 
     The fit takes :data:`TRIAL_SHARE` of ``config.fit.iters`` steps on the
-    frames of one group of ``config.fit.group_size`` (no scene-cut search, no compilation).
+    frames of one group of ``config.fit.group_size`` (no scene-cut search, no compilation), its pixels drawn
+    uniformly: the thresholds (:data:`WIDTH_PAYS`, :data:`GRIDS_PAY`) were set on such fits.
     """
     head = _first_frames(frames, config.fit.group_size + 1)
     fit = dataclasses.replace(
@@ -189,6 +190,7 @@ def trial_mse(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -
         group_size=max(1, len(head) - 1),
         scene_cuts=False,
         compile=False,
+        error_sampling=0.0,
     )
     fitted = VideoFitter(head, dataclasses.replace(config, fit=fit)).fit(0, None)
     with torch.no_grad():
