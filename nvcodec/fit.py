@@ -145,13 +145,16 @@ class _PixelSampler:
             valid = (torch.arange(ry, device=device) < table.row_count.view(-1, 1)).view(patches, ry, 1) & (
                 torch.arange(rx, device=device) < table.col_count.view(-1, 1)
             ).view(patches, 1, rx)
-            self.valid = valid.view(patches, 1, ry * rx).float()
+            self.valid = valid.view(1, patches, ry * rx).float()
             self.support_pixel = (table.rows.view(patches, ry, 1) * width + table.cols.view(patches, 1, rx)).view(
                 patches, ry * rx
             )
             self.width = width
-            self.errors = torch.full((frames, frame_size[0] * width), UNSEEN_ERROR, device=device)
+            self.odds = self._odds(torch.full((frames, frame_size[0] * width), UNSEEN_ERROR, device=device))
+            """``[F, H * W]``: what each pixel weighs in a draw, its last seen squared error to the power."""
             self.draws = 0
+            # A rebuild reads every pixel's odds: at large frames it waits for the steps to draw a share of them.
+            self.refresh_every = max(ERROR_REFRESH, self.odds.numel() // (ERROR_REFRESH_SHARE * math.prod(self.shape)))
 
     @property
     def observes(self) -> bool:
@@ -165,18 +168,20 @@ class _PixelSampler:
 
     def _refresh(self) -> None:
         """The drawing distribution of every (patch, frame) from the errors seen so far."""
-        errors = self.errors[:, self.support_pixel].permute(1, 0, 2)  # [P, F, S]
-        self.probability = errors.clamp(min=ERROR_FLOOR).pow(self.error_power) * self.valid
+        frames, (patches, support) = self.odds.shape[0], self.support_pixel.shape
+        odds = torch.index_select(self.odds, 1, self.support_pixel.flatten()).view(frames, patches, support)
+        self.probability = odds * self.valid  # [F, P, S]: frame-major, as the odds are stored
         self.cdf = self.probability.cumsum(-1)
         self.mean = self.cdf[..., -1:] / self.valid.sum(-1, keepdim=True)
 
     def _draw_by_error(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if self.draws % ERROR_REFRESH == 0:
+        if self.draws % self.refresh_every == 0:
             self._refresh()
         self.draws += 1
-        u = torch.rand(self.shape, generator=self.generator, device=self.cdf.device) * self.cdf[..., -1:]
-        k = torch.searchsorted(self.cdf, u).clamp(max=self.cdf.shape[-1] - 1)
-        correction = self.mean / self.probability.gather(-1, k)
+        u = torch.rand(self.shape, generator=self.generator, device=self.cdf.device).transpose(0, 1)
+        k = torch.searchsorted(self.cdf, (u * self.cdf[..., -1:]).contiguous()).clamp(max=self.cdf.shape[-1] - 1)
+        correction = (self.mean / self.probability.gather(-1, k)).transpose(0, 1)
+        k = k.transpose(0, 1)
         return (k // self.support_cols).flatten(1), (k % self.support_cols).flatten(1), correction
 
     def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -197,7 +202,10 @@ class _PixelSampler:
 
     def observe(self, rows: torch.Tensor, cols: torch.Tensor, errors: torch.Tensor) -> None:
         """The squared errors ``[P, F, N]`` of the pixels :meth:`draw` gave last."""
-        self.errors[self.frame_index, rows * self.width + cols] = errors.detach().float()
+        self.odds[self.frame_index, rows * self.width + cols] = self._odds(errors.detach().float())
+
+    def _odds(self, errors: torch.Tensor) -> torch.Tensor:
+        return errors.clamp(min=ERROR_FLOOR).pow(self.error_power)
 
 
 UNSEEN_ERROR = 3.0
@@ -205,7 +213,10 @@ UNSEEN_ERROR = 3.0
 ERROR_FLOOR = 1e-6
 """Least error a pixel counts as when drawing: every pixel keeps some chance."""
 ERROR_REFRESH = 16
-"""Steps between rebuilds of the drawing distribution from the errors seen."""
+"""Steps between rebuilds of the drawing distribution from the errors seen (at least)."""
+ERROR_REFRESH_SHARE = 16
+"""At large frames, a rebuild waits until the steps since the last have drawn 1/16 of the group's pixels: at
+1080p a rebuild every 16 steps would cost more than the steps themselves."""
 
 
 def learning_rate(fit: FitConfig, iteration: int, iterations: int) -> float:

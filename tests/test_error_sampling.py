@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from nvcodec.config import Config, ConfigError
-from nvcodec.fit import UNSEEN_ERROR, _PixelSampler, fit_video
+from nvcodec.fit import ERROR_FLOOR, UNSEEN_ERROR, _PixelSampler, fit_video
 from nvcodec.tiling import PatchGrid
 from tests.test_fit import tiny_config
 
@@ -24,7 +24,7 @@ def seen_errors(s: _PixelSampler, errors: torch.Tensor) -> None:
     """Tell ``s`` the error of every pixel, as if each had been drawn (a uniform sampler hears none)."""
     if not s.observes:
         return
-    s.errors.copy_(errors.view(FRAMES, -1))
+    s.odds.copy_(errors.view(FRAMES, -1).clamp(min=ERROR_FLOOR) ** s.error_power)
     s.draws = 0  # the next draw rebuilds the distribution
 
 
@@ -52,7 +52,13 @@ def test_larger_errors_are_drawn_more_often():
 
 def test_unseen_pixels_come_first():
     s, _ = sampler(0.5)
-    assert torch.all(s.errors == UNSEEN_ERROR)
+    unseen = UNSEEN_ERROR**0.5
+    assert torch.allclose(s.odds, torch.tensor(unseen))
+    rows, cols, _, _ = s.draw()
+    s.observe(rows, cols, torch.zeros(rows.shape))
+    assert int((s.odds < unseen).sum()) == len(
+        set(zip(s.frame_index.flatten().tolist(), (rows * WIDTH + cols).flatten().tolist()))
+    )
     errors = torch.full((FRAMES, HEIGHT, WIDTH), UNSEEN_ERROR)
     errors[:, : HEIGHT // 2] = 1e-4  # the top half was seen and fits well
     seen_errors(s, errors)
