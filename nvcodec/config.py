@@ -137,7 +137,8 @@ class FitConfig:
     4 patches x 11 frames takes ~3 ms compiled."""
     error_sampling: float = 0.3
     """Draw each step's pixels with probability proportional to their last seen squared error to this power
-    (0: uniformly), the loss reweighted so it still estimates the MSE of every pixel.
+    (0: uniformly; at most 1, past which a few pixels' weights would swamp the loss), the loss reweighted
+    so it still estimates the window-weighted MSE of every pixel.
 
     Pixels already fitted well are drawn less often, so a step's gradient spends more of its samples where
     the picture is still wrong (Kheradmand et al., "Accelerating neural field training via soft mining",
@@ -173,8 +174,8 @@ class FitConfig:
             f"time_smoothness must be a non-negative number, got {self.time_smoothness!r}",
         )
         _check(
-            _is_real(self.error_sampling) and 0 <= self.error_sampling <= 2,
-            f"error_sampling must be in [0, 2], got {self.error_sampling!r}",
+            _is_real(self.error_sampling) and 0 <= self.error_sampling <= 1,
+            f"error_sampling must be in [0, 1], got {self.error_sampling!r}",
         )
         _check(_is_int(self.seed) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}")
         _check(

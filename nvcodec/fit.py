@@ -116,20 +116,15 @@ def _as_times(times: Sequence[float] | None, count: int) -> list[int]:
 class _PixelSampler:
     """Draws ``[P, F, N]`` random pixels from each patch's support, all on the device.
 
-    With ``error_power`` above 0 (:attr:`~nvcodec.config.FitConfig.error_sampling`), a pixel is drawn with
-    probability proportional to its last seen squared error to that power (:meth:`observe` hears the errors of
-    each step's pixels; pixels not yet seen count as the worst), and its weight is divided by that
-    probability relative to the patch's mean, so the weighted loss still estimates the MSE of every pixel.
+    With ``error_power`` above 0 (:attr:`~nvcodec.config.FitConfig.error_sampling`), each patch draws a pixel of
+    a frame with probability proportional to the pixel's last seen squared error in that patch to that power
+    (:meth:`observe` hears the errors of each draw; pixels not yet seen count as the worst), and its weight is
+    divided by that probability relative to the mean over the patch's support, so the weighted loss still
+    estimates the window-weighted MSE of every pixel.
     """
 
     def __init__(
-        self,
-        table: SamplingTable,
-        frames: int,
-        per_cell: int,
-        generator: torch.Generator,
-        frame_size: tuple[int, int] = (0, 0),
-        error_power: float = 0.0,
+        self, table: SamplingTable, frames: int, per_cell: int, generator: torch.Generator, error_power: float = 0.0
     ):
         self.table = table
         self.generator = generator
@@ -139,22 +134,20 @@ class _PixelSampler:
         self.frame_index = torch.arange(frames, device=device).view(1, frames, 1).expand(self.shape)
         self.error_power = error_power
         if error_power > 0:
-            width = frame_size[1]
             ry, rx = table.rows.shape[1], table.cols.shape[1]
             self.support_cols = rx
             valid = (torch.arange(ry, device=device) < table.row_count.view(-1, 1)).view(patches, ry, 1) & (
                 torch.arange(rx, device=device) < table.col_count.view(-1, 1)
             ).view(patches, 1, rx)
             self.valid = valid.view(1, patches, ry * rx).float()
-            self.support_pixel = (table.rows.view(patches, ry, 1) * width + table.cols.view(patches, 1, rx)).view(
-                patches, ry * rx
-            )
-            self.width = width
-            self.odds = self._odds(torch.full((frames, frame_size[0] * width), UNSEEN_ERROR, device=device))
-            """``[F, H * W]``: what each pixel weighs in a draw, its last seen squared error to the power."""
+            """``[1, P, S]``: which places of each patch's padded support (rows by columns, flattened) are pixels."""
+            self.odds = self._odds(torch.full((frames, patches, ry * rx), UNSEEN_ERROR, device=device))
+            """``[F, P, S]``: what each pixel of each patch's support weighs in a draw (its error to the power)."""
             self.draws = 0
             # A rebuild reads every pixel's odds: at large frames it waits for the steps to draw a share of them.
             self.refresh_every = max(ERROR_REFRESH, self.odds.numel() // (ERROR_REFRESH_SHARE * math.prod(self.shape)))
+            self.drawn: torch.Tensor | None = None
+            """``[F, P, N]``: the support places of the last draw, which :meth:`observe` hears about."""
 
     @property
     def observes(self) -> bool:
@@ -166,26 +159,26 @@ class _PixelSampler:
         k = (u * count.view(-1, 1, 1)).long()
         return torch.minimum(k, (count - 1).view(-1, 1, 1)).flatten(1)
 
-    def _refresh(self) -> None:
-        """The drawing distribution of every (patch, frame) from the errors seen so far."""
-        frames, (patches, support) = self.odds.shape[0], self.support_pixel.shape
-        odds = torch.index_select(self.odds, 1, self.support_pixel.flatten()).view(frames, patches, support)
-        self.probability = odds * self.valid  # [F, P, S]: frame-major, as the odds are stored
-        self.cdf = self.probability.cumsum(-1)
-        self.mean = self.cdf[..., -1:] / self.valid.sum(-1, keepdim=True)
-
     def _draw_by_error(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.draws % self.refresh_every == 0:
-            self._refresh()
+            self.cdf = self.odds.new_empty(0)  # the old one freed before the new one is built
+            self.cdf = (self.odds * self.valid).cumsum(-1)  # [F, P, S]
+            self.mean = self.cdf[..., -1:] / self.valid.sum(-1, keepdim=True)
         self.draws += 1
-        u = torch.rand(self.shape, generator=self.generator, device=self.cdf.device).transpose(0, 1)
-        k = torch.searchsorted(self.cdf, (u * self.cdf[..., -1:]).contiguous()).clamp(max=self.cdf.shape[-1] - 1)
-        correction = (self.mean / self.probability.gather(-1, k)).transpose(0, 1)
+        cdf = self.cdf
+        u = torch.rand(self.shape, generator=self.generator, device=cdf.device).transpose(0, 1)
+        k = torch.searchsorted(cdf, (u * cdf[..., -1:]).contiguous()).clamp(max=cdf.shape[-1] - 1)
+        # The chance of place k is exactly the width of its step in the cumulative sum: what the draw used.
+        below = torch.where(k > 0, cdf.gather(-1, (k - 1).clamp(min=0)), 0.0)
+        chance = cdf.gather(-1, k) - below
+        correction = torch.where(chance > 0, self.mean / chance, 0.0).transpose(0, 1)
+        self.drawn = k
         k = k.transpose(0, 1)
         return (k // self.support_cols).flatten(1), (k % self.support_cols).flatten(1), correction
 
     def draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns frame index, row, col (each ``[P, F, N]``), local coords ``[P, F, N, 2]`` and weights."""
+        """Returns row, col (each ``[P, F, N]``), local coords ``[P, F, N, 2]`` and weights (of frames
+        :attr:`frame_index`)."""
         t = self.table
         correction = None
         if self.error_power > 0:
@@ -200,18 +193,26 @@ class _PixelSampler:
             weights = weights * correction
         return rows, cols, coords, weights
 
-    def observe(self, rows: torch.Tensor, cols: torch.Tensor, errors: torch.Tensor) -> None:
-        """The squared errors ``[P, F, N]`` of the pixels :meth:`draw` gave last."""
-        self.odds[self.frame_index, rows * self.width + cols] = self._odds(errors.detach().float())
+    def observe(self, errors: torch.Tensor) -> None:
+        """The squared errors ``[P, F, N]`` of the pixels :meth:`draw` gave last.
+
+        A pixel drawn twice by one patch in one step has one error; the largest is kept all the same, so the
+        result does not depend on the order of the writes (it does not on CUDA).
+        """
+        if self.drawn is None:
+            raise RuntimeError("observe() needs a draw() before it")
+        odds = self._odds(errors.detach().float().transpose(0, 1))
+        self.odds.scatter_reduce_(-1, self.drawn, odds, "amax", include_self=False)
 
     def _odds(self, errors: torch.Tensor) -> torch.Tensor:
         return errors.clamp(min=ERROR_FLOOR).pow(self.error_power)
 
 
 UNSEEN_ERROR = 3.0
-"""The error a pixel counts as before it is first drawn: the largest an RGB pixel in [0, 1] can have."""
+"""The error a pixel counts as before it is first drawn: as large as an RGB error within [0, 1] can be."""
 ERROR_FLOOR = 1e-6
-"""Least error a pixel counts as when drawing: every pixel keeps some chance."""
+"""Least error a pixel counts as when drawing: every pixel keeps some chance (at the power of 0.3, about a
+tenth of a typical pixel's, so no weight grows past about ten times the mean)."""
 ERROR_REFRESH = 16
 """Steps between rebuilds of the drawing distribution from the errors seen (at least)."""
 ERROR_REFRESH_SHARE = 16
@@ -278,7 +279,8 @@ def step_loss(  # noqa: PLR0913  # one compiled graph's inputs: a value object w
     own (quantization-aware fine-tuning freezes some tensors through it); ``state`` replaces some of
     the group's tensors by name (the rate-aware phase's quantized stand-ins,
     :meth:`~nvcodec.quant.rdtrain.RateTerm.stand_ins`): graph inputs, not a
-    closure, so one compiled graph serves every step of the phase.
+    closure, so one compiled graph serves every step of the phase. With ``per_pixel``, it also
+    returns each sampled pixel's squared error ``[P, F, N]`` (for error-guided sampling).
     A plain function of its arguments, the group included, so that one
     compiled graph serves every group of the same shapes (a closure over the
     group would be compiled again for each group).
@@ -314,7 +316,8 @@ def _loss_and_gradients(
 
 
 COMPILED_SHAPES = 64
-"""Compiled graphs the loss may have in one process (one per frame count, patch grid and mask presence).
+"""Compiled graphs the loss may have in one process (one per frame count, patch grid, mask presence and
+whether the sampler asks for per-pixel errors).
 
 Past torch's default of 8, a process encoding many inputs of other sizes would
 fall back to eager mode without a word, and a resumed encode (compiled afresh)
@@ -407,7 +410,6 @@ def fit_group(
         frames.shape[0],
         max(1, fit.batch_pixels // (group.grid.num_patches * frames.shape[0])),
         generator,
-        (frames.shape[1], frames.shape[2]),
         fit.error_sampling,
     )
     own = rate.param_groups() if rate else []
@@ -470,7 +472,7 @@ def fit_group(
                 else:
                     loss, errors = _loss_and_gradients(step_loss, inputs, penalty)
             if errors is not None:
-                sampler.observe(rows, cols, errors)
+                sampler.observe(errors)
             with phase("optimizer"):
                 optimizer.step()
             last = iteration == iterations - 1

@@ -16,15 +16,17 @@ HEIGHT, WIDTH, FRAMES = 40, 56, 3
 
 def sampler(power: float, per_cell: int = 64, seed: int = 0) -> tuple[_PixelSampler, PatchGrid]:
     grid = PatchGrid.build(HEIGHT, WIDTH, patch=24, overlap=6)
-    table = grid.sampling_table()
-    return _PixelSampler(table, FRAMES, per_cell, torch.Generator().manual_seed(seed), (HEIGHT, WIDTH), power), grid
+    return _PixelSampler(grid.sampling_table(), FRAMES, per_cell, torch.Generator().manual_seed(seed), power), grid
 
 
 def seen_errors(s: _PixelSampler, errors: torch.Tensor) -> None:
-    """Tell ``s`` the error of every pixel, as if each had been drawn (a uniform sampler hears none)."""
+    """Tell ``s`` the error ``[F, H, W]`` of every pixel, as if each patch had drawn each of its pixels (a uniform
+    sampler hears none)."""
     if not s.observes:
         return
-    s.odds.copy_(errors.view(FRAMES, -1).clamp(min=ERROR_FLOOR) ** s.error_power)
+    t = s.table
+    pixels = (t.rows.unsqueeze(2) * WIDTH + t.cols.unsqueeze(1)).flatten(1)  # [P, S], padding reads pixel 0
+    s.odds.copy_(errors.view(FRAMES, 1, -1)[:, 0][:, pixels].clamp(min=ERROR_FLOOR) ** s.error_power)
     s.draws = 0  # the next draw rebuilds the distribution
 
 
@@ -54,16 +56,23 @@ def test_unseen_pixels_come_first():
     s, _ = sampler(0.5)
     unseen = UNSEEN_ERROR**0.5
     assert torch.allclose(s.odds, torch.tensor(unseen))
-    rows, cols, _, _ = s.draw()
-    s.observe(rows, cols, torch.zeros(rows.shape))
-    assert int((s.odds < unseen).sum()) == len(
-        set(zip(s.frame_index.flatten().tolist(), (rows * WIDTH + cols).flatten().tolist()))
-    )
+    s.draw()
+    s.observe(torch.zeros(s.shape))
+    assert s.drawn is not None
+    frames, patches, support = s.odds.shape
+    place = (torch.arange(frames).view(-1, 1, 1) * patches + torch.arange(patches).view(1, -1, 1)) * support + s.drawn
+    assert int((s.odds < unseen).sum()) == len(place.unique())  # every place drawn, and only those, was seen
     errors = torch.full((FRAMES, HEIGHT, WIDTH), UNSEEN_ERROR)
     errors[:, : HEIGHT // 2] = 1e-4  # the top half was seen and fits well
     seen_errors(s, errors)
     rows, _, _, _ = s.draw()
     assert (rows >= HEIGHT // 2).float().mean() > 0.85
+
+
+def test_observe_needs_a_draw():
+    s, _ = sampler(0.5)
+    with pytest.raises(RuntimeError, match="draw"):
+        s.observe(torch.zeros(s.shape))
 
 
 def test_the_weighted_loss_estimates_the_uniform_one():
@@ -89,6 +98,8 @@ def test_error_sampling_is_checked():
     with pytest.raises(ConfigError, match="error_sampling"):
         Config.preset("fast", error_sampling=-0.1)
     with pytest.raises(ConfigError, match="error_sampling"):
+        Config.preset("fast", error_sampling=1.5)
+    with pytest.raises(ConfigError, match="error_sampling"):
         Config.preset("fast", error_sampling=float("nan"))
 
 
@@ -102,3 +113,24 @@ def test_fits_by_error_are_reproducible_and_differ_from_uniform(tiny_clip):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
     assert all(np.isfinite(v.detach().abs().max().item()) for v in a.values())
+
+
+@pytest.mark.slow
+def test_the_compiled_loss_gives_the_eager_per_pixel_errors(tiny_clip):
+    """What error-guided sampling hears from a compiled step is what the eager step computes."""
+    from nvcodec.fit import VideoFitter, compiled_step_loss, step_loss
+
+    config = tiny_config(iters=5, iters_warm=5)
+    fitter = VideoFitter(tiny_clip, config)
+    group = fitter.cold_start(0)
+    frames = torch.as_tensor(tiny_clip[: config.fit.group_size + 1])
+    taus = group.local_time(torch.arange(len(frames), dtype=torch.float32))
+    s = _PixelSampler(group.grid.sampling_table(), len(frames), 32, torch.Generator().manual_seed(0), 0.3)
+    rows, cols, coords, weights = s.draw()
+    target = frames[s.frame_index, rows, cols]
+    inputs = (group, coords, taus, target, weights, None, None, 0.0, group.frame_step, None, None, True)
+    eager_value, eager_errors = step_loss(*inputs)
+    compiled_value, compiled_errors = compiled_step_loss()(*inputs)
+    assert eager_errors.shape == rows.shape
+    assert torch.allclose(compiled_errors, eager_errors, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(compiled_value, eager_value, rtol=1e-4)

@@ -123,11 +123,13 @@ def test_compiled_fits_specialise_to_each_groups_shapes(tiny_clip, monkeypatch):
 def test_compiled_and_eager_fits_agree_and_groups_share_one_graph():
     """The compiled step is the eager one, faster: the same fit within float tolerance. Groups of one shape
     share the compiled graph (a graph per group would recompile every group, and past torch's limit of 8
-    fall back to eager mode in the middle of an encode)."""
+    fall back to eager mode in the middle of an encode). Pixels are drawn uniformly here: drawn by their
+    errors, a last-digit difference between the two losses moves a draw, and the fits part further than
+    rounding (``tests/test_error_sampling.py`` compares the two losses' per-pixel errors directly)."""
     from torch._dynamo.utils import counters
 
     clip = moving_square_clip(13, 24, 24)
-    config = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu")
+    config = Config.preset("fast", **TINY, iters=40, iters_warm=20, group_size=2, device="cpu", error_sampling=0.0)
     eager = fit_video(clip, config)
     torch._dynamo.reset()
     counters.clear()
