@@ -76,6 +76,7 @@ TINY = dict(
     lr_final_factor=0.1,
     lr_schedule="exponential",
     lr_warmup=0.0,
+    error_sampling=0.0,  # pixels drawn uniformly, as when the vectors were made
     group_size=3,
     device="cpu",
     compile=False,
@@ -134,7 +135,7 @@ def configs(name: str) -> tuple[Config, QuantConfig]:
     return Config.preset("fast", **TINY, **overrides), quant
 
 
-FIT_FIELDS_ADDED_LATER = {"lr_schedule": "exponential", "lr_warmup": 0.0}
+FIT_FIELDS_ADDED_LATER = {"lr_schedule": "exponential", "lr_warmup": 0.0, "error_sampling": 0.0}
 """Fit settings newer than some manifests, at the values that reproduce how those vectors were fitted."""
 
 
