@@ -156,7 +156,9 @@ def train_with_rate(
         trade.lambda_,
         generator,
     )
-    phase = Config(config.model, dataclasses.replace(config.fit, lr=config.fit.lr * RATE_PHASE_LR))
+    # Pixels drawn uniformly: the phase weighs distortion against rate, and importance weights would make its
+    # distortion noisier.
+    phase = Config(config.model, dataclasses.replace(config.fit, lr=config.fit.lr * RATE_PHASE_LR, error_sampling=0.0))
     fit.group.train()
     fit_group(
         fit.group, FitData(fit.frames, fit.taus, fit.mask), trade.iterations(fit, config), phase,
