@@ -52,7 +52,7 @@ from nvcodec.quant.uniform import (
     symbol_limit,
 )
 
-NOISE_END, SOFT_END = 0.4, 0.85
+NOISE_END, SOFT_END = 0.7, 0.9
 """Shares of the phase that end the noise stage and the soft-rounding stage; hard rounding takes the rest."""
 SOFT_START, SOFT_END_T = 0.4, 0.05
 """Temperature of soft rounding at the start and end of its stage (smaller is closer to hard rounding)."""
