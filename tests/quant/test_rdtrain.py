@@ -16,6 +16,7 @@ from nvcodec.fit import GroupFit
 from nvcodec.model.tensors import Coding
 from nvcodec.options import EncodeOptions
 from nvcodec.payload import unpack_group
+from nvcodec.quant import rdtrain
 from nvcodec.quant.ratemodel import SymbolPrior
 from nvcodec.quant.rdtrain import RateTerm, lambda_for_quality, new_frames, soft_round, straight_through
 from nvcodec.quant.uniform import STEP_MIN, as_real, channel_peaks
@@ -101,11 +102,12 @@ def test_the_stages_run_on_stand_ins_and_the_last_on_the_decoded_values():
     taus = torch.tensor([0.0, 0.5])
     with torch.no_grad():
         plain = group(coords, taus)
-    for progress in (0.1, 0.6):  # noise, then soft rounding with noise: not the plain output
+    noise, soft = rdtrain.NOISE_END / 2, (rdtrain.NOISE_END + rdtrain.SOFT_END) / 2
+    for progress in (noise, soft):  # noise, then soft rounding with noise: not the plain output
         state, penalty = term.stand_ins(progress)
         assert not torch.allclose(functional_call(group, state, (coords, taus)), plain)
         assert penalty.requires_grad and float(penalty.detach()) > 0
-    state, _ = term.stand_ins(0.95)  # hard rounding: the values the encoder writes
+    state, _ = term.stand_ins((1 + rdtrain.SOFT_END) / 2)  # hard rounding: the values the encoder writes
     decoded = copy.deepcopy(group)
     steps = term.steps()
     with torch.no_grad():
