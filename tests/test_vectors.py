@@ -626,11 +626,18 @@ def test_reencoding_reproduces_the_bytes(tmp_path, name):
         encode(clip, tmp_path / "second.actv", config, quant, fps=entry["fps"])
     assert (tmp_path / "second.actv").read_bytes() == first, "two encodes with the same config and seed differ"
     env = MANIFEST["environment"]
-    here = (__version__, torch.__version__, platform.machine(), torch.backends.cpu.get_cpu_capability())
-    if (env["nvcodec"], env["torch"], env["machine"], env.get("cpu_capability")) == here:
+    here = (
+        __version__,
+        torch.__version__,
+        platform.machine(),
+        torch.backends.cpu.get_cpu_capability(),
+        tool.cpu_vendor(),
+    )
+    if (env["nvcodec"], env["torch"], env["machine"], env.get("cpu_capability"), env.get("cpu_vendor")) == here:
         pytest.fail(
             f"re-encoding {name} no longer reproduces the golden file; if deliberate, run tools/make_vectors.py"
         )
     pytest.skip(
-        "the encoder is deterministic, but the golden file was made with another nvcodec/torch/machine/CPU capability"
+        "the encoder is deterministic, but the golden file was made with another nvcodec/torch/machine/CPU "
+        "capability/CPU vendor"
     )

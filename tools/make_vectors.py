@@ -253,6 +253,17 @@ def make_vector(name: str, folder: Path) -> dict:
     return entry
 
 
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``...), or the platform's processor name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("vendor_id"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def make_all(folder: Path) -> dict:
     torch.set_num_threads(TORCH_THREADS)
     folder.mkdir(parents=True, exist_ok=True)
@@ -270,6 +281,9 @@ def make_all(folder: Path) -> dict:
             # torch picks float kernels by instruction set (AVX2, AVX512...) and they round
             # differently, so an encode is reproducible only on the same capability.
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            # ...and the math libraries pick kernels by vendor too: an AMD and an Intel AVX512 part
+            # reproduce the vectors without latent grids and not gabor8_grids.
+            "cpu_vendor": cpu_vendor(),
             "torch_threads": TORCH_THREADS,
         },
         "vectors": [make_vector(name, folder) for name in VECTORS],
