@@ -281,8 +281,8 @@ def make_all(folder: Path) -> dict:
             # torch picks float kernels by instruction set (AVX2, AVX512...) and they round
             # differently, so an encode is reproducible only on the same capability.
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            # ...and the math libraries pick kernels by vendor too: an AMD and an Intel AVX512 part
-            # reproduce the vectors without latent grids and not gabor8_grids.
+            # ...and by vendor too, it seems: an AMD and an Intel AVX512 part reproduce the vectors
+            # without latent grids and not gabor8_grids.
             "cpu_vendor": cpu_vendor(),
             "torch_threads": TORCH_THREADS,
         },

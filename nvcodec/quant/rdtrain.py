@@ -55,8 +55,8 @@ from nvcodec.quant.uniform import (
 NOISE_END, SOFT_END = 0.7, 0.9
 """Shares of the phase that end the noise stage and the soft-rounding stage; hard rounding takes the rest.
 
-Most of the phase under noise: its rate estimate is unbiased and smooth, and the steps and the prior settle
-under it; soft and hard rounding then only make the network at home on the grid. At 0.4 and 0.85 the same
+Most of the phase is spent under noise, whose rate estimate is unbiased and smooth (that the steps and the
+prior then settle better is a guess, not measured). At 0.4 and 0.85 the same
 encodes took 2-9% more bits for the same or a lower PSNR at every point of the bench and held-out ladders:
 -5.2 to -7.1% BD-rate on seven clips (``benchmarks/results/README.md``, "The rate-aware phase's stages")."""
 SOFT_START, SOFT_END_T = 0.4, 0.05
