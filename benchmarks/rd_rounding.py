@@ -26,10 +26,10 @@ Writes ``benchmarks/results/rd_rounding.json``.
 from __future__ import annotations
 
 import argparse
-import copy
 import math
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,12 @@ from benchmarks.results_io import RESULTS, write_json
 from nvcodec import Config, QuantConfig
 from nvcodec.encoder import encode
 from nvcodec.fit import GroupFit
+from nvcodec.model.group import GroupModel
 from nvcodec.model.tensors import TensorSpec
 from nvcodec.options import EncodeOptions
 from nvcodec.payload import PackedGroup, pack_group
 from nvcodec.quant.sensitivity import measure_sensitivity
-from nvcodec.quant.uniform import QuantPlan, as_real, quantize_state
+from nvcodec.quant.uniform import QuantizedTensor, QuantPlan, as_real, quantize_state
 from nvcodec.recipe.quality import RateTrade, config_for_quality
 from nvcodec.recipe.shape import Given
 
@@ -55,12 +56,12 @@ MOVE_SHARES = {"toward_zero": 1.0, "toward_zero_half": 0.5, "toward_zero_tenth":
 largest estimated gains first)."""
 
 
-def _group_with(fit: GroupFit, decoded: Mapping[str, torch.Tensor]) -> Any:
-    group = copy.deepcopy(fit.group)
-    state = group.state_dict()
+def _group_with(fit: GroupFit, decoded: Mapping[str, torch.Tensor]) -> GroupModel:
+    """The fitted group with ``decoded`` in place of its tensors of those names."""
+    g = fit.group
+    state = {n: t.detach() for n, t in g.state_dict().items()}
     state.update({n: t.to(state[n].device, state[n].dtype) for n, t in decoded.items()})
-    group.load_state_dict(state)
-    return group
+    return GroupModel.from_state(g.grid, g.config, g.start, g.end, state)
 
 
 def _frame_times(fit: GroupFit) -> torch.Tensor:
@@ -108,48 +109,60 @@ def _hessian_diagonal(hessian: torch.Tensor, spec: TensorSpec, ndim: int) -> tor
     return diag.transpose(-1, -2) if spec.in_axis == ndim - 2 else diag
 
 
-def toward_zero(
-    fit: GroupFit,
-    state: Mapping[str, torch.Tensor],
-    plan: QuantPlan,
-    hessians: Mapping[str, torch.Tensor],
-    lambda_: float,
-    keep_share: float = 1.0,
-) -> tuple[dict[str, torch.Tensor], int]:
-    """``state`` with weight-matrix entries moved one step toward zero where the estimated ``J`` falls.
+@dataclass(frozen=True)
+class Moves:
+    """Every weight-matrix entry's one step toward zero, with its estimated change of ``J``."""
 
-    Returns the state (whose nearest rounding gives the moved symbols) and the number of moves.
-    """
+    nearest: dict[str, QuantizedTensor]
+    """The nearest symbols, per tensor."""
+    change: dict[str, torch.Tensor]
+    """Estimated change of ``J`` of each entry's move (0 for a zero symbol, which does not move)."""
+    moved: dict[str, torch.Tensor]
+    """The symbols one step toward zero."""
+
+
+def estimate_moves(
+    fit: GroupFit, state: Mapping[str, torch.Tensor], plan: QuantPlan, hessians: Mapping[str, torch.Tensor],
+    lambda_: float, quant: QuantConfig,
+) -> Moves:  # fmt: skip
+    """Each move's second-order estimate: the true gradient of the group's MSE at the coded weights, the
+    Hessian's diagonal, and the bits of each symbol under its tensor's histogram."""
     specs = fit.group.tensors
-    quant = QuantConfig()
     nearest = quantize_state({n: state[n] for n in hessians}, specs, quant, plan)
     decoded = {n: q.dequantize(plan.reference[n] if plan.reference is not None else None) for n, q in nearest.items()}
     grads = _mse_gradients(fit, decoded)
     per_bit = lambda_ / _pixels(fit)
-    gains, moves = [], {}
+    change, moved = {}, {}
     for name, q in nearest.items():
         symbols, steps = q.symbols, q.steps.expand_as(q.symbols)
         delta = -torch.sign(symbols).to(torch.float32) * steps  # one step toward zero; 0 stays
         table, low = _code_lengths(symbols)
-        moved = symbols - torch.sign(symbols)
-        bits = table[(moved - low).clamp(0, table.numel() - 1)] - table[symbols - low]
+        moved[name] = symbols - torch.sign(symbols)
+        bits = table[(moved[name] - low).clamp(0, table.numel() - 1)] - table[symbols - low]
         grad = as_real(grads[name]).to(torch.float32)
         diag = _hessian_diagonal(hessians[name].to(torch.float32), specs[name], symbols.ndim)
-        change = grad * delta + diag * delta.square() + per_bit * bits.to(torch.float32)
-        change = torch.where(symbols != 0, change, torch.zeros_like(change))
-        moves[name] = (change, moved)
-        gains.append(change[change < 0])
-    all_gains = torch.cat(gains) if gains else torch.zeros(0)
-    if all_gains.numel() == 0:
+        estimate = grad * delta + diag * delta.square() + per_bit * bits.to(torch.float32)
+        change[name] = torch.where(symbols != 0, estimate, torch.zeros_like(estimate))
+    return Moves(nearest, change, moved)
+
+
+def toward_zero(
+    state: Mapping[str, torch.Tensor], moves: Moves, plan: QuantPlan, keep_share: float = 1.0
+) -> tuple[dict[str, torch.Tensor], int]:
+    """``state`` with ``keep_share`` of the moves estimated to lower ``J`` made, the largest gains first.
+
+    Returns the state (whose nearest rounding gives the moved symbols) and the number of moves.
+    """
+    gains = torch.cat([c[c < 0] for c in moves.change.values()]) if moves.change else torch.zeros(0)
+    if gains.numel() == 0:
         return dict(state), 0
-    threshold = torch.quantile(all_gains.double(), keep_share).item() if keep_share < 1 else 0.0
+    threshold = torch.quantile(gains.double(), keep_share).item() if keep_share < 1 else 0.0
     out, count = dict(state), 0
-    for name, (change, moved) in moves.items():
+    for name, change in moves.change.items():
         take = (change < 0) & (change <= threshold)
         count += int(take.sum())
-        q = nearest[name]
-        symbols = torch.where(take, moved, q.symbols)
-        values = symbols.to(torch.float32) * q.steps
+        q = moves.nearest[name]
+        values = torch.where(take, moves.moved[name], q.symbols).to(torch.float32) * q.steps
         if plan.reference is not None:
             values = values + as_real(plan.reference[name].detach().cpu()).to(torch.float32)
         out[name] = values.to(state[name].dtype).to(state[name].device)
@@ -166,8 +179,9 @@ def compare(fit: GroupFit, trade: RateTrade, term: Any, reference: Mapping[str, 
     row: dict[str, Any] = {"group": fit.index, "frames": int(fit.frames.shape[0])}
     row["nearest"] = score(fit, pack_group(state, tensors, quant, plan), lambda_)
     row["compensated"] = score(fit, pack_group(state, tensors, quant, QuantPlan(reference, steps, hessians)), lambda_)
+    moves = estimate_moves(fit, state, plan, hessians, lambda_, quant)  # once: the shares only cut it
     for label, share in MOVE_SHARES.items():
-        moved, count = toward_zero(fit, state, plan, hessians, lambda_, share)
+        moved, count = toward_zero(state, moves, plan, share)
         row[label] = {**score(fit, pack_group(moved, tensors, quant, plan), lambda_), "moves": count}
     return row
 
