@@ -69,7 +69,9 @@ from nvcodec.recipe.shape import (
     GRID_STEPS,
     GROUP_STEPS,
     LONGEST_FIT,
+    PATCH_STEPS,
     SHORTEST_GROUP,
+    SMALL_PATCH,
     WIDEST,
     WIDTH_STEPS,
     Given,
@@ -148,7 +150,13 @@ def build_parser() -> Parser:
     frames.add_argument("--fps", type=positive_float, help="frame rate to store (default: the input's, or 25)")
 
     model = parser.add_argument_group("model and fit")
-    model.add_argument("--patch", type=positive_int, help="patch size in pixels")
+    model.add_argument(
+        "--patch",
+        type=positive_int,
+        help="side of a patch in pixels, each with a network of its own (default: chosen by --quality, "
+        + ", ".join(f"{side} below {below:g}" for below, side in PATCH_STEPS)
+        + f", else {SMALL_PATCH}; clipped to the frame)",
+    )
     model.add_argument(
         "--hidden",
         type=positive_int,
@@ -244,6 +252,7 @@ def request_from_args(args: argparse.Namespace) -> EncodeRequest:
     """The one place the parsed options become values (:class:`~nvcodec.cli.request.EncodeRequest`)."""
     given = Given(
         width=args.hidden is not None,
+        patch=args.patch is not None,
         group_length=args.group_size is not None,
         steps=args.iters is not None or args.iters_warm is not None,
         grids=args.grid_levels is not None,

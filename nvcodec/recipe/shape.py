@@ -11,21 +11,24 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TypeVar
 
-from nvcodec.config import Config, FitConfig
+from nvcodec.config import Config, FitConfig, ModelConfig
 
 Value = TypeVar("Value", int, float)
 
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 24), (27.0, 36), (33.0, 48), (39.0, 64))
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 36), (27.0, 64), (33.0, 48), (39.0, 64))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
 
 At one lambda the model's width is a rate-distortion choice like the steps: a
-wider model costs more bits and fits better. Measured by
-``python -m benchmarks.width_quality``: per quality, the width whose whole
-encode has the least J = MSE + lambda * bpp; of 24/36/48 on carphone and bikes
-(``benchmarks/results/width_quality.json``), and of 48/64 at Q 36, at the group
-length of :func:`fit_for_quality`, on four clips (``width_quality_groups.json``).
-Where the next width up pays on the video at hand, short trial fits find it
-and the encoder takes it (:mod:`nvcodec.recipe.trials`).
+wider model costs more bits and fits better. Below Q 27 a group is one large
+patch (:data:`PATCH_STEPS`), whose one network holds what four patches of 96
+pixels held at 176×144, so it is wider: 36 below Q 21 and 64 below Q 27, the
+least J = MSE + lambda * bpp of 36/48 at Q 12 and of 48/64 at Q 24 on carphone
+and bikes (``benchmarks/results/README.md``, "One patch below Q 27"). Above,
+with patches of 96: per quality, the width whose whole encode had the least J,
+of 48/64 at Q 36 on four clips (``width_quality_groups.json``) and of 24/36/48
+on carphone and bikes before (``width_quality.json``). Where the next width up
+pays on the video at hand, short trial fits find it and the encoder takes it
+(:mod:`nvcodec.recipe.trials`).
 
 The top step is what keeps the curve climbing: with 64 the widest, Q 30 and
 Q 36 were both width 64 on bikes and motion, and the lower lambda bought
@@ -45,6 +48,31 @@ def _step_for(quality: float, steps: tuple[tuple[float, Value], ...], last: Valu
 def width_for_quality(quality: float) -> int:
     """The frame-INR width (``ModelConfig.hidden``) that ``actv-encode --quality`` uses when none is given."""
     return _step_for(quality, WIDTH_STEPS, WIDEST)
+
+
+PATCH_STEPS: tuple[tuple[float, int], ...] = ((27.0, 176),)
+"""``(quality, side)``: below each quality, the patch side in pixels (clipped to the frame); above the last,
+:data:`SMALL_PATCH`.
+
+Each patch has a network of its own, so at 176×144 patches of 96 pay four times for the weights that one
+network of the whole frame holds once, and where latent grids carry the detail (below Q 27,
+:data:`GRID_STEPS`) one wider network does better: at Q 12, 18 and 24 on carphone and bikes one patch took
+11-27% fewer bits at the same or a higher PSNR (``benchmarks/results/README.md``, "One patch below Q 27").
+At Q 30, without grids, one patch of width 96 was no better than four of 48 and 1.2-1.4x slower. A side of
+176 is also about C3's patch (180×240 pixels of 1080p video); larger inputs are measured only at 176×144.
+"""
+SMALL_PATCH = 96
+"""The patch side above the last step: ``ModelConfig.patch``'s default."""
+
+
+def patch_for_quality(quality: float) -> int:
+    """The patch side (``ModelConfig.patch``) that ``actv-encode --quality`` uses when none is given."""
+    return _step_for(quality, PATCH_STEPS, SMALL_PATCH)
+
+
+def with_patch(model: ModelConfig, side: int) -> ModelConfig:
+    """``model`` with patches of ``side`` pixels, their overlap no more than a quarter of it (as ``--patch``)."""
+    return dataclasses.replace(model, patch=side, overlap=min(model.overlap, side // 4))
 
 
 GROUP_STEPS: tuple[tuple[float, int], ...] = ((24.0, 30),)
@@ -119,6 +147,8 @@ class Given:
 
     width: bool = False
     """``--hidden``: no width by quality, no trial fits."""
+    patch: bool = False
+    """``--patch``: no patch side by quality."""
     group_length: bool = False
     """``--group-size``: no group length by quality."""
     steps: bool = False
@@ -136,6 +166,8 @@ def shaped_for_quality(config: Config, quality: float, given: Given = Given()) -
     has frames and :func:`nvcodec.recipe.quality.config_for_quality` again per video.
     """
     model = config.model if given.width else dataclasses.replace(config.model, hidden=width_for_quality(quality))
+    if not given.patch:
+        model = with_patch(model, patch_for_quality(quality))
     if not given.grids:  # the grids' spacing stays the config's (ModelConfig's default is GRID_CELL)
         model = dataclasses.replace(model, grid_levels=grid_levels_for_quality(quality))
     fit = config.fit if given.group_length else fit_for_quality(quality, config.fit, keep_steps=given.steps)

@@ -60,7 +60,7 @@ where whole encodes without grids have the lower J) and 1.16-1.37 on carphone, b
 the geometric middle of that gap. Whole encodes and the held-out clips: ``benchmarks/results/README.md``,
 "Latent grids by content".
 """
-WIDTHS: tuple[int, ...] = (*(width for _, width in WIDTH_STEPS), WIDEST)
+WIDTHS: tuple[int, ...] = tuple(sorted({*(width for _, width in WIDTH_STEPS), WIDEST}))
 """The ladder of widths the quality rule picks from, narrowest first."""
 
 

@@ -3,20 +3,25 @@
 import numpy as np
 import pytest
 
-from nvcodec.config import FitConfig
+from nvcodec.config import FitConfig, ModelConfig
 from nvcodec.errors import ArgumentError
 from nvcodec.recipe.group_coding import ENCODER_POLICY, ROUNDINGS, STEP_RULES, CodingPolicy
 from nvcodec.recipe.quality import RateTrade
 from nvcodec.recipe.shape import (
     GROUP_STEPS,
+    PATCH_STEPS,
     SHORTEST_GROUP,
+    SMALL_PATCH,
     WIDEST,
     WIDTH_STEPS,
+    Given,
     fit_for_quality,
     group_size_for_quality,
+    patch_for_quality,
     width_for_quality,
     with_group_length,
 )
+from nvcodec.tiling import PatchGrid
 
 
 def test_the_encoder_uses_sensitivity_steps_and_compensated_rounding():
@@ -39,11 +44,17 @@ def test_unknown_choices_are_refused(kwargs, message):
         CodingPolicy(**kwargs)
 
 
-def test_a_higher_quality_never_asks_for_a_narrower_model():
+def test_a_higher_quality_never_asks_for_fewer_weights_per_pixel():
+    """At 176×144, the bench clips' size: where the patches shrink, their networks together hold more."""
     qualities = np.linspace(0, 60, 121)
-    widths = [width_for_quality(q) for q in qualities]
-    assert widths == sorted(widths)
-    assert widths[0] == WIDTH_STEPS[0][1] and widths[-1] == WIDEST
+    weights = []
+    for quality in qualities:
+        patch = patch_for_quality(quality)
+        grid = PatchGrid.build(144, 176, patch, min(ModelConfig().overlap, patch // 4))
+        weights.append(grid.num_patches * width_for_quality(quality) ** 2)
+    assert weights == sorted(weights)
+    assert width_for_quality(qualities[0]) == WIDTH_STEPS[0][1] and width_for_quality(qualities[-1]) == WIDEST
+    assert patch_for_quality(qualities[0]) == PATCH_STEPS[0][1] and patch_for_quality(qualities[-1]) == SMALL_PATCH
 
 
 def test_a_trade_knows_its_quality():
@@ -79,11 +90,20 @@ def test_a_config_shaped_for_a_quality_has_its_width_and_group_length_and_keeps_
     from nvcodec.config import Config
     from nvcodec.recipe.shape import shaped_for_quality
 
-    base = Config.preset("fast", patch=32, lr=0.005)
+    base = Config.preset("fast", latent_dim=5, lr=0.005)
     shaped = shaped_for_quality(base, quality)
-    assert shaped.model.hidden == width_for_quality(quality)
+    assert (shaped.model.hidden, shaped.model.patch) == (width_for_quality(quality), patch_for_quality(quality))
     assert shaped.fit == fit_for_quality(quality, base.fit)
-    assert (shaped.model.patch, shaped.fit.lr) == (32, 0.005)
+    assert (shaped.model.latent_dim, shaped.fit.lr) == (5, 0.005)
+    assert shaped_for_quality(shaped, quality) == shaped
+
+
+def test_a_given_patch_is_kept():
+    from nvcodec.config import Config
+    from nvcodec.recipe.shape import shaped_for_quality
+
+    shaped = shaped_for_quality(Config.preset("fast", patch=32, overlap=8), 12.0, Given(patch=True))
+    assert (shaped.model.patch, shaped.model.overlap) == (32, 8)
 
 
 def test_a_rate_target_starts_at_the_quality_of_its_typical_rate():

@@ -39,7 +39,7 @@ def test_the_ladder_is_the_widths_the_quality_rule_picks():
     assert {width_for_quality(q) for q in range(0, 50)} == set(WIDTHS)
 
 
-@pytest.mark.parametrize(("width", "wider"), [(24, 36), (36, 48), (48, 64), (64, 96), (WIDEST, None), (40, None)])
+@pytest.mark.parametrize(("width", "wider"), [(36, 48), (48, 64), (64, 96), (WIDEST, None), (24, None), (40, None)])
 def test_the_next_width_is_the_ladder_s_next(width, wider):
     assert next_width(width) == wider
 
@@ -56,16 +56,16 @@ def test_the_least_fall_grows_with_the_weights_a_step_adds():
 
 
 def test_the_next_width_is_taken_where_its_trial_error_falls_by_more_than_the_least_fall(clip):
-    fall = trial_mse(clip, config(24)) - trial_mse(clip, config(36))
+    fall = trial_mse(clip, config(36)) - trial_mse(clip, config(48))
     assert fall > 0  # the wider model fits better
-    pays_at = fall / (2 * least_fall(24, 36))
-    pays = width_for_content(clip, config(24), pays_at)
-    does_not = width_for_content(clip, config(24), 2 * fall / least_fall(24, 36))
-    assert (pays.width, pays.tried, pays.widened) == (36, 24, True)
-    assert (does_not.width, does_not.widened) == (24, False)
-    assert pays.trial_mse == does_not.trial_mse == trial_mse(clip, config(24))  # seeded: same frames, same verdict
-    assert pays.apply(config(24)).model.hidden == 36
-    assert "lambda lower, so width 36" in pays.describe(pays_at)
+    pays_at = fall / (2 * least_fall(36, 48))
+    pays = width_for_content(clip, config(36), pays_at)
+    does_not = width_for_content(clip, config(36), 2 * fall / least_fall(36, 48))
+    assert (pays.width, pays.tried, pays.widened) == (48, 36, True)
+    assert (does_not.width, does_not.widened) == (36, False)
+    assert pays.trial_mse == does_not.trial_mse == trial_mse(clip, config(36))  # seeded: same frames, same verdict
+    assert pays.apply(config(36)).model.hidden == 48
+    assert "lambda lower, so width 48" in pays.describe(pays_at)
 
 
 def test_texture_is_harder_than_a_smooth_picture():
@@ -131,11 +131,11 @@ def test_the_width_trial_starts_from_the_grid_trial_s_verdict_and_fit(clip, monk
     base = Config.preset("fast", **TINY, iters=500, group_size=4, device="cpu")
     made, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip)
     assert base.model.grid_levels == 0 and made.model.grid_levels == 0  # a pan-like verdict: no grids
-    assert fitted == [(24, 4), (24, 0), (36, 0)]
-    assert choice.grids == GridChoice(0, 4, 1.0 / 24, 0.9 / 24, choice.grids.seconds)
-    assert choice.trial_mse == 0.9 / 24 and choice.tested
+    assert fitted == [(36, 4), (36, 0), (48, 0)]
+    assert choice.grids == GridChoice(0, 4, 1.0 / 36, 0.9 / 36, choice.grids.seconds)
+    assert choice.trial_mse == 0.9 / 36 and choice.tested
     assert choice.trial_seconds == choice.seconds + choice.grids.seconds
     assert "no latent grids" in choice.describe(RateTrade.for_quality(18.0).lambda_)
     fitted.clear()
     _, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip, Given(grids=True))
-    assert fitted == [(24, 0), (36, 0)] and choice.grids is None  # given grids (here none): no grid trial
+    assert fitted == [(36, 0), (48, 0)] and choice.grids is None  # given grids (here none): no grid trial
