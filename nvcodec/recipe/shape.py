@@ -15,15 +15,16 @@ from nvcodec.config import Config, FitConfig, ModelConfig
 
 Value = TypeVar("Value", int, float)
 
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((21.0, 36), (27.0, 64), (33.0, 48), (39.0, 64))
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((15.0, 36), (21.0, 48), (27.0, 64), (33.0, 48), (39.0, 64))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
 
 At one lambda the model's width is a rate-distortion choice like the steps: a
 wider model costs more bits and fits better. Below Q 27 a group is one large
 patch (:data:`PATCH_STEPS`), whose one network holds what four patches of 96
-pixels held at 176×144, so it is wider: 36 below Q 21 and 64 below Q 27, the
-least J = MSE + lambda * bpp of 36/48 at Q 12 and of 48/64 at Q 24 on carphone
-and bikes (``benchmarks/results/README.md``, "One patch below Q 27"). Above,
+pixels held at 176×144, so it is wider: 36 below Q 15, 48 below Q 21 and 64
+below Q 27, the least J = MSE + lambda * bpp of 36/48 at Q 12, of 36/48 at
+Q 18 and of 48/64 at Q 24 on carphone and bikes (``benchmarks/results/README.md``,
+"One patch below Q 27"). Above,
 with patches of 96: per quality, the width whose whole encode had the least J,
 of 48/64 at Q 36 on four clips (``width_quality_groups.json``) and of 24/36/48
 on carphone and bikes before (``width_quality.json``). Where the next width up

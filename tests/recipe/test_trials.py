@@ -129,13 +129,13 @@ def test_the_width_trial_starts_from_the_grid_trial_s_verdict_and_fit(clip, monk
 
     monkeypatch.setattr(trials, "trial_mse", fake_mse)
     base = Config.preset("fast", **TINY, iters=500, group_size=4, device="cpu")
-    made, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip)
+    made, choice = config_for_quality(base, RateTrade.for_quality(12.0), clip)
     assert base.model.grid_levels == 0 and made.model.grid_levels == 0  # a pan-like verdict: no grids
     assert fitted == [(36, 4), (36, 0), (48, 0)]
     assert choice.grids == GridChoice(0, 4, 1.0 / 36, 0.9 / 36, choice.grids.seconds)
     assert choice.trial_mse == 0.9 / 36 and choice.tested
     assert choice.trial_seconds == choice.seconds + choice.grids.seconds
-    assert "no latent grids" in choice.describe(RateTrade.for_quality(18.0).lambda_)
+    assert "no latent grids" in choice.describe(RateTrade.for_quality(12.0).lambda_)
     fitted.clear()
-    _, choice = config_for_quality(base, RateTrade.for_quality(18.0), clip, Given(grids=True))
+    _, choice = config_for_quality(base, RateTrade.for_quality(12.0), clip, Given(grids=True))
     assert fitted == [(36, 0), (48, 0)] and choice.grids is None  # given grids (here none): no grid trial
