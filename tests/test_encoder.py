@@ -247,13 +247,15 @@ def test_compiled_and_eager_rate_phases_agree(tmp_path):
     assert abs(sizes["compiled"].file_bytes / sizes["eager"].file_bytes - 1) < 0.05
 
 
-@pytest.mark.parametrize(("quality", "width", "group_size"), [(15.0, 24, 30), (25.0, 36, 15), (36.0, 64, 15)])
-def test_without_a_config_the_quality_picks_width_and_group_length(
-    monkeypatch, tmp_path, clip, quality, width, group_size
+@pytest.mark.parametrize(
+    ("quality", "width", "patch", "group_size"), [(15.0, 48, 176, 30), (25.0, 64, 176, 15), (36.0, 64, 96, 15)]
+)
+def test_without_a_config_the_quality_picks_width_patches_and_group_length(
+    monkeypatch, tmp_path, clip, quality, width, patch, group_size
 ):
     """As ``actv-encode --quality`` does, before the trial fit (kept out here); the fit itself is not run."""
     config, _ = _picked_config(monkeypatch, tmp_path, clip, quality=quality, trial=lambda config: config.model.hidden)
-    assert (config.model.hidden, config.fit.group_size) == (width, group_size)
+    assert (config.model.hidden, config.model.patch, config.fit.group_size) == (width, patch, group_size)
     assert not (tmp_path / "x.actv").exists()
 
 

@@ -160,7 +160,7 @@ def build_parser() -> Parser:
     model.add_argument(
         "--hidden",
         type=positive_int,
-        help="width of each patch's network (default: chosen by --quality, "
+        help="width of each patch's network (default: chosen by --quality with the patch side, "
         + ", ".join(f"{width} below {below:g}" for below, width in WIDTH_STEPS)
         + f", else {WIDEST}; one step wider where short trial fits find that it pays on this video, without --mask; "
         f"{ModelConfig().hidden} with --bits alone)",

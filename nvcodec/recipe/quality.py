@@ -70,9 +70,9 @@ class RateTrade:
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
-TYPICAL_RATES = ((12.0, 0.071), (18.0, 0.097), (24.0, 0.258), (30.0, 0.50), (36.0, 1.165))
+TYPICAL_RATES = ((12.0, 0.049), (18.0, 0.077), (24.0, 0.203), (30.0, 0.466), (36.0, 1.083))
 """``(quality, bpp)``: the median rate of each quality of the ladder over the four bench clips at 176×144,
-``fast`` preset (``benchmarks/results/rd_rate``, the ladder of the fit length by quality). Only where a
+``fast`` preset (``benchmarks/results/rd_rate``, the ladder with one patch below Q 27). Only where a
 rate target starts: the target's own control then moves lambda to the content."""
 
 

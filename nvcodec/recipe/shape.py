@@ -22,14 +22,13 @@ At one lambda the model's width is a rate-distortion choice like the steps: a
 wider model costs more bits and fits better. Below Q 27 a group is one large
 patch (:data:`PATCH_STEPS`), whose one network holds what four patches of 96
 pixels held at 176×144, so it is wider: 36 below Q 15, 48 below Q 21 and 64
-below Q 27, the least J = MSE + lambda * bpp of 36/48 at Q 12, of 36/48 at
-Q 18 and of 48/64 at Q 24 on carphone and bikes (``benchmarks/results/README.md``,
-"One patch below Q 27"). Above,
-with patches of 96: per quality, the width whose whole encode had the least J,
-of 48/64 at Q 36 on four clips (``width_quality_groups.json``) and of 24/36/48
-on carphone and bikes before (``width_quality.json``). Where the next width up
-pays on the video at hand, short trial fits find it and the encoder takes it
-(:mod:`nvcodec.recipe.trials`).
+below Q 27, the least J = MSE + lambda * bpp on carphone and bikes of 36/48 at
+Q 12, 36/48 at Q 18 and 36/48/64 at Q 24 (``benchmarks/results/README.md``,
+"One patch below Q 27"). From Q 27, with patches of 96: per quality, the width
+whose whole encode had the least J, of 48/64 at Q 36 on four clips
+(``width_quality_groups.json``) and of 24/36/48 on carphone and bikes before
+(``width_quality.json``). Where the next width up pays on the video at hand,
+short trial fits find it and the encoder takes it (:mod:`nvcodec.recipe.trials`).
 
 The top step is what keeps the curve climbing: with 64 the widest, Q 30 and
 Q 36 were both width 64 on bikes and motion, and the lower lambda bought
@@ -56,11 +55,12 @@ PATCH_STEPS: tuple[tuple[float, int], ...] = ((27.0, 176),)
 :data:`SMALL_PATCH`.
 
 Each patch has a network of its own, so at 176×144 patches of 96 pay four times for the weights that one
-network of the whole frame holds once, and where latent grids carry the detail (below Q 27,
-:data:`GRID_STEPS`) one wider network does better: at Q 12, 18 and 24 on carphone and bikes one patch took
-11-27% fewer bits at the same or a higher PSNR (``benchmarks/results/README.md``, "One patch below Q 27").
-At Q 30, without grids, one patch of width 96 was no better than four of 48 and 1.2-1.4x slower. A side of
-176 is also about C3's patch (180×240 pixels of 1080p video); larger inputs are measured only at 176×144.
+network of the whole frame holds once. Where latent grids carry the detail (below Q 27,
+:data:`GRID_STEPS`) one wider network does better: it had a 4-18% lower J than four patches at Q 12, 18
+and 24 on carphone and bikes, and on the quality ladders it is -3 to -19% BD-rate on the four bench clips
+and -5 to -8% on three held-out ones (``benchmarks/results/README.md``, "One patch below Q 27"). At Q 30,
+without grids, one patch of width 96 was no better than four of 48 or 64, and 1.2-1.4x slower. A side of
+176 is also about C3's patch (180×240 pixels of 1080p video); inputs larger than 176×144 are not measured.
 """
 SMALL_PATCH = 96
 """The patch side above the last step: ``ModelConfig.patch``'s default."""

@@ -224,21 +224,23 @@ def test_a_quality_must_be_a_finite_number(tmp_path, source, capsys, value):
 
 
 @pytest.mark.parametrize(
-    ("options", "width"),
+    ("options", "shape"),
     [
-        ([], 36),  # the default quality, 25
-        (["--quality", "15"], 24),
-        (["--quality", "30"], 48),
-        (["--quality", "36"], 64),
-        (["--lambda", "1e-3"], 48),  # quality 30
-        (["--quality", "15", "--hidden", "20"], 20),
-        (["--bits", "6"], 36),  # fixed depths keep the preset's width
+        ([], (64, 176)),  # the default quality, 25: one patch of the frame (up to 176 pixels a side)
+        (["--quality", "15"], (48, 176)),
+        (["--quality", "12"], (36, 176)),
+        (["--quality", "30"], (48, 96)),
+        (["--quality", "36"], (64, 96)),
+        (["--lambda", "1e-3"], (48, 96)),  # quality 30
+        (["--quality", "15", "--hidden", "20"], (20, 176)),
+        (["--quality", "15", "--patch", "64"], (48, 64)),
+        (["--bits", "6"], (36, 96)),  # fixed depths keep the preset's width and patches
     ],
 )
-def test_the_quality_picks_the_width_unless_hidden_is_given(options, width):
+def test_the_quality_picks_the_width_and_patches_unless_they_are_given(options, shape):
     args = encode_cli.build_parser().parse_args(["in.mp4", "-o", "x.actv", *options])
     config = encode_cli.request_from_args(args).config
-    assert config.model.hidden == width
+    assert (config.model.hidden, config.model.patch) == shape
 
 
 @pytest.mark.parametrize(
