@@ -75,6 +75,7 @@ from nvcodec.recipe.shape import (
     WIDEST,
     WIDTH_STEPS,
     Given,
+    overlap_for,
     shaped_for_quality,
 )
 from nvcodec.source import FrameSource
@@ -318,7 +319,7 @@ def _config(args: argparse.Namespace, trade: RateTrade | None, given: Given) -> 
             1, round(args.iters * PRESETS[args.preset].fit.iters_warm / PRESETS[args.preset].fit.iters)
         )
     if args.patch is not None:
-        overrides["overlap"] = min(PRESETS[args.preset].model.overlap, args.patch // 4)
+        overrides["overlap"] = overlap_for(args.patch, PRESETS[args.preset].model.overlap)
     config = Config.preset(args.preset, device=args.device, **overrides)
     if trade is not None:
         config = shaped_for_quality(config, trade.quality, given)

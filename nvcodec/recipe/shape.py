@@ -71,9 +71,15 @@ def patch_for_quality(quality: float) -> int:
     return _step_for(quality, PATCH_STEPS, SMALL_PATCH)
 
 
+def overlap_for(side: int, overlap: int) -> int:
+    """The overlap patches of ``side`` pixels take where ``overlap`` is asked for: at most a quarter of the
+    side, so a small patch is not mostly blend band (``--patch`` and the patch by quality alike)."""
+    return min(overlap, side // 4)
+
+
 def with_patch(model: ModelConfig, side: int) -> ModelConfig:
-    """``model`` with patches of ``side`` pixels, their overlap no more than a quarter of it (as ``--patch``)."""
-    return dataclasses.replace(model, patch=side, overlap=min(model.overlap, side // 4))
+    """``model`` with patches of ``side`` pixels and their overlap (:func:`overlap_for`)."""
+    return dataclasses.replace(model, patch=side, overlap=overlap_for(side, model.overlap))
 
 
 GROUP_STEPS: tuple[tuple[float, int], ...] = ((24.0, 30),)

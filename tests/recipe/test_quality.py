@@ -20,6 +20,7 @@ from nvcodec.recipe.shape import (
     patch_for_quality,
     width_for_quality,
     with_group_length,
+    with_patch,
 )
 from nvcodec.tiling import PatchGrid
 
@@ -49,8 +50,8 @@ def test_a_higher_quality_never_asks_for_fewer_weights_per_pixel():
     qualities = np.linspace(0, 60, 121)
     weights = []
     for quality in qualities:
-        patch = patch_for_quality(quality)
-        grid = PatchGrid.build(144, 176, patch, min(ModelConfig().overlap, patch // 4))
+        model = with_patch(ModelConfig(), patch_for_quality(quality))
+        grid = PatchGrid.build(144, 176, model.patch, model.overlap)
         weights.append(grid.num_patches * width_for_quality(quality) ** 2)
     assert weights == sorted(weights)
     assert width_for_quality(qualities[0]) == WIDTH_STEPS[0][1] and width_for_quality(qualities[-1]) == WIDEST
