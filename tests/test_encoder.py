@@ -248,7 +248,8 @@ def test_compiled_and_eager_rate_phases_agree(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("quality", "width", "patch", "group_size"), [(15.0, 48, 176, 30), (25.0, 64, 176, 15), (36.0, 64, 96, 15)]
+    ("quality", "width", "patch", "group_size"),
+    [(15.0, 48, 176, 30), (25.0, 64, 176, 15), (30.0, 96, 176, 15), (36.0, 64, 96, 15)],
 )
 def test_without_a_config_the_quality_picks_width_patches_and_group_length(
     monkeypatch, tmp_path, clip, quality, width, patch, group_size
@@ -289,10 +290,10 @@ def _picked_config(monkeypatch, tmp_path, clip, trial, **options) -> tuple[Confi
 
 def test_without_a_config_the_trial_fit_may_widen_the_model_but_not_with_a_mask(monkeypatch, tmp_path, clip):
     widen = lambda config: config.model.hidden + 12  # noqa: E731
-    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, quality=30.0)
-    assert config.model.hidden == 60 and tried == [pytest.approx(1e-3)]
+    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, quality=36.0)
+    assert config.model.hidden == 76 and tried == [pytest.approx(10**-3.6)]
     mask = np.ones(clip.shape[1:3], bool)
-    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, quality=30.0, mask=mask)
-    assert config.model.hidden == 48 and tried == []
-    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, config=CONFIG, quality=30.0)
+    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, quality=36.0, mask=mask)
+    assert config.model.hidden == 64 and tried == []
+    config, tried = _picked_config(monkeypatch, tmp_path, clip, widen, config=CONFIG, quality=36.0)
     assert config.model.hidden == CONFIG.model.hidden and tried == []

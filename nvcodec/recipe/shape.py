@@ -15,20 +15,21 @@ from nvcodec.config import Config, FitConfig, ModelConfig
 
 Value = TypeVar("Value", int, float)
 
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((15.0, 36), (21.0, 48), (27.0, 64), (33.0, 48), (39.0, 64))
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((15.0, 36), (21.0, 48), (27.0, 64), (33.0, 96), (39.0, 64))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
 
 At one lambda the model's width is a rate-distortion choice like the steps: a
-wider model costs more bits and fits better. Below Q 27 a group is one large
+wider model costs more bits and fits better. Below Q 33 a group is one large
 patch (:data:`PATCH_STEPS`), whose one network holds what four patches of 96
-pixels held at 176×144, so it is wider: 36 below Q 15, 48 below Q 21 and 64
-below Q 27, the least J = MSE + lambda * bpp on carphone and bikes of 36/48 at
-Q 12, 36/48 at Q 18 and 36/48/64 at Q 24 (``benchmarks/results/README.md``,
-"One patch below Q 27"). From Q 27, with patches of 96: per quality, the width
-whose whole encode had the least J, of 48/64 at Q 36 on four clips
-(``width_quality_groups.json``) and of 24/36/48 on carphone and bikes before
-(``width_quality.json``). Where the next width up pays on the video at hand,
-short trial fits find it and the encoder takes it (:mod:`nvcodec.recipe.trials`).
+pixels held at 176×144, so it is wider: 36 below Q 15, 48 below Q 21, 64
+below Q 27 and 96 below Q 33, the least J = MSE + lambda * bpp on carphone and
+bikes of 36/48 at Q 12, 36/48 at Q 18, 36/48/64 at Q 24 and 64/96 at Q 30
+(``benchmarks/results/README.md``, "One patch below Q 27" and "One patch up to
+Q 33"). From Q 33, with patches of 96: per quality, the width whose whole
+encode had the least J, of 48/64 at Q 36 on four clips
+(``width_quality_groups.json``). Where the next width up pays on the video at
+hand, short trial fits find it and the encoder takes it
+(:mod:`nvcodec.recipe.trials`).
 
 The top step is what keeps the curve climbing: with 64 the widest, Q 30 and
 Q 36 were both width 64 on bikes and motion, and the lower lambda bought
@@ -50,16 +51,19 @@ def width_for_quality(quality: float) -> int:
     return _step_for(quality, WIDTH_STEPS, WIDEST)
 
 
-PATCH_STEPS: tuple[tuple[float, int], ...] = ((27.0, 176),)
+PATCH_STEPS: tuple[tuple[float, int], ...] = ((33.0, 176),)
 """``(quality, side)``: below each quality, the patch side in pixels (clipped to the frame); above the last,
 :data:`SMALL_PATCH`.
 
 Each patch has a network of its own, so at 176×144 patches of 96 pay four times for the weights that one
-network of the whole frame holds once. Where latent grids carry the detail (below Q 27,
-:data:`GRID_STEPS`) one wider network does better: it had a 4-18% lower J than four patches at Q 12, 18
-and 24 on carphone and bikes, and on the quality ladders it is -3 to -19% BD-rate on the four bench clips
-and -5 to -8% on three held-out ones (``benchmarks/results/README.md``, "One patch below Q 27"). At Q 30,
-without grids, one patch of width 96 was no better than four of 48 or 64, and 1.2-1.4x slower. A side of
+network of the whole frame holds once. Where latent grids carry the detail (:data:`GRID_STEPS`) one wider
+network does better: it had a 4-18% lower J than four patches at Q 12, 18 and 24 on carphone and bikes,
+and on the quality ladders it is -3 to -19% BD-rate on the four bench clips and -5 to -8% on three
+held-out ones (``benchmarks/results/README.md``, "One patch below Q 27"). At Q 30 one patch of width 96
+without grids was no better than four of 48 or 64, and with grids it had a 5-10% lower J; on the ladders
+it then took 27-28% fewer bits for 0.06-0.23 dB less on bikes and motion and gave 0.6-1.1 dB for 5-9%
+more on carphone and bunny: -4 to -10% BD-rate on the bench clips and -5 to -10% held out ("One patch up
+to Q 33"). At Q 36 it did not pay on bikes, where one network of width 96 ran out of capacity. A side of
 176 is also about C3's patch (180×240 pixels of 1080p video); inputs larger than 176×144 are not measured.
 """
 SMALL_PATCH = 96
@@ -100,14 +104,15 @@ def group_size_for_quality(quality: float) -> int:
     return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
-GRID_STEPS: tuple[tuple[float, int], ...] = ((27.0, 4),)
+GRID_STEPS: tuple[tuple[float, int], ...] = ((33.0, 4),)
 """``(quality, levels)``: below each quality, the latent grid levels (:mod:`nvcodec.model.latent_grids`, a
 point every :data:`GRID_CELL` pixels at the finest); above the last, none.
 
 Measured by ``python -m benchmarks.latent_grids`` (``benchmarks/results/latent_grids.json``) against the
 quality ladder without grids: four levels every 4 pixels gained 0.6 and 0.3 dB at Q 18 and 24 on
-carphone and 0.2 and 0.4 dB on bikes at equal rate, and lost 0.5 dB at Q 30 on carphone, where the
-wider network holds the detail itself.
+carphone and 0.2 and 0.4 dB on bikes at equal rate. With patches of 96 they lost 0.5 dB at Q 30 on
+carphone, where the wider networks hold the detail themselves; with one patch of the whole frame
+(:data:`PATCH_STEPS`) they pay up to Q 33 ("One patch up to Q 33" in ``benchmarks/results/README.md``).
 """
 GRID_CELL = 4
 """The spacing the measurements used: ``ModelConfig.grid_cell``'s default."""

@@ -200,7 +200,7 @@ def test_workers_take_the_width_of_the_trial_fits_as_a_serial_run_does(tmp_path,
     assert encode_cli.main([str(source), "-o", str(tmp_path / "serial.actv"), *options]) == 0
     assert encode_cli.main([str(source), "-o", str(tmp_path / "ray.actv"), "--workers", "2", *options]) == 0
     assert (tmp_path / "ray.actv").read_bytes() == (tmp_path / "serial.actv").read_bytes()
-    assert capsys.readouterr().err.count("trial fits at widths 48 and 64") == 2
+    assert capsys.readouterr().err.count("trial fits at widths 64 and 96") == 2
 
 
 def test_quality_is_the_default_and_bits_alone_selects_fixed_depths(tmp_path, source, capsys):
@@ -229,9 +229,9 @@ def test_a_quality_must_be_a_finite_number(tmp_path, source, capsys, value):
         ([], (64, 176)),  # the default quality, 25: one patch of the frame (up to 176 pixels a side)
         (["--quality", "15"], (48, 176)),
         (["--quality", "12"], (36, 176)),
-        (["--quality", "30"], (48, 96)),
-        (["--quality", "36"], (64, 96)),
-        (["--lambda", "1e-3"], (48, 96)),  # quality 30
+        (["--quality", "30"], (96, 176)),
+        (["--quality", "36"], (64, 96)),  # from Q 33, patches of 96
+        (["--lambda", "1e-3"], (96, 176)),  # quality 30
         (["--quality", "15", "--hidden", "20"], (20, 176)),
         (["--quality", "15", "--patch", "64"], (48, 64)),
         (["--bits", "6"], (36, 96)),  # fixed depths keep the preset's width and patches
@@ -265,15 +265,15 @@ def test_scene_cuts_are_on_unless_switched_off():
     assert not encode_cli.request_from_args(parse(["in.mp4", "-o", "x.actv", "--no-scene-cuts"])).config.fit.scene_cuts
 
 
-TRIAL_ARGS = [arg for arg in TINY_ARGS if arg not in ("--hidden", "8")] + ["--quality", "30", "-y"]
-"""TINY_ARGS with the width left to the quality and the trial fits (48 or 64 at Q 30)."""
+TRIAL_ARGS = [arg for arg in TINY_ARGS if arg not in ("--hidden", "8")] + ["--quality", "36", "-y"]
+"""TINY_ARGS with the width left to the quality and the trial fits (64 or 96 at Q 36)."""
 
 
 def test_a_trial_fit_picks_the_width_unless_hidden_or_a_mask_is_given(tmp_path, source, capsys):
     steps = TRIAL_ARGS
     out = str(tmp_path / "x.actv")
     assert encode_cli.main([str(source), "-o", out, *steps]) == 0
-    assert "trial fits at widths 48 and 64" in capsys.readouterr().err
+    assert "trial fits at widths 64 and 96" in capsys.readouterr().err
     assert encode_cli.main([str(source), "-o", out, *steps, "--hidden", "8"]) == 0
     assert "trial fit" not in capsys.readouterr().err
     write_png_folder(tmp_path / "mask", np.ones((1, HEIGHT, WIDTH, 3), np.float32))
