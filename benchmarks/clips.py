@@ -191,6 +191,27 @@ _SPECS: dict[str, ClipSpec] = {
         resize_height=144,
         description="bigbuckbunny.mp4 frames 100-131, window 40 px right of the bunny clip's (held out)",
     ),
+    "bikes_wide": ClipSpec(
+        name="bikes_wide",
+        source="bikes.mp4",
+        start=137,
+        max_frames=50,
+        height=272,
+        width=352,
+        crop=(0, 144),
+        description="the bikes shot at its native 272 px high, a 352x272 window (3.8x the pixels of 176x144)",
+    ),
+    "bunny_wide": ClipSpec(
+        name="bunny_wide",
+        source="bigbuckbunny.mp4",
+        start=60,
+        max_frames=72,
+        height=288,
+        width=352,
+        crop=(0, 80),
+        resize_height=288,
+        description="the bunny shot shrunk to 288 px high, a 352x288 window (CIF, 4x the pixels of 176x144)",
+    ),
 }
 
 SCENE_CUT_CLIPS: tuple[str, ...] = ("bikes_cut",)
@@ -205,7 +226,12 @@ HELD_OUT_CLIPS: tuple[str, ...] = (
     "bunny_late",
 )
 """Clips no rule was chosen on, to check a rule learned from ``CLIPS``; left out of the default sweeps."""
-CLIPS: tuple[str, ...] = tuple(name for name in _SPECS if name not in (*SCENE_CUT_CLIPS, *HELD_OUT_CLIPS))
+LARGER_CLIPS: tuple[str, ...] = ("bikes_wide", "bunny_wide")
+"""Clips larger than 176×144, to check that a shape chosen at 176×144 holds on larger frames; left out of
+the default sweeps."""
+CLIPS: tuple[str, ...] = tuple(
+    name for name in _SPECS if name not in (*SCENE_CUT_CLIPS, *HELD_OUT_CLIPS, *LARGER_CLIPS)
+)
 """The single-shot clips of the sweeps, in the order reports list them."""
 
 

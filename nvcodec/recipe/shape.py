@@ -64,7 +64,9 @@ without grids was no better than four of 48 or 64, and with grids it had a 5-10%
 it then took 27-28% fewer bits for 0.06-0.23 dB less on bikes and motion and gave 0.6-1.1 dB for 5-9%
 more on carphone and bunny: -4 to -10% BD-rate on the bench clips and -5 to -10% held out ("One patch up
 to Q 33"). At Q 36 it did not pay on bikes, where one network of width 96 ran out of capacity. A side of
-176 is also about C3's patch (180×240 pixels of 1080p video); inputs larger than 176×144 are not measured.
+176 is also about C3's patch (180×240 pixels of 1080p video). On frames of about 352×288 patches of 176
+were 5% lower in J than patches of 96 on one clip and level on another at Q 25 ("Frames larger than
+176×144"); frames of 640×360 and more are not measured.
 """
 SMALL_PATCH = 96
 """The patch side above the last step: ``ModelConfig.patch``'s default."""
