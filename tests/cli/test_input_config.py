@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from nvcodec.cli import encode as encode_cli
 from nvcodec.cli.input_config import MIN_SHRUNK_WIDTH, config_for_video, sized_for_video
 from nvcodec.config import Config, QuantConfig
@@ -54,10 +56,10 @@ def test_the_trial_fit_picks_the_width_of_the_quality_or_the_next(monkeypatch):
 
     monkeypatch.setattr(quality, "width_for_content", widen)
     source = ArraySource(moving_square_clip(frames=30, height=96, width=96), 25.0)
-    made = request("in.mp4", "-o", "x.actv", "--preset", "fast", "--quality", "30", "-q")
+    made = request("in.mp4", "-o", "x.actv", "--preset", "fast", "--quality", "36", "-q")
     config = config_for_video(made, "in.mp4", source, masked=False)
-    assert seen == [(48, 1e-3)] and config.model.hidden == 60
+    assert seen == [(64, pytest.approx(10**-3.6))] and config.model.hidden == 76
     # A mask skips the trial (the request's width stays); the quality's fit length applies either way.
-    longer = with_fit_length(made.config.fit, fit_length_for_quality(30.0))
+    longer = with_fit_length(made.config.fit, fit_length_for_quality(36.0))
     assert config.fit == longer
     assert config_for_video(made, "in.mp4", source, masked=True) == dataclasses.replace(made.config, fit=longer)
