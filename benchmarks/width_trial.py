@@ -28,7 +28,7 @@ from nvcodec import Config
 from nvcodec.recipe import trials as content
 from nvcodec.recipe.quality import RateTrade, config_for_quality
 from nvcodec.recipe.shape import shaped_for_quality
-from nvcodec.recipe.trials import least_fall, next_width
+from nvcodec.recipe.trials import next_width
 
 SWEEPS = (
     "group_quality.json",
@@ -83,6 +83,7 @@ def trial(clip: str, quality: float, frames_count: int, preset: str) -> dict:
         trial_mse=choice.trial_mse,
         wider_trial_mse=choice.wider_mse,
         fall_lambdas=(choice.trial_mse - choice.wider_mse) / lambda_,
+        least_fall=choice.least_fall,
         seconds=choice.seconds,
     )
     return row
@@ -115,7 +116,7 @@ def main() -> None:
             tried = row["tried"]
             wider = next_width(tried)
             if wider is not None:
-                row["wider"], row["least_fall"] = wider, least_fall(tried, wider)
+                row["wider"] = wider
                 measured = [costs.get((clip, quality, w, row["grid_levels"])) for w in (tried, wider)]
                 if None not in measured:
                     row["cost"] = {str(tried): measured[0], str(wider): measured[1]}

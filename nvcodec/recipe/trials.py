@@ -38,16 +38,23 @@ from nvcodec.config import Config
 from nvcodec.fit import VideoFitter
 from nvcodec.recipe.shape import WIDEST, WIDTH_STEPS
 from nvcodec.source import FrameSource
+from nvcodec.tiling import PatchGrid
 
 TRIAL_SHARE = 0.1
 """Steps of the trial fit, as a share of the first group's fit steps (``FitConfig.iters``)."""
 WIDTH_PAYS = 0.27
-"""Least fall of the trial MSE, in lambdas, from width 48 to 64 for 64 to be taken.
+"""Least fall of the trial MSE, in lambdas, from width 48 to 64 for 64 to be taken, with four patches of
+96 over a frame of 176×144.
 
 At Q 30 the trials' MSE falls by 0.16 (carphone) and 0.21 (bunny) lambdas,
 whose least-J width is 48, and by 0.33-1.79 on six clips whose least-J width
 is 64 (``width_quality_q30.json``, ``width_heldout_q30.json``). Other steps of
-the ladder scale it by the hidden weights they add (:func:`least_fall`).
+the ladder scale it by the hidden weights they add, and other patch sizes by
+the networks per pixel (:func:`least_fall`): with one patch of the frame a
+step adds its weights once, not four times. Unscaled, the trial never widened
+one patch on seven clips; scaled, it widens the pans at Q 12-24 and bikes at
+Q 24, where the wider encodes had a 3-18% lower J ("The width trial scaled by
+the patches" in ``benchmarks/results/README.md``).
 """
 _REFERENCE_STEP = (48, 64)
 GRIDS_PAY = 1.08
@@ -106,6 +113,8 @@ class WidthChoice:
     """The trial's MSE at ``tried``."""
     wider_mse: float | None = None
     """The trial's MSE at the next width up."""
+    least_fall: float | None = None
+    """The fall from ``trial_mse`` to ``wider_mse``, in lambdas, beyond which the wider is taken."""
     seconds: float = 0.0
     """Seconds of the width trial (:attr:`trial_seconds`: with the grid trial's)."""
     grids: GridChoice | None = None
@@ -135,9 +144,10 @@ class WidthChoice:
             width = f"width {self.width}"
         else:
             fall = (self.trial_mse - self.wider_mse) / lambda_
+            least = "" if self.least_fall is None else f" (widens beyond {self.least_fall:.2f})"
             width = (
                 f"trial fits at widths {self.tried} and {next_width(self.tried)}: the wider's MSE is "
-                f"{fall:.2f} lambda lower, so width {self.width} ({self.seconds:.1f} s)"
+                f"{fall:.2f} lambda lower{least}, so width {self.width} ({self.seconds:.1f} s)"
             )
         return f"{self.grids.describe()}; {width}" if self.grids is not None else width
 
@@ -159,15 +169,29 @@ def next_width(width: int) -> int | None:
     return WIDTHS[WIDTHS.index(width) + 1]
 
 
-def least_fall(tried: int, wider: int) -> float:
+_REFERENCE_PATCHES_PER_PIXEL = 4 / (176 * 144)
+"""Where :data:`WIDTH_PAYS` was measured: four patches of 96 pixels over frames of 176×144."""
+
+
+def least_fall(tried: int, wider: int, patches_per_pixel: float = _REFERENCE_PATCHES_PER_PIXEL) -> float:
     """:data:`WIDTH_PAYS` for the step from ``tried`` to ``wider``, in lambdas.
 
     The extra rate of a wider model follows the weights it adds, which grow
     with the square of the width (``36 -> 48`` adds 0.56 times the weights
-    of ``48 -> 64``, and measured 0.5-0.6 times the bits).
+    of ``48 -> 64``, and measured 0.5-0.6 times the bits), and with the
+    patches, each of which has a network of its own: per pixel, a frame of one
+    patch pays for the step a quarter of what four patches of 176×144 paid.
     """
     narrow, wide = _REFERENCE_STEP
-    return WIDTH_PAYS * (wider**2 - tried**2) / (wide**2 - narrow**2)
+    patches = patches_per_pixel / _REFERENCE_PATCHES_PER_PIXEL
+    return WIDTH_PAYS * patches * (wider**2 - tried**2) / (wide**2 - narrow**2)
+
+
+def patches_per_pixel(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -> float:
+    """How many patches of ``config`` tile one pixel of the frames' size: the networks a wider step pays for."""
+    height, width = _first_frames(frames, 1).shape[1:3]
+    grid = PatchGrid.build(int(height), int(width), config.model.patch, config.model.overlap)
+    return grid.num_patches / (int(height) * int(width))
 
 
 def _first_frames(frames: np.ndarray | torch.Tensor | FrameSource, count: int) -> np.ndarray | torch.Tensor:
@@ -230,5 +254,6 @@ def width_for_content(
     started = time.perf_counter()
     narrow_mse = trial_mse(frames, config) if known_mse is None else known_mse
     wider_mse = trial_mse(frames, with_width(config, wider))
-    width = wider if narrow_mse - wider_mse > least_fall(tried, wider) * lambda_ else tried
-    return WidthChoice(width, tried, narrow_mse, wider_mse, time.perf_counter() - started)
+    least = least_fall(tried, wider, patches_per_pixel(frames, config))
+    width = wider if narrow_mse - wider_mse > least * lambda_ else tried
+    return WidthChoice(width, tried, narrow_mse, wider_mse, least, time.perf_counter() - started)

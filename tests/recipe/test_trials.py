@@ -1,12 +1,14 @@
 """The trial fits that drop latent grids where they do not pay and widen the model where the next width does."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from nvcodec.config import Config
 from nvcodec.recipe import trials
 from nvcodec.recipe.quality import RateTrade, config_for_quality
-from nvcodec.recipe.shape import WIDEST, Given, width_for_quality
+from nvcodec.recipe.shape import WIDEST, Given, width_for_quality, with_patch
 from nvcodec.recipe.trials import (
     GRIDS_PAY,
     WIDTH_PAYS,
@@ -16,6 +18,7 @@ from nvcodec.recipe.trials import (
     grids_for_content,
     least_fall,
     next_width,
+    patches_per_pixel,
     trial_mse,
     width_for_content,
     with_grid_levels,
@@ -55,17 +58,29 @@ def test_the_least_fall_grows_with_the_weights_a_step_adds():
     assert least_fall(24, 36) < least_fall(36, 48) < least_fall(48, 64)
 
 
+def test_the_least_fall_follows_the_networks_per_pixel_a_step_widens():
+    """WIDTH_PAYS holds for four patches of 96 over 176×144; one patch of the frame pays a quarter of that."""
+    frame = np.zeros((1, 144, 176, 3), np.float32)
+    four, one = (dataclasses.replace(Config(), model=with_patch(Config().model, side)) for side in (96, 176))
+    assert patches_per_pixel(frame, four) == 4 / (176 * 144)
+    assert patches_per_pixel(frame, one) == 1 / (176 * 144)
+    assert least_fall(48, 64, patches_per_pixel(frame, four)) == pytest.approx(WIDTH_PAYS)
+    assert least_fall(48, 64, patches_per_pixel(frame, one)) == pytest.approx(WIDTH_PAYS / 4)
+
+
 def test_the_next_width_is_taken_where_its_trial_error_falls_by_more_than_the_least_fall(clip):
     fall = trial_mse(clip, config(36)) - trial_mse(clip, config(48))
     assert fall > 0  # the wider model fits better
-    pays_at = fall / (2 * least_fall(36, 48))
+    least = least_fall(36, 48, patches_per_pixel(clip, config(36)))
+    pays_at = fall / (2 * least)
     pays = width_for_content(clip, config(36), pays_at)
-    does_not = width_for_content(clip, config(36), 2 * fall / least_fall(36, 48))
+    does_not = width_for_content(clip, config(36), 2 * fall / least)
     assert (pays.width, pays.tried, pays.widened) == (48, 36, True)
     assert (does_not.width, does_not.widened) == (36, False)
+    assert pays.least_fall == does_not.least_fall == pytest.approx(least)
     assert pays.trial_mse == does_not.trial_mse == trial_mse(clip, config(36))  # seeded: same frames, same verdict
     assert pays.apply(config(36)).model.hidden == 48
-    assert "lambda lower, so width 48" in pays.describe(pays_at)
+    assert f"lambda lower (widens beyond {least:.2f}), so width 48" in pays.describe(pays_at)
 
 
 def test_texture_is_harder_than_a_smooth_picture():
