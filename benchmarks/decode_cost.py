@@ -19,6 +19,7 @@ most of the time (``benchmarks/results/README.md``, "frames_at").
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -31,6 +32,7 @@ from benchmarks.common import RESULTS
 from benchmarks.results_io import with_provenance, write_json
 from nvcodec.config import Config
 from nvcodec.model.group import GroupModel
+from nvcodec.recipe.shape import with_patch
 from nvcodec.tiling import PatchGrid
 
 GROUP_FRAMES = 15
@@ -42,8 +44,10 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def model_for(height: int, width: int, hidden: int, grid_levels: int = 0) -> GroupModel:
+def model_for(height: int, width: int, hidden: int, grid_levels: int = 0, patch: int | None = None) -> GroupModel:
     config = Config.preset("fast", hidden=hidden, grid_levels=grid_levels)
+    if patch is not None:
+        config = dataclasses.replace(config, model=with_patch(config.model, patch))
     grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
     return GroupModel(grid, config.model, 0, GROUP_FRAMES, torch.Generator().manual_seed(0)).eval()
 
@@ -83,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         help="latent grid levels (their bilinear sampling, 4 MACs a level and patch per pixel, is not a matmul "
         "and not counted; their widening of the first layer is)",
     )
+    parser.add_argument(
+        "--patch", type=int, help="patch side in pixels, overlap as the encoder gives it (default: the preset's)"
+    )
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of rendering per measurement (at least one)")
     parser.add_argument("--max-pixels", type=float, default=4e6, help="fewer frames per render above this many pixels")
     parser.add_argument("--output", type=Path, default=RESULTS / "decode_cost.json")
@@ -92,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for text in args.sizes:
         height, width = parse_size(text)
         for hidden in args.widths:
-            model = model_for(height, width, hidden, args.grid_levels)
+            model = model_for(height, width, hidden, args.grid_levels, args.patch)
             for scale in args.scales:
                 size = (scale * height, scale * width)
                 frames = max(1, min(GROUP_FRAMES, int(args.max_pixels // (size[0] * size[1]))))
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     "output": f"{size[1]}x{size[0]}",
                     "hidden": hidden,
                     "grid_levels": args.grid_levels,
+                    "patch": max(model.grid.rows.size, model.grid.cols.size),
                     "patches": model.grid.num_patches,
                     "kmac_per_pixel": macs / 1e3,
                     "frames_per_second": fps,
