@@ -15,7 +15,7 @@ from nvcodec.config import Config, FitConfig, ModelConfig
 
 Value = TypeVar("Value", int, float)
 
-WIDTH_STEPS: tuple[tuple[float, int], ...] = ((15.0, 36), (21.0, 48), (27.0, 64), (33.0, 48), (39.0, 64))
+WIDTH_STEPS: tuple[tuple[float, int], ...] = ((15.0, 36), (21.0, 48), (27.0, 64), (33.0, 96), (39.0, 64))
 """``(quality, width)``: below each quality, the frame-INR width of least cost; above the last, ``WIDEST``.
 
 At one lambda the model's width is a rate-distortion choice like the steps: a
@@ -50,7 +50,7 @@ def width_for_quality(quality: float) -> int:
     return _step_for(quality, WIDTH_STEPS, WIDEST)
 
 
-PATCH_STEPS: tuple[tuple[float, int], ...] = ((27.0, 176),)
+PATCH_STEPS: tuple[tuple[float, int], ...] = ((33.0, 176),)
 """``(quality, side)``: below each quality, the patch side in pixels (clipped to the frame); above the last,
 :data:`SMALL_PATCH`.
 
@@ -100,7 +100,7 @@ def group_size_for_quality(quality: float) -> int:
     return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
-GRID_STEPS: tuple[tuple[float, int], ...] = ((27.0, 4),)
+GRID_STEPS: tuple[tuple[float, int], ...] = ((33.0, 4),)
 """``(quality, levels)``: below each quality, the latent grid levels (:mod:`nvcodec.model.latent_grids`, a
 point every :data:`GRID_CELL` pixels at the finest); above the last, none.
 
