@@ -38,6 +38,7 @@ from nvcodec.config import Config
 from nvcodec.fit import VideoFitter
 from nvcodec.recipe.shape import WIDEST, WIDTH_STEPS
 from nvcodec.source import FrameSource
+from nvcodec.tiling import PatchGrid
 
 TRIAL_SHARE = 0.1
 """Steps of the trial fit, as a share of the first group's fit steps (``FitConfig.iters``)."""
@@ -159,15 +160,29 @@ def next_width(width: int) -> int | None:
     return WIDTHS[WIDTHS.index(width) + 1]
 
 
-def least_fall(tried: int, wider: int) -> float:
+_REFERENCE_PATCHES_PER_PIXEL = 4 / (176 * 144)
+"""Where :data:`WIDTH_PAYS` was measured: four patches of 96 pixels over frames of 176×144."""
+
+
+def least_fall(tried: int, wider: int, patches_per_pixel: float = _REFERENCE_PATCHES_PER_PIXEL) -> float:
     """:data:`WIDTH_PAYS` for the step from ``tried`` to ``wider``, in lambdas.
 
     The extra rate of a wider model follows the weights it adds, which grow
     with the square of the width (``36 -> 48`` adds 0.56 times the weights
-    of ``48 -> 64``, and measured 0.5-0.6 times the bits).
+    of ``48 -> 64``, and measured 0.5-0.6 times the bits), and with the
+    patches, each of which has a network of its own: per pixel, a frame of one
+    patch pays for the step a quarter of what four patches of 176×144 paid.
     """
     narrow, wide = _REFERENCE_STEP
-    return WIDTH_PAYS * (wider**2 - tried**2) / (wide**2 - narrow**2)
+    patches = patches_per_pixel / _REFERENCE_PATCHES_PER_PIXEL
+    return WIDTH_PAYS * patches * (wider**2 - tried**2) / (wide**2 - narrow**2)
+
+
+def patches_per_pixel(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -> float:
+    """How many patches of ``config`` tile one pixel of the frames' size: the networks a wider step pays for."""
+    height, width = _first_frames(frames, 1).shape[1:3]
+    grid = PatchGrid.build(int(height), int(width), config.model.patch, config.model.overlap)
+    return grid.num_patches / (int(height) * int(width))
 
 
 def _first_frames(frames: np.ndarray | torch.Tensor | FrameSource, count: int) -> np.ndarray | torch.Tensor:
@@ -230,5 +245,6 @@ def width_for_content(
     started = time.perf_counter()
     narrow_mse = trial_mse(frames, config) if known_mse is None else known_mse
     wider_mse = trial_mse(frames, with_width(config, wider))
-    width = wider if narrow_mse - wider_mse > least_fall(tried, wider) * lambda_ else tried
+    least = least_fall(tried, wider, patches_per_pixel(frames, config))
+    width = wider if narrow_mse - wider_mse > least * lambda_ else tried
     return WidthChoice(width, tried, narrow_mse, wider_mse, time.perf_counter() - started)
