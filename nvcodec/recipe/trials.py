@@ -188,10 +188,13 @@ def least_fall(tried: int, wider: int, patches_per_pixel: float = _REFERENCE_PAT
 
 
 def patches_per_pixel(frames: np.ndarray | torch.Tensor | FrameSource, config: Config) -> float:
-    """How many patches of ``config`` tile one pixel of the frames' size: the networks a wider step pays for."""
-    height, width = _first_frames(frames, 1).shape[1:3]
-    grid = PatchGrid.build(int(height), int(width), config.model.patch, config.model.overlap)
-    return grid.num_patches / (int(height) * int(width))
+    """How many patches of ``config`` tile one pixel of the frames' size: the networks a wider step pays for.
+
+    Read from the frames' shape (``[T, H, W, ...]``, a :class:`FrameSource`'s too), so a file is not read again.
+    """
+    height, width = (int(side) for side in frames.shape[1:3])
+    grid = PatchGrid.build(height, width, config.model.patch, config.model.overlap)
+    return grid.num_patches / (height * width)
 
 
 def _first_frames(frames: np.ndarray | torch.Tensor | FrameSource, count: int) -> np.ndarray | torch.Tensor:

@@ -106,6 +106,12 @@ def test_the_trial_reads_only_the_first_group_of_a_source(clip):
     assert source.reads == [(0, 4)]  # group_size 4: frames 0..4
 
 
+def test_the_patches_per_pixel_of_a_source_come_from_its_shape_without_a_read(clip):
+    source = CountingSource(clip)
+    assert patches_per_pixel(source, config(24)) == patches_per_pixel(clip, config(24))
+    assert source.reads == []
+
+
 def test_without_grids_there_is_no_grid_trial(clip, monkeypatch):
     monkeypatch.setattr(trials, "trial_mse", lambda *args: pytest.fail("a trial fit ran"))
     assert grids_for_content(clip, config(24)) == GridChoice(0, 0)
