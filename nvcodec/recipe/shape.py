@@ -106,15 +106,19 @@ def group_size_for_quality(quality: float) -> int:
     return _step_for(quality, GROUP_STEPS, SHORTEST_GROUP)
 
 
-GRID_STEPS: tuple[tuple[float, int], ...] = ((33.0, 4),)
+GRID_STEPS: tuple[tuple[float, int], ...] = ((39.0, 4),)
 """``(quality, levels)``: below each quality, the latent grid levels (:mod:`nvcodec.model.latent_grids`, a
-point every :data:`GRID_CELL` pixels at the finest); above the last, none.
+point every :data:`GRID_CELL` pixels at the finest); above the last, none. The grid trial
+(:func:`nvcodec.recipe.trials.grids_for_content`) drops them where they do not pay on the video.
 
 Measured by ``python -m benchmarks.latent_grids`` (``benchmarks/results/latent_grids.json``) against the
 quality ladder without grids: four levels every 4 pixels gained 0.6 and 0.3 dB at Q 18 and 24 on
-carphone and 0.2 and 0.4 dB on bikes at equal rate. With patches of 96 they lost 0.5 dB at Q 30 on
-carphone, where the wider networks hold the detail themselves; with one patch of the whole frame
+carphone and 0.2 and 0.4 dB on bikes at equal rate. With one patch of the whole frame
 (:data:`PATCH_STEPS`) they pay up to Q 33 ("One patch up to Q 33" in ``benchmarks/results/README.md``).
+With patches of 96 at Q 36 they cost 4% of J on carphone and 1% on bunny by a quality rule alone and saved 5-7% on bikes
+and motion (``latent_grids_top2.json``), so they waited for a choice by content; with the trial, Q 36 keeps them on bikes and bunny
+(8.6% and 15.7% lower J), drops them on motion and keeps them on carphone at 2.2% more J ("Latent grids
+at Q 36 by content"). Above Q 39 nothing is measured.
 """
 GRID_CELL = 4
 """The spacing the measurements used: ``ModelConfig.grid_cell``'s default."""
