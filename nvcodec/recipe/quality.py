@@ -70,10 +70,11 @@ class RateTrade:
         return max(1, round(self.share * (fit.iterations or config.fit.iters_warm)))
 
 
-TYPICAL_RATES = ((12.0, 0.049), (18.0, 0.077), (24.0, 0.264), (30.0, 0.396), (36.0, 1.083))
+TYPICAL_RATES = ((12.0, 0.049), (18.0, 0.077), (24.0, 0.264), (30.0, 0.396), (36.0, 0.927))
 """``(quality, bpp)``: the median rate of each quality of the ladder over the four bench clips at 176×144,
 ``fast`` preset (``benchmarks/results/rd_rate``: one patch up to Q 33, the width trial scaled by the
-patches). Only where a rate target starts: the target's own control then moves lambda to the content."""
+patches, the grid trial at Q 36). Only where a rate target starts: the target's own control then moves
+lambda to the content."""
 
 
 def quality_for_bpp(max_bpp: float) -> float:

@@ -115,10 +115,11 @@ Measured by ``python -m benchmarks.latent_grids`` (``benchmarks/results/latent_g
 quality ladder without grids: four levels every 4 pixels gained 0.6 and 0.3 dB at Q 18 and 24 on
 carphone and 0.2 and 0.4 dB on bikes at equal rate. With one patch of the whole frame
 (:data:`PATCH_STEPS`) they pay up to Q 33 ("One patch up to Q 33" in ``benchmarks/results/README.md``).
-With patches of 96 at Q 36 they cost 4% of J on carphone and 1% on bunny by a quality rule alone and saved 5-7% on bikes
-and motion (``latent_grids_top2.json``), so they waited for a choice by content; with the trial, Q 36 keeps them on bikes and bunny
-(8.6% and 15.7% lower J), drops them on motion and keeps them on carphone at 2.2% more J ("Latent grids
-at Q 36 by content"). Above Q 39 nothing is measured.
+With patches of 96 at Q 36 they cost 4% of J on carphone and 1% on bunny by a quality rule alone and
+saved 5-7% on bikes and motion (``latent_grids_top2.json``), so they waited for a choice by content. With
+the trial, Q 36 keeps them on bikes, bunny and bunny_open (8.6%, 15.7% and 2.9% lower J) and on carphone
+(2.2% more J), and drops them on motion, motion_slow and bikes_early ("Latent grids at Q 36 by content").
+Above Q 39 nothing is measured.
 """
 GRID_CELL = 4
 """The spacing the measurements used: ``ModelConfig.grid_cell``'s default."""
