@@ -266,14 +266,14 @@ def test_width_costs_count_only_sweeps_at_the_encoder_s_group_length_and_know_th
     from nvcodec import Config
     from nvcodec.recipe.shape import shaped_for_quality
 
-    q24, q36 = shaped_for_quality(Config.preset("fast"), 24.0), shaped_for_quality(Config.preset("fast"), 36.0)
-    assert q24.model.grid_levels > 0 and q36.model.grid_levels == 0
+    q24, q42 = shaped_for_quality(Config.preset("fast"), 24.0), shaped_for_quality(Config.preset("fast"), 42.0)
+    assert q24.model.grid_levels > 0 and q42.model.grid_levels == 0
     points = [  # before the grids a point had no grid_levels: it was fitted without them
         {"clip": "a", "quality": 24.0, "width": 36, "group_size": q24.fit.group_size, "cost": 1.0},
         {"clip": "a", "quality": 24.0, "width": 48, "group_size": q24.fit.group_size, "cost": 2.0,
          "grid_levels": q24.model.grid_levels},
-        {"clip": "a", "quality": 36.0, "width": 64, "group_size": q36.fit.group_size, "cost": 3.0},
-        {"clip": "a", "quality": 36.0, "width": 96, "group_size": q36.fit.group_size + 1, "cost": 4.0,
+        {"clip": "a", "quality": 42.0, "width": 64, "group_size": q42.fit.group_size, "cost": 3.0},
+        {"clip": "a", "quality": 42.0, "width": 96, "group_size": q42.fit.group_size + 1, "cost": 4.0,
          "grid_levels": 0},
     ]  # fmt: skip
     path = tmp_path / "sweep.json"
@@ -281,7 +281,7 @@ def test_width_costs_count_only_sweeps_at_the_encoder_s_group_length_and_know_th
     assert measured_costs([path, tmp_path / "absent.json"], "fast") == {
         ("a", 24.0, 36, 0): 1.0,
         ("a", 24.0, 48, q24.model.grid_levels): 2.0,
-        ("a", 36.0, 64, 0): 3.0,
+        ("a", 42.0, 64, 0): 3.0,
     }
 
 
