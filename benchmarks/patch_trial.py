@@ -10,7 +10,7 @@ quality's patches and width (the grid trial's own fit), and the trial MSE of one
 them); their ratio beside the whole encodes' J = MSE + lambda * bpp where
 they are stored (the ladder's point, ``benchmarks.ceiling`` runs of the one-patch variant)::
 
-    python -m benchmarks.patch_trial                # 7 clips at Q 36; about 5 minutes on 2 cores
+    python -m benchmarks.patch_trial                # 11 clips at Q 36; about 8 minutes on one core
 
 Writes ``benchmarks/results/patch_trial_q36.json``. No rule reads it.
 """
