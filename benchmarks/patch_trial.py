@@ -6,9 +6,9 @@ four patches at width 64, so at about equal rate the lower error should win, and
 the patch side by content as it picks the width. For every clip: the grid trial at the quality's shape
 (:func:`~nvcodec.recipe.trials.grids_for_content`), the trial MSE with the grids it keeps at the
 quality's patches and width (the grid trial's own fit), and the trial MSE of one patch of the frame at
-``--wide-width`` with the quality's grids (a network of the whole frame holds no detail in place without
-them); their ratio beside the whole encodes' J = MSE + lambda * bpp where
-they are stored (the ladder's point, ``benchmarks.ceiling`` runs of the one-patch variant)::
+``--wide-width`` with the same grids; their ratio beside the whole encodes' J = MSE + lambda * bpp where
+they are stored (the ladder's point, ``benchmarks.ceiling`` runs of the one-patch variant, which always has
+the quality's grids)::
 
     python -m benchmarks.patch_trial                # 11 clips at Q 36; about 8 minutes on one core
 
