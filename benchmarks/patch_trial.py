@@ -23,9 +23,9 @@ import json
 from pathlib import Path
 
 from benchmarks.clips import CLIPS, HELD_OUT_CLIPS, load_clip
-from benchmarks.common import RESULTS, command, json_clean, machine
+from benchmarks.common import RESULTS
 from benchmarks.grid_trial import cost
-from benchmarks.results_io import with_provenance
+from benchmarks.results_io import read_result, result_path, with_provenance, write_json
 from nvcodec import Config
 from nvcodec.recipe.shape import PATCH_STEPS, shaped_for_quality, with_patch
 from nvcodec.recipe.trials import grids_for_content, trial_mse, with_grid_levels
@@ -37,10 +37,9 @@ ONE_PATCH_ENCODES = RESULTS / "one_patch" / "screen_q36_w128.json"
 def ladder_point(clip: str, quality: float) -> dict | None:
     """The committed ladder's point of ``clip`` at ``quality`` (bench or held-out ladder)."""
     for folder in (RESULTS / "rd_rate", RESULTS / "heldout" / "rd_rate"):
-        path = folder / clip / "nvcodec.json"
+        path = result_path(clip, "nvcodec", folder)
         if path.exists():
-            points = json.loads(path.read_text())["points"]
-            return next((p for p in points if float(p["settings"]["quality"]) == quality), None)
+            return next((p for p in read_result(path).points if float(p["settings"]["quality"]) == quality), None)
     return None
 
 
@@ -99,8 +98,7 @@ def main() -> None:
             f"{row['ratio']:.3f}x" + (f"; whole encodes' J {whole:.3f}x" if whole is not None else ""),
             flush=True,
         )
-    record = {"machine": machine(), "command": command(), "one_patch_encodes": str(ONE_PATCH_ENCODES.name)}
-    args.output.write_text(json.dumps(json_clean(with_provenance({**record, "rows": rows})), indent=2) + "\n")
+    write_json(args.output, with_provenance({"one_patch_encodes": ONE_PATCH_ENCODES.name, "rows": rows}))
 
 
 if __name__ == "__main__":
